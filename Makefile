@@ -1,0 +1,32 @@
+# Spool — build, test, demo and bench. `make test` is the one test command.
+SWIFT ?= swift
+SWIFTFLAGS ?= -Xswiftc -warnings-as-errors
+APT_PACKAGES = librdkafka-dev libsqlite3-dev pkg-config
+
+.PHONY: deps build release test clean
+
+## deps: install librdkafka, SQLite and pkg-config with apt-get when pkg-config cannot find them
+deps:
+	@if command -v pkg-config >/dev/null 2>&1 && pkg-config --exists rdkafka sqlite3; then \
+		echo "deps: librdkafka $$(pkg-config --modversion rdkafka), sqlite $$(pkg-config --modversion sqlite3)"; \
+	else \
+		echo "deps: installing $(APT_PACKAGES)"; \
+		SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+		$$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y $(APT_PACKAGES); \
+	fi
+
+## build: debug build of every target, warnings are errors
+build: deps
+	$(SWIFT) build $(SWIFTFLAGS)
+
+## release: optimised build (used by bench and demo)
+release: deps
+	$(SWIFT) build -c release $(SWIFTFLAGS)
+
+## test: the whole test suite against the in-process mock Kafka cluster
+test: deps
+	$(SWIFT) build --build-tests $(SWIFTFLAGS)
+	$(SWIFT) test --skip-build
+
+clean:
+	rm -rf .build

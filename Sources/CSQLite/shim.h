@@ -1,0 +1,15 @@
+#ifndef SPOOL_CSQLITE_SHIM_H
+#define SPOOL_CSQLITE_SHIM_H
+
+#include <sqlite3.h>
+
+/* SQLITE_TRANSIENT is a cast macro Swift cannot import. */
+static inline sqlite3_destructor_type spool_sqlite_transient(void) { return SQLITE_TRANSIENT; }
+static inline sqlite3_destructor_type spool_sqlite_static(void) { return SQLITE_STATIC; }
+
+/* sqlite3_db_config is variadic. */
+static inline int spool_sqlite_db_config_int(sqlite3 *db, int op, int value) {
+    return sqlite3_db_config(db, op, value, (int *)0);
+}
+
+#endif

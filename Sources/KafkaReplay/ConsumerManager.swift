@@ -1,0 +1,190 @@
+internal import CRdKafka
+import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Replays Kafka topics in timestamp order up to a cutoff, then follows them live.
+///
+/// On creation it reads each topic's partitions, resolves every partition's replay start (from
+/// `startOffsets` where given, else the topic's policy) and replay end (the high watermark now),
+/// and assigns every partition at its start. `poll` then releases messages merged across
+/// partitions by timestamp, at most `batchSize` at a time, holding back whatever could still be
+/// preceded by a message not yet read (see `ReplayCore`). No offsets are ever committed to Kafka;
+/// resuming is the caller's job, through `startOffsets`.
+///
+/// Not `Sendable`: one owner polls it.
+public final class ConsumerManager {
+    /// How long blocking requests (metadata, watermarks, offsets for times) may take.
+    public static let requestTimeoutMs: Int32 = 10_000
+
+    private let driver: ReplayDriver<RDKafkaMessageSource>
+    private let logger: Logger
+
+    /// The Kafka cluster id reported by the brokers, when they report one.
+    public let clusterID: String?
+    /// The cutoff between replay and live, in Unix milliseconds.
+    public let cutoffMs: Int64
+    /// The most messages one `poll` returns.
+    public let batchSize: Int
+
+    /// Connects, resolves every partition's replay range and starts fetching.
+    ///
+    /// - Parameters:
+    ///   - config: librdkafka properties (`bootstrap.servers`, security settings, ...). A missing
+    ///     `group.id` gets a unique one; `enable.auto.commit`, `auto.offset.reset=error` and
+    ///     `enable.partition.eof` are set by the manager.
+    ///   - topics: the topics to replay, each at most once.
+    ///   - cutoffMs: the boundary between replay and live, in Unix milliseconds.
+    ///   - batchSize: the most messages one `poll` returns; must be positive.
+    ///   - startOffsets: the next offset to read for partitions being resumed; overrides the
+    ///     topic's policy there. An offset the broker no longer holds (or not yet) throws
+    ///     `ReplayError.offsetOutOfRange`.
+    ///   - logger: where librdkafka's and the manager's messages go (secrets redacted).
+    public init(config: [String: String], topics: [SourceTopic], cutoffMs: Int64, batchSize: Int,
+                startOffsets: [TopicPartition: Int64] = [:],
+                logger: Logger = Logger(label: "spool.kafka")) throws {
+        guard batchSize > 0 else {
+            throw ReplayError.invalidArgument(name: "batch size", reason: "must be at least 1, got \(batchSize)")
+        }
+        guard !topics.isEmpty else {
+            throw ReplayError.invalidArgument(name: "topics", reason: "give at least one topic to replay")
+        }
+        var seen = Set<String>()
+        for topic in topics {
+            try validateSourceTopic(topic)
+            guard seen.insert(topic.name).inserted else { throw ReplayError.duplicateTopic(name: topic.name) }
+        }
+        for tp in startOffsets.keys where !seen.contains(tp.topic) {
+            throw ReplayError.invalidArgument(name: "start offset for \(tp)",
+                                              reason: "topic '\(tp.topic)' is not among the topics to replay")
+        }
+        let effective = Self.effectiveConfig(config)
+        let redactor = SecretRedactor(config: effective)
+        let client = try RDKafkaClient(kind: .consumer, config: effective, logger: logger)
+        let timeout = Self.requestTimeoutMs
+        let clusterID = client.clusterID(timeoutMs: timeout)
+        try client.throwPendingFatalError()
+
+        var specs: [ReplayCore.PartitionSpec] = []
+        var probe: PartitionProbe?
+        for topic in topics {
+            let count = try client.partitionCount(topic: topic.name, timeoutMs: timeout)
+            let tps = (0..<Int32(count)).map { TopicPartition(topic: topic.name, partition: $0) }
+            var marks: [TopicPartition: (low: Int64, high: Int64)] = [:]
+            for tp in tps { marks[tp] = try client.watermarks(tp, timeoutMs: timeout) }
+
+            var starts: [TopicPartition: Int64] = [:]
+            var byPolicy: [TopicPartition] = []
+            for tp in tps {
+                let (low, high) = marks[tp]!
+                if let requested = startOffsets[tp] {
+                    guard requested >= low && requested <= high else {
+                        throw ReplayError.offsetOutOfRange(topic: tp.topic, partition: tp.partition,
+                                                           requested: requested, earliest: low, latest: high)
+                    }
+                    starts[tp] = requested
+                } else {
+                    byPolicy.append(tp)
+                }
+            }
+            let targetTime: Int64?
+            switch topic.policy {
+            case .earliest:
+                targetTime = nil
+                for tp in byPolicy { starts[tp] = marks[tp]!.low }
+            case .latest:
+                targetTime = nil
+                for tp in byPolicy { starts[tp] = marks[tp]!.high }
+            case .relativeTime(let ms):
+                targetTime = Self.nowMs() - ms
+            case .absoluteTime(let ms):
+                targetTime = ms
+            }
+            if let targetTime, !byPolicy.isEmpty {
+                let answers = try client.offsetsForTimes(byPolicy, timestampMs: targetTime, timeoutMs: timeout)
+                for tp in byPolicy {
+                    let (low, high) = marks[tp]!
+                    if let answer = answers[tp] ?? nil {
+                        starts[tp] = min(max(answer, low), high)
+                        continue
+                    }
+                    // "No offset": either nothing is at or after the time, or the broker has no
+                    // time index. Read the partition to tell, and binary-search it if needed.
+                    if probe == nil { probe = try PartitionProbe(config: effective, logger: logger, timeoutMs: timeout) }
+                    let before = probe!.reads
+                    let found = try probe!.offset(for: targetTime, in: tp, low: low, high: high)
+                    if found < high {
+                        logger.info("broker gave no offset for time \(targetTime) on \(tp); found offset \(found) by binary search (\(probe!.reads - before) reads)")
+                    }
+                    starts[tp] = found
+                }
+            }
+            for tp in tps {
+                specs.append(ReplayCore.PartitionSpec(topicPartition: tp, startOffset: starts[tp]!, endOffset: marks[tp]!.high))
+            }
+        }
+        probe = nil
+
+        let core = ReplayCore(partitions: specs, cutoffMs: cutoffMs, batchSize: batchSize)
+        let ordered = core.cursors.map(\.topicPartition)
+        try client.assign(core.cursors.map { ($0.topicPartition, $0.startOffset) })
+        let source = RDKafkaMessageSource(client: client, partitions: ordered, logger: logger, redactor: redactor)
+        self.driver = ReplayDriver(core: core, source: source)
+        self.logger = logger
+        self.clusterID = clusterID
+        self.cutoffMs = cutoffMs
+        self.batchSize = batchSize
+    }
+
+    /// Returns the next released messages, at most `batchSize`, waiting up to `timeoutMs`.
+    ///
+    /// An empty batch means nothing could be released in time (still catching up, or no new
+    /// messages). Throws on fatal consumer errors, an offset the broker no longer holds, a topic
+    /// that disappeared or an authorization failure.
+    public func poll(timeoutMs: Int) throws -> MessageBatch {
+        guard timeoutMs >= 0 else {
+            throw ReplayError.invalidArgument(name: "poll timeout", reason: "must not be negative, got \(timeoutMs) ms")
+        }
+        return try driver.poll(timeoutMs: timeoutMs)
+    }
+
+    /// Whether every partition has caught up and released everything before that point.
+    public var isLive: Bool { driver.core.isLive }
+
+    /// A snapshot of every partition, in (topic, partition) order.
+    public func partitionState() -> [PartitionState] { driver.core.partitionStates() }
+
+    /// Messages consumed but not yet released.
+    public var heldMessageCount: Int { driver.core.heldCount }
+
+    /// Partitions currently paused by backpressure.
+    public var pausedPartitionCount: Int { driver.core.pausedCount }
+
+    /// The low-water mark timestamp while any partition is not live; `nil` once all are live
+    /// (and while a partition that must deliver first has delivered nothing).
+    public var primingWatermark: Int64? { driver.core.primingWatermark }
+
+    /// The timestamp up to which every partition has released everything it will ever release
+    /// below it; `nil` before that is known. `Int64.max` once every partition has caught up.
+    public var releaseLimit: Int64? { driver.core.releaseLimit }
+
+    static func effectiveConfig(_ config: [String: String]) -> [String: String] {
+        var effective = config
+        if (effective["group.id"] ?? "").isEmpty {
+            effective["group.id"] = "spool-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
+        }
+        effective["client.id"] = effective["client.id"] ?? "spool"
+        effective["enable.auto.commit"] = "false"
+        effective["enable.auto.offset.store"] = "false"
+        effective["auto.offset.reset"] = "error"
+        effective["enable.partition.eof"] = "true"
+        return effective
+    }
+
+    static func nowMs() -> Int64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
+    }
+}

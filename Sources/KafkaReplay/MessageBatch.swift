@@ -1,0 +1,126 @@
+/// A batch of released messages stored column by column in MESSAGE_SCHEMA order.
+///
+/// Keys and values live in one contiguous byte buffer each, with Arrow-style start offsets, so a
+/// batch of any size costs a handful of allocations. Iterating yields `Message` values (which copy
+/// their bytes); writers that care about speed read the columns directly with `withKey(at:_:)` and
+/// `withValue(at:_:)`.
+public struct MessageBatch: RandomAccessCollection, Sendable {
+    /// The distinct topic names referenced by `topicIndexes`.
+    public private(set) var topicNames: [String] = []
+    /// For each row, an index into `topicNames`.
+    public private(set) var topicIndexes: [Int32] = []
+    /// For each row, the partition number.
+    public private(set) var partitions: [Int32] = []
+    /// For each row, the offset.
+    public private(set) var offsets: [Int64] = []
+    /// For each row, the timestamp (ms since the epoch, UTC; -1 when the broker has none).
+    public private(set) var timestamps: [Int64] = []
+
+    private var keyBytes: [UInt8] = []
+    private var keyStarts: [Int] = [0]
+    private var keyIsNull: [Bool] = []
+    private var valueBytes: [UInt8] = []
+    private var valueStarts: [Int] = [0]
+    private var valueIsNull: [Bool] = []
+
+    /// An empty batch.
+    public init() {}
+
+    /// A batch holding `messages` in the given order.
+    public init(_ messages: some Sequence<Message>) {
+        var topicIndex: [String: Int32] = [:]
+        for message in messages {
+            let index: Int32
+            if let known = topicIndex[message.topic] {
+                index = known
+            } else {
+                index = Int32(topicNames.count)
+                topicNames.append(message.topic)
+                topicIndex[message.topic] = index
+            }
+            appendRow(topicIndex: index, partition: message.partition, offset: message.offset,
+                      timestamp: message.timestamp, key: message.key, value: message.value)
+        }
+    }
+
+    /// The first row index (always 0).
+    public var startIndex: Int { 0 }
+    /// One past the last row index.
+    public var endIndex: Int { offsets.count }
+
+    /// The row at `position` as a `Message` (copies its key and value bytes).
+    public subscript(position: Int) -> Message {
+        Message(key: keyIsNull[position] ? nil : Array(keyBytes[keyStarts[position]..<keyStarts[position + 1]]),
+                value: valueIsNull[position] ? nil : Array(valueBytes[valueStarts[position]..<valueStarts[position + 1]]),
+                topic: topicNames[Int(topicIndexes[position])],
+                partition: partitions[position],
+                offset: offsets[position],
+                timestamp: timestamps[position])
+    }
+
+    /// The topic name of row `position`.
+    public func topic(at position: Int) -> String { topicNames[Int(topicIndexes[position])] }
+
+    /// Calls `body` with row `position`'s key bytes (`nil` when null); the pointer must not escape.
+    public func withKey<R>(at position: Int, _ body: (UnsafeRawBufferPointer?) throws -> R) rethrows -> R {
+        try Self.withSlice(keyBytes, keyStarts, keyIsNull, position, body)
+    }
+
+    /// Calls `body` with row `position`'s value bytes (`nil` when null); the pointer must not escape.
+    public func withValue<R>(at position: Int, _ body: (UnsafeRawBufferPointer?) throws -> R) rethrows -> R {
+        try Self.withSlice(valueBytes, valueStarts, valueIsNull, position, body)
+    }
+
+    /// Total key and value bytes held by the batch.
+    public var payloadByteCount: Int { keyBytes.count + valueBytes.count }
+
+    private static func withSlice<R>(_ bytes: [UInt8], _ starts: [Int], _ isNull: [Bool], _ position: Int,
+                                     _ body: (UnsafeRawBufferPointer?) throws -> R) rethrows -> R {
+        if isNull[position] { return try body(nil) }
+        return try bytes.withUnsafeBytes { all in
+            try body(UnsafeRawBufferPointer(rebasing: all[starts[position]..<starts[position + 1]]))
+        }
+    }
+
+    // MARK: building (internal)
+
+    mutating func reserve(rows: Int) {
+        topicIndexes.reserveCapacity(rows)
+        partitions.reserveCapacity(rows)
+        offsets.reserveCapacity(rows)
+        timestamps.reserveCapacity(rows)
+        keyStarts.reserveCapacity(rows + 1)
+        keyIsNull.reserveCapacity(rows)
+        valueStarts.reserveCapacity(rows + 1)
+        valueIsNull.reserveCapacity(rows)
+    }
+
+    mutating func setTopicNames(_ names: [String]) { topicNames = names }
+
+    mutating func appendRow(topicIndex: Int32, partition: Int32, offset: Int64, timestamp: Int64,
+                            key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?) {
+        topicIndexes.append(topicIndex)
+        partitions.append(partition)
+        offsets.append(offset)
+        timestamps.append(timestamp)
+        if let key { keyBytes.append(contentsOf: key) }
+        keyIsNull.append(key == nil)
+        keyStarts.append(keyBytes.count)
+        if let value { valueBytes.append(contentsOf: value) }
+        valueIsNull.append(value == nil)
+        valueStarts.append(valueBytes.count)
+    }
+
+    private mutating func appendRow(topicIndex: Int32, partition: Int32, offset: Int64, timestamp: Int64,
+                                    key: [UInt8]?, value: [UInt8]?) {
+        func withOptional<R>(_ bytes: [UInt8]?, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
+            guard let bytes else { return body(nil) }
+            return bytes.withUnsafeBytes { body($0) }
+        }
+        withOptional(key) { k in
+            withOptional(value) { v in
+                appendRow(topicIndex: topicIndex, partition: partition, offset: offset, timestamp: timestamp, key: k, value: v)
+            }
+        }
+    }
+}

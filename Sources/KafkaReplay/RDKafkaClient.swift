@@ -1,0 +1,267 @@
+internal import CRdKafka
+import Logging
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What librdkafka's callbacks need, reached through the handle's opaque pointer.
+///
+/// Callbacks run on librdkafka's own threads, so everything here is immutable or behind a mutex.
+final class RDKafkaCallbackContext: Sendable {
+    let logger: Logger
+    let redactor: SecretRedactor
+    let fatalError = Mutex<ReplayError?>(nil)
+    let deliveryFailures = Mutex<[String]>([])
+
+    init(logger: Logger, redactor: SecretRedactor) {
+        self.logger = logger
+        self.redactor = redactor
+    }
+}
+
+/// Owns one `rd_kafka_t` (producer or consumer) and destroys it in `deinit`.
+///
+/// Not `Sendable`: one owner drives a handle. The raw handle never leaves the module.
+final class RDKafkaClient {
+    enum Kind { case producer, consumer }
+
+    /// The librdkafka handle; valid for the life of this object and must not escape it.
+    let handle: OpaquePointer
+    let context: RDKafkaCallbackContext
+    private let retainedContext: Unmanaged<RDKafkaCallbackContext>
+    private let kind: Kind
+
+    /// Creates a handle from `config`; an unknown key or bad value names the key (never a secret value).
+    init(kind: Kind, config: [String: String], logger: Logger) throws {
+        let redactor = SecretRedactor(config: config)
+        let context = RDKafkaCallbackContext(logger: logger, redactor: redactor)
+        guard let conf = rd_kafka_conf_new() else {
+            throw ReplayError.configuration(key: "*", reason: "librdkafka could not allocate a configuration")
+        }
+        var errstr = [CChar](repeating: 0, count: 512)
+        for key in config.keys.sorted() {
+            let value = config[key] ?? ""
+            let result = rd_kafka_conf_set(conf, key, value, &errstr, errstr.count)
+            if result != RD_KAFKA_CONF_OK {
+                rd_kafka_conf_destroy(conf)
+                let reason = redactor.redact(string(fromBuffer: errstr))
+                throw ReplayError.configuration(key: key, reason: reason)
+            }
+        }
+        let retained = Unmanaged.passRetained(context)
+        rd_kafka_conf_set_opaque(conf, retained.toOpaque())
+        rd_kafka_conf_set_log_cb(conf, rdKafkaLogCallback)
+        rd_kafka_conf_set_error_cb(conf, rdKafkaErrorCallback)
+        if kind == .producer {
+            rd_kafka_conf_set_dr_msg_cb(conf, rdKafkaDeliveryCallback)
+        }
+        // rd_kafka_new takes ownership of conf only when it succeeds.
+        guard let rk = rd_kafka_new(kind == .producer ? RD_KAFKA_PRODUCER : RD_KAFKA_CONSUMER,
+                                    conf, &errstr, errstr.count) else {
+            rd_kafka_conf_destroy(conf)
+            retained.release()
+            throw ReplayError.configuration(key: "*", reason: redactor.redact(string(fromBuffer: errstr)))
+        }
+        self.handle = rk
+        self.context = context
+        self.retainedContext = retained
+        self.kind = kind
+        if kind == .consumer {
+            rd_kafka_poll_set_consumer(rk)
+        }
+    }
+
+    deinit {
+        // NO_CONSUMER_CLOSE: partitions are assigned manually and no offsets are committed, so
+        // there is nothing to leave; it also avoids librdkafka 2.0.2's hang in consumer close.
+        rd_kafka_destroy_flags(handle, Int32(RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE))
+        retainedContext.release()
+    }
+
+    /// Throws the first fatal error reported through the error callback, if any.
+    func throwPendingFatalError() throws {
+        if let error = context.fatalError.withLock({ $0 }) { throw error }
+    }
+
+    /// The cluster id, or nil when the broker does not report one in time.
+    func clusterID(timeoutMs: Int32) -> String? {
+        guard let raw = rd_kafka_clusterid(handle, timeoutMs) else { return nil }
+        defer { rd_kafka_mem_free(handle, raw) }
+        return String(cString: raw)
+    }
+
+    /// The number of partitions of `topic`, retrying transient metadata errors until the timeout.
+    func partitionCount(topic: String, timeoutMs: Int32) throws -> Int {
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: .milliseconds(Int64(timeoutMs)))
+        var lastError = RD_KAFKA_RESP_ERR_NO_ERROR
+        repeat {
+            guard let rkt = rd_kafka_topic_new(handle, topic, nil) else {
+                throw ReplayError.invalidTopic(name: topic, reason: "librdkafka refused the topic name")
+            }
+            defer { rd_kafka_topic_destroy(rkt) }
+            var metadata: UnsafePointer<rd_kafka_metadata>?
+            let remaining = max(Int32(1), Int32(clamping: clock.now.duration(to: deadline).milliseconds))
+            let err = rd_kafka_metadata(handle, 0, rkt, &metadata, remaining)
+            if err == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata {
+                defer { rd_kafka_metadata_destroy(metadata) }
+                let md = metadata.pointee
+                if md.topic_cnt >= 1 {
+                    let entry = md.topics[0]
+                    if entry.err == RD_KAFKA_RESP_ERR_NO_ERROR && entry.partition_cnt > 0 {
+                        return Int(entry.partition_cnt)
+                    }
+                    lastError = entry.err
+                    if entry.err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || entry.err == RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION {
+                        throw ReplayError.unknownTopic(name: topic)
+                    }
+                    if entry.err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED {
+                        throw Self.error(entry.err, "not authorized to read topic '\(topic)'; check the credentials and ACLs")
+                    }
+                }
+            } else {
+                lastError = err
+            }
+            try throwPendingFatalError()
+            usleep(50_000)
+        } while clock.now < deadline
+        if lastError == RD_KAFKA_RESP_ERR__TIMED_OUT || lastError == RD_KAFKA_RESP_ERR_NO_ERROR {
+            throw ReplayError.timedOut(operation: "fetching metadata of topic '\(topic)'", seconds: Double(timeoutMs) / 1000)
+        }
+        throw Self.error(lastError, "fetching metadata of topic '\(topic)' failed")
+    }
+
+    /// The low and high watermarks of one partition.
+    func watermarks(_ tp: TopicPartition, timeoutMs: Int32) throws -> (low: Int64, high: Int64) {
+        var low: Int64 = -1
+        var high: Int64 = -1
+        let err = rd_kafka_query_watermark_offsets(handle, tp.topic, tp.partition, &low, &high, timeoutMs)
+        if err == RD_KAFKA_RESP_ERR__TIMED_OUT {
+            throw ReplayError.timedOut(operation: "reading the watermarks of \(tp)", seconds: Double(timeoutMs) / 1000)
+        }
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw Self.error(err, "reading the watermarks of \(tp) failed")
+        }
+        return (low, high)
+    }
+
+    /// Asks the broker for the first offset at or after `timestampMs` on each partition;
+    /// `nil` where it answers "no offset" (-1).
+    func offsetsForTimes(_ partitions: [TopicPartition], timestampMs: Int64, timeoutMs: Int32) throws -> [TopicPartition: Int64?] {
+        guard !partitions.isEmpty else { return [:] }
+        let list = RDKafkaPartitionList(partitions.map { ($0, timestampMs) })
+        let err = rd_kafka_offsets_for_times(handle, list.pointer, timeoutMs)
+        if err == RD_KAFKA_RESP_ERR__TIMED_OUT {
+            throw ReplayError.timedOut(operation: "looking up offsets for time \(timestampMs)", seconds: Double(timeoutMs) / 1000)
+        }
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw Self.error(err, "looking up offsets for time \(timestampMs) failed")
+        }
+        var result: [TopicPartition: Int64?] = [:]
+        for (tp, offset, partErr) in list.entries() {
+            if partErr != RD_KAFKA_RESP_ERR_NO_ERROR {
+                throw Self.error(partErr, "looking up the offset for time \(timestampMs) on \(tp) failed")
+            }
+            result[tp] = offset >= 0 ? offset : nil
+        }
+        return result
+    }
+
+    /// Assigns exactly these partitions at these offsets.
+    func assign(_ offsets: [(TopicPartition, Int64)]) throws {
+        let list = RDKafkaPartitionList(offsets)
+        let err = rd_kafka_assign(handle, list.pointer)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw Self.error(err, "assigning partitions failed") }
+    }
+
+    /// Pauses or resumes fetching these partitions.
+    func setPaused(_ partitions: [TopicPartition], paused: Bool) throws {
+        guard !partitions.isEmpty else { return }
+        let list = RDKafkaPartitionList(partitions.map { ($0, Int64(RD_KAFKA_OFFSET_INVALID)) })
+        let err = paused ? rd_kafka_pause_partitions(handle, list.pointer) : rd_kafka_resume_partitions(handle, list.pointer)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw Self.error(err, "\(paused ? "pausing" : "resuming") partitions failed")
+        }
+    }
+
+    /// Turns a librdkafka error code into a `ReplayError` with context.
+    static func error(_ code: rd_kafka_resp_err_t, _ context: String) -> ReplayError {
+        .kafka(code: code.rawValue, name: String(cString: rd_kafka_err2name(code)),
+               message: "\(context): \(String(cString: rd_kafka_err2str(code)))", fatal: false)
+    }
+}
+
+/// Owns an `rd_kafka_topic_partition_list_t`; the pointer must not escape the owner's lifetime.
+final class RDKafkaPartitionList {
+    let pointer: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>
+
+    init(_ entries: [(TopicPartition, Int64)]) {
+        pointer = rd_kafka_topic_partition_list_new(Int32(max(entries.count, 1)))
+        for (tp, offset) in entries {
+            let element = rd_kafka_topic_partition_list_add(pointer, tp.topic, tp.partition)
+            element?.pointee.offset = offset
+        }
+    }
+
+    deinit { rd_kafka_topic_partition_list_destroy(pointer) }
+
+    /// Each element's partition, offset and error.
+    func entries() -> [(TopicPartition, Int64, rd_kafka_resp_err_t)] {
+        let list = pointer.pointee
+        return (0..<Int(list.cnt)).map { index in
+            let element = list.elems[index]
+            return (TopicPartition(topic: String(cString: element.topic), partition: element.partition),
+                    element.offset, element.err)
+        }
+    }
+}
+
+/// librdkafka's log callback: forwards to swift-log with secrets redacted.
+private func rdKafkaLogCallback(_ rk: OpaquePointer?, _ level: Int32, _ facility: UnsafePointer<CChar>?, _ buffer: UnsafePointer<CChar>?) {
+    guard let rk, let opaque = rd_kafka_opaque(rk) else { return }
+    let context = Unmanaged<RDKafkaCallbackContext>.fromOpaque(opaque).takeUnretainedValue()
+    let text = context.redactor.redact(buffer.map { String(cString: $0) } ?? "")
+    let fac = facility.map { String(cString: $0) } ?? ""
+    let logLevel: Logger.Level
+    switch level {
+    case ...3: logLevel = .error
+    case 4: logLevel = .warning
+    case 5, 6: logLevel = .info
+    default: logLevel = .debug
+    }
+    context.logger.log(level: logLevel, "librdkafka \(fac): \(text)")
+}
+
+/// librdkafka's delivery report callback: records failed deliveries for the producer's owner.
+private func rdKafkaDeliveryCallback(_ rk: OpaquePointer?, _ message: UnsafePointer<rd_kafka_message_t>?, _ opaque: UnsafeMutableRawPointer?) {
+    guard let opaque, let message, message.pointee.err != RD_KAFKA_RESP_ERR_NO_ERROR else { return }
+    let context = Unmanaged<RDKafkaCallbackContext>.fromOpaque(opaque).takeUnretainedValue()
+    let code = message.pointee.err
+    let text = "partition \(message.pointee.partition): \(String(cString: rd_kafka_err2str(code)))"
+    context.deliveryFailures.withLock { $0.append(text) }
+}
+
+/// librdkafka's error callback: records fatal errors for the owner to throw, logs the rest.
+private func rdKafkaErrorCallback(_ rk: OpaquePointer?, _ err: Int32, _ reason: UnsafePointer<CChar>?, _ opaque: UnsafeMutableRawPointer?) {
+    guard let opaque else { return }
+    let context = Unmanaged<RDKafkaCallbackContext>.fromOpaque(opaque).takeUnretainedValue()
+    let text = context.redactor.redact(reason.map { String(cString: $0) } ?? "")
+    let code = rd_kafka_resp_err_t(rawValue: err)
+    if code == RD_KAFKA_RESP_ERR__FATAL, let rk {
+        var errstr = [CChar](repeating: 0, count: 512)
+        let fatalCode = rd_kafka_fatal_error(rk, &errstr, errstr.count)
+        let error = ReplayError.kafka(code: fatalCode.rawValue, name: String(cString: rd_kafka_err2name(fatalCode)),
+                                      message: context.redactor.redact(string(fromBuffer: errstr)), fatal: true)
+        context.fatalError.withLock { if $0 == nil { $0 = error } }
+        context.logger.error("Kafka fatal error: \(text)")
+    } else {
+        context.logger.warning("Kafka: \(text) (\(String(cString: rd_kafka_err2name(code))))")
+    }
+}
+
+/// Decodes a NUL-terminated C string held in a fixed-size buffer.
+func string(fromBuffer buffer: [CChar]) -> String {
+    let bytes = buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+    return String(decoding: bytes, as: UTF8.self)
+}

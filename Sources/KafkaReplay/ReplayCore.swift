@@ -1,0 +1,264 @@
+/// The replay consumer's ordering, cutoff and backpressure logic, free of any I/O.
+///
+/// Messages come in per partition through `accept`; `release` hands them out merged across
+/// partitions by timestamp, never breaking a partition's own offset order, and only as far as
+/// it is safe: while some partition has not caught up, a message is released only when its
+/// timestamp is at or below both the cutoff and the low-water mark (the smallest last-consumed
+/// timestamp over the partitions not yet caught up); once every partition has caught up,
+/// everything held is released. A partition that has not caught up and has delivered nothing
+/// yet holds everything back, since its next timestamp is unknown.
+///
+/// A message whose timestamp is missing (-1) keeps -1 as its stored timestamp but is ordered
+/// as if it carried the timestamp of the message before it in its partition (or first of all,
+/// when it is the partition's first message).
+struct ReplayCore {
+    /// What the core knows of one partition at creation.
+    struct PartitionSpec {
+        var topicPartition: TopicPartition
+        var startOffset: Int64
+        var endOffset: Int64
+    }
+
+    /// One partition's progress and held messages.
+    struct Cursor {
+        let topicPartition: TopicPartition
+        let topicIndex: Int32
+        let startOffset: Int64
+        let endOffset: Int64
+        var consumedOffset: Int64
+        var releasedOffset: Int64
+        var lastTimestamp: Int64?
+        var lastOrderTimestamp: Int64?
+        var caughtUp: Bool
+        /// The last offset consumed before the partition caught up; it is live once this is released.
+        var mustReleaseThrough: Int64?
+        var paused = false
+        var held = HeldQueue()
+
+        var isLive: Bool {
+            guard caughtUp else { return false }
+            guard let last = mustReleaseThrough else { return true }
+            return releasedOffset >= last
+        }
+    }
+
+    /// What backpressure asks the source to do.
+    struct FlowChange: Equatable {
+        var pause: [Int] = []
+        var resume: [Int] = []
+        var isEmpty: Bool { pause.isEmpty && resume.isEmpty }
+    }
+
+    let cutoffMs: Int64
+    let batchSize: Int
+    let topicNames: [String]
+    private(set) var cursors: [Cursor]
+    private(set) var heldCount = 0
+    /// Messages dropped because their offset was already consumed (a re-delivery).
+    private(set) var duplicatesIgnored = 0
+
+    /// Creates the core for these partitions; `batchSize` must be positive.
+    init(partitions: [PartitionSpec], cutoffMs: Int64, batchSize: Int) {
+        precondition(batchSize > 0, "batchSize is validated by ConsumerManager")
+        self.cutoffMs = cutoffMs
+        self.batchSize = batchSize
+        var names: [String] = []
+        var topicIndex: [String: Int32] = [:]
+        var cursors: [Cursor] = []
+        for spec in partitions.sorted(by: { $0.topicPartition < $1.topicPartition }) {
+            let topic = spec.topicPartition.topic
+            let index: Int32
+            if let known = topicIndex[topic] {
+                index = known
+            } else {
+                index = Int32(names.count)
+                names.append(topic)
+                topicIndex[topic] = index
+            }
+            let empty = spec.startOffset >= spec.endOffset
+            cursors.append(Cursor(topicPartition: spec.topicPartition, topicIndex: index,
+                                  startOffset: spec.startOffset, endOffset: spec.endOffset,
+                                  consumedOffset: spec.startOffset - 1, releasedOffset: spec.startOffset - 1,
+                                  lastTimestamp: nil, lastOrderTimestamp: nil,
+                                  caughtUp: empty, mustReleaseThrough: nil))
+        }
+        self.topicNames = names
+        self.cursors = cursors
+    }
+
+    /// The index of each partition, in the core's (topic, partition) order.
+    var partitionIndex: [TopicPartition: Int] {
+        Dictionary(uniqueKeysWithValues: cursors.enumerated().map { ($1.topicPartition, $0) })
+    }
+
+    // MARK: input
+
+    /// Takes one event from the source.
+    mutating func accept(_ event: SourceEvent) {
+        switch event {
+        case let .message(index, offset, timestamp, key, value):
+            acceptMessage(index, offset: offset, timestamp: timestamp, key: key, value: value)
+        case let .endOfPartition(index, nextOffset):
+            if !cursors[index].caughtUp && nextOffset >= cursors[index].endOffset {
+                markCaughtUp(index)
+            }
+        }
+    }
+
+    private mutating func acceptMessage(_ index: Int, offset: Int64, timestamp: Int64,
+                                        key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?) {
+        if offset <= cursors[index].consumedOffset {
+            duplicatesIgnored += 1
+            return
+        }
+        let orderTimestamp = timestamp >= 0 ? timestamp : (cursors[index].lastOrderTimestamp ?? Int64.min)
+        if !cursors[index].caughtUp && orderTimestamp >= cutoffMs {
+            // This message is past the cutoff: it belongs to the live part.
+            markCaughtUp(index)
+        }
+        cursors[index].held.append(offset: offset, timestamp: timestamp, orderTimestamp: orderTimestamp,
+                                   key: key, value: value)
+        heldCount += 1
+        cursors[index].consumedOffset = offset
+        cursors[index].lastTimestamp = timestamp
+        cursors[index].lastOrderTimestamp = orderTimestamp
+        if !cursors[index].caughtUp && offset + 1 >= cursors[index].endOffset {
+            markCaughtUp(index)
+        }
+    }
+
+    private mutating func markCaughtUp(_ index: Int) {
+        cursors[index].caughtUp = true
+        let consumed = cursors[index].consumedOffset
+        cursors[index].mustReleaseThrough = consumed >= cursors[index].startOffset ? consumed : nil
+    }
+
+    // MARK: state
+
+    /// Whether every partition has caught up.
+    var allCaughtUp: Bool { cursors.allSatisfy(\.caughtUp) }
+
+    /// Whether every partition has caught up and released everything before that point.
+    var isLive: Bool { cursors.allSatisfy(\.isLive) }
+
+    /// How many partitions are paused by backpressure.
+    var pausedCount: Int { cursors.reduce(0) { $0 + ($1.paused ? 1 : 0) } }
+
+    /// The smallest last-consumed (ordering) timestamp over partitions not caught up.
+    ///
+    /// `.unknown` when such a partition has consumed nothing yet; `.none` when all caught up.
+    enum LowWaterMark: Equatable { case none, unknown, at(Int64) }
+
+    var lowWaterMark: LowWaterMark {
+        var mark: Int64?
+        for cursor in cursors where !cursor.caughtUp {
+            guard let last = cursor.lastOrderTimestamp else { return .unknown }
+            mark = min(mark ?? last, last)
+        }
+        return mark.map { .at($0) } ?? .none
+    }
+
+    /// The timestamp up to which messages may be released now; `nil` when nothing may be, and
+    /// `Int64.max` once every partition has caught up.
+    var releaseLimit: Int64? {
+        switch lowWaterMark {
+        case .none: return Int64.max
+        case .unknown: return nil
+        case .at(let mark): return min(mark, cutoffMs)
+        }
+    }
+
+    /// The low-water mark while any partition is not live; `nil` when all are live or while it
+    /// is not yet known (a partition that must deliver has not delivered anything).
+    var primingWatermark: Int64? {
+        if isLive { return nil }
+        switch lowWaterMark {
+        case .at(let mark): return mark
+        case .none: return cutoffMs
+        case .unknown: return nil
+        }
+    }
+
+    /// A snapshot of every partition, in (topic, partition) order.
+    func partitionStates() -> [PartitionState] {
+        cursors.map { cursor in
+            PartitionState(topic: cursor.topicPartition.topic, partition: cursor.topicPartition.partition,
+                           replayStartOffset: cursor.startOffset, replayEndOffset: cursor.endOffset,
+                           consumedOffset: cursor.consumedOffset, releasedOffset: cursor.releasedOffset,
+                           lastConsumedTimestamp: cursor.lastTimestamp,
+                           isLive: cursor.isLive, isPaused: cursor.paused)
+        }
+    }
+
+    // MARK: release
+
+    /// Moves up to `limit` releasable messages into `batch`, merged by timestamp (ties by topic,
+    /// then partition); returns how many it moved.
+    mutating func release(into batch: inout MessageBatch, limit: Int) -> Int {
+        guard limit > 0, heldCount > 0, let ceiling = releaseLimit else { return 0 }
+        var heap = CursorHeap()
+        for index in cursors.indices {
+            if let first = cursors[index].held.first, first.orderTimestamp <= ceiling {
+                heap.push(CursorHeap.Key(timestamp: first.orderTimestamp, rank: index))
+            }
+        }
+        var released = 0
+        while released < limit, let top = heap.popMin() {
+            let index = top.rank
+            // Release a run from this partition while it stays ahead of every other head.
+            while released < limit {
+                let entry = cursors[index].held.releaseFirst(into: &batch,
+                                                             topicIndex: cursors[index].topicIndex,
+                                                             partition: cursors[index].topicPartition.partition)
+                cursors[index].releasedOffset = entry.offset
+                released += 1
+                guard let next = cursors[index].held.first, next.orderTimestamp <= ceiling else { break }
+                let key = CursorHeap.Key(timestamp: next.orderTimestamp, rank: index)
+                if let other = heap.min, other < key {
+                    heap.push(key)
+                    break
+                }
+            }
+        }
+        heldCount -= released
+        return released
+    }
+
+    // MARK: backpressure
+
+    /// Decides which partitions to pause or resume, and records the decision.
+    ///
+    /// Above 5 × batchSize held, partitions whose last timestamp is ahead of the low-water mark
+    /// are paused. Paused partitions resume when fewer than batchSize are held, when every
+    /// unpaused partition has caught up, or when a partition becomes the low-water mark itself
+    /// (so the partition everybody waits for is never the one stopped).
+    mutating func updateFlow() -> FlowChange {
+        var change = FlowChange()
+        let mark = lowWaterMark
+        func ahead(_ cursor: Cursor) -> Bool {
+            guard let last = cursor.lastOrderTimestamp else { return false }
+            switch mark {
+            case .none: return false
+            case .unknown: return true
+            case .at(let value): return last > value
+            }
+        }
+        if heldCount > 5 * batchSize {
+            for index in cursors.indices where !cursors[index].paused && ahead(cursors[index]) {
+                cursors[index].paused = true
+                change.pause.append(index)
+            }
+        }
+        let anyPaused = cursors.contains(where: \.paused)
+        guard anyPaused else { return change }
+        let unpausedAllCaughtUp = cursors.allSatisfy { $0.paused || $0.caughtUp }
+        let resumeAll = heldCount < batchSize || unpausedAllCaughtUp
+        for index in cursors.indices where cursors[index].paused {
+            if resumeAll || (!cursors[index].caughtUp && !ahead(cursors[index])) {
+                cursors[index].paused = false
+                change.resume.append(index)
+            }
+        }
+        return change
+    }
+}

@@ -1,0 +1,45 @@
+/// Everything that can go wrong creating or polling a `ConsumerManager` or the mock cluster.
+///
+/// Each case carries what is needed to name the thing at fault (topic, partition, offset,
+/// configuration key) in its `description`, which is written for a person and never contains a
+/// secret configuration value.
+public enum ReplayError: Error, Equatable, CustomStringConvertible, Sendable {
+    /// A topic name or policy breaks a rule; `reason` says which.
+    case invalidTopic(name: String, reason: String)
+    /// The same topic was listed twice.
+    case duplicateTopic(name: String)
+    /// The broker does not know the topic.
+    case unknownTopic(name: String)
+    /// An argument other than a topic is out of range (batch size, timeout, cutoff).
+    case invalidArgument(name: String, reason: String)
+    /// librdkafka refused a configuration property.
+    case configuration(key: String, reason: String)
+    /// A requested start offset is not held by the broker.
+    case offsetOutOfRange(topic: String, partition: Int32, requested: Int64, earliest: Int64, latest: Int64)
+    /// A blocking request (metadata, watermarks, timestamps) got no answer in time.
+    case timedOut(operation: String, seconds: Double)
+    /// An error reported by librdkafka or the broker.
+    case kafka(code: Int32, name: String, message: String, fatal: Bool)
+
+    /// A sentence that names what failed and what to do.
+    public var description: String {
+        switch self {
+        case .invalidTopic(let name, let reason):
+            return "invalid topic '\(name)': \(reason)"
+        case .duplicateTopic(let name):
+            return "topic '\(name)' is listed more than once; list each topic once"
+        case .unknownTopic(let name):
+            return "topic '\(name)' does not exist on the cluster; check the name and the brokers"
+        case .invalidArgument(let name, let reason):
+            return "invalid \(name): \(reason)"
+        case .configuration(let key, let reason):
+            return "Kafka configuration property '\(key)': \(reason)"
+        case .offsetOutOfRange(let topic, let partition, let requested, let earliest, let latest):
+            return "offset \(requested) of \(topic)[\(partition)] is not available: the broker holds offsets \(earliest) to \(latest - 1) (earliest \(earliest), high watermark \(latest))"
+        case .timedOut(let operation, let seconds):
+            return "no answer from Kafka within \(seconds) s while \(operation); check the brokers are reachable"
+        case .kafka(_, let name, let message, let fatal):
+            return "Kafka error \(name)\(fatal ? " (fatal)" : ""): \(message)"
+        }
+    }
+}

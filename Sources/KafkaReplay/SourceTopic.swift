@@ -1,0 +1,62 @@
+/// A topic to replay together with its offset policy.
+public struct SourceTopic: Hashable, Sendable {
+    /// The Kafka topic name.
+    public var name: String
+    /// Where replay starts on each partition of the topic.
+    public var policy: OffsetPolicy
+
+    /// Creates a source topic; call `validateSourceTopic(_:)` to check it.
+    public init(name: String, policy: OffsetPolicy) {
+        self.name = name
+        self.policy = policy
+    }
+
+    /// A topic replayed from the earliest offset the broker holds.
+    public static func fromEarliest(_ name: String) -> SourceTopic {
+        SourceTopic(name: name, policy: .earliest)
+    }
+
+    /// A topic that delivers only messages produced after the consumer starts.
+    public static func fromLatest(_ name: String) -> SourceTopic {
+        SourceTopic(name: name, policy: .latest)
+    }
+
+    /// A topic replayed from `ms` milliseconds before now.
+    public static func fromRelativeTime(_ name: String, ms: Int64) -> SourceTopic {
+        SourceTopic(name: name, policy: .relativeTime(ms: ms))
+    }
+
+    /// A topic replayed from the Unix timestamp `ms` (milliseconds, UTC).
+    public static func fromAbsoluteTime(_ name: String, ms: Int64) -> SourceTopic {
+        SourceTopic(name: name, policy: .absoluteTime(ms: ms))
+    }
+}
+
+/// Checks a source topic against Kafka's topic-name rules and the policy's time rules.
+///
+/// A valid name has 1 to 249 characters, all from `[A-Za-z0-9._-]`, and is neither `.` nor `..`.
+/// Times must not be negative. The thrown `ReplayError.invalidTopic` says which rule failed.
+public func validateSourceTopic(_ topic: SourceTopic) throws {
+    let name = topic.name
+    func fail(_ reason: String) -> ReplayError { .invalidTopic(name: name, reason: reason) }
+    if name.isEmpty { throw fail("a topic name must have at least 1 character") }
+    if name.utf8.count > 249 {
+        throw fail("a topic name has at most 249 characters, this one has \(name.utf8.count)")
+    }
+    if name == "." || name == ".." { throw fail("a topic name cannot be '.' or '..'") }
+    for scalar in name.unicodeScalars {
+        let ok = (scalar >= "a" && scalar <= "z") || (scalar >= "A" && scalar <= "Z")
+            || (scalar >= "0" && scalar <= "9") || scalar == "." || scalar == "_" || scalar == "-"
+        if !ok {
+            throw fail("'\(scalar.escaped(asASCII: true))' is not allowed; use only letters, digits, '.', '_' and '-'")
+        }
+    }
+    switch topic.policy {
+    case .relativeTime(let ms) where ms < 0:
+        throw fail("relative_time must not be negative (got \(ms) ms); it counts milliseconds before now")
+    case .absoluteTime(let ms) where ms < 0:
+        throw fail("absolute_time must not be negative (got \(ms)); it is a Unix time in milliseconds")
+    default:
+        break
+    }
+}
