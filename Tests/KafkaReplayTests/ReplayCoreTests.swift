@@ -1,0 +1,217 @@
+import Testing
+@testable import KafkaReplay
+
+@Suite("Ordering core over a scripted source", .timeLimit(.minutes(1)))
+struct ReplayCoreTests {
+    @Test func interleavedPartitionsAreMergedByTimestamp() throws {
+        let driver = scriptedDriver([
+            ScriptedSource.partition(timestamps: [1, 4, 7, 10]),
+            ScriptedSource.partition(timestamps: [2, 5, 8, 11]),
+            ScriptedSource.partition(timestamps: [3, 6, 9, 12]),
+        ], batchSize: 5)
+        let released = try drain(driver)
+        #expect(released.map(\.timestamp) == Array(1...12))
+        #expect(released.map(\.partition) == [0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2])
+    }
+
+    @Test func tiesAreBrokenByPartition() throws {
+        let driver = scriptedDriver([
+            ScriptedSource.partition(timestamps: [5, 5]),
+            ScriptedSource.partition(timestamps: [5, 5]),
+        ])
+        let released = try drain(driver)
+        #expect(released.map(\.partition) == [0, 0, 1, 1])
+    }
+
+    @Test func aPartitionThatHasDeliveredNothingHoldsEverythingBack() throws {
+        let driver = scriptedDriver([
+            ScriptedSource.partition(timestamps: [10, 20, 30]),
+            ScriptedSource.partition(timestamps: [5, 25]),
+        ])
+        driver.source.available[1] = 0
+        for _ in 0..<3 {
+            #expect(try driver.poll(timeoutMs: 0).isEmpty)
+        }
+        #expect(driver.core.heldCount == 3)
+        #expect(driver.core.primingWatermark == nil)
+        #expect(!driver.core.isLive)
+        driver.source.available[1] = 2
+        let released = try drain(driver)
+        #expect(released.map(\.timestamp) == [5, 10, 20, 25, 30])
+    }
+
+    @Test func aSlowPartitionHoldsOthersAtItsLastTimestamp() throws {
+        let driver = scriptedDriver([
+            ScriptedSource.partition(timestamps: [10, 20, 30, 40]),
+            ScriptedSource.partition(timestamps: [15, 35]),
+        ])
+        driver.source.available[1] = 1
+        var released: [Message] = []
+        for _ in 0..<5 { released += try driver.poll(timeoutMs: 0) }
+        #expect(released.map(\.timestamp) == [10, 15])
+        #expect(driver.core.primingWatermark == 15)
+        driver.source.available[1] = 2
+        released += try drain(driver)
+        #expect(released.map(\.timestamp) == [10, 15, 20, 30, 35, 40])
+    }
+
+    @Test func cutoffSeparatesReplayFromLive() throws {
+        // Offsets 0...5 on both partitions; timestamps cross the cutoff (30) halfway.
+        let driver = scriptedDriver([
+            ScriptedSource.partition(timestamps: [10, 20, 30, 40, 50, 60]),
+            ScriptedSource.partition(timestamps: [11, 21, 31, 41, 51, 61]),
+        ], cutoff: 30)
+        driver.source.available[1] = 2
+        var released: [Message] = []
+        for _ in 0..<5 { released += try driver.poll(timeoutMs: 0) }
+        // Partition 0 caught up at its first message >= cutoff; partition 1 not yet.
+        #expect(released.allSatisfy { $0.timestamp <= 30 })
+        #expect(released.map(\.timestamp) == [10, 11, 20, 21])
+        #expect(!driver.core.isLive)
+        #expect(driver.core.cursors[0].caughtUp)
+        #expect(driver.core.cursors[0].isLive)
+        driver.source.available[1] = 6
+        released += try drain(driver)
+        // Once both caught up everything held is released, in timestamp order.
+        #expect(released.map(\.timestamp).prefix(6) == [10, 11, 20, 21, 30, 31])
+        let later = Array(try driver.poll(timeoutMs: 0)) + Array(try driver.poll(timeoutMs: 0))
+        #expect(Set((released + later).map(\.timestamp)) == Set([10, 20, 30, 40, 50, 60, 11, 21, 31, 41, 51, 61]))
+        expectOrdered(released + later)
+    }
+
+    @Test func timestampsGoingBackwardsNeverBreakOffsetOrder() throws {
+        let driver = scriptedDriver([
+            ScriptedSource.partition(timestamps: [10, 50, 5, 60]),
+            ScriptedSource.partition(timestamps: [20, 30, 40, 70]),
+        ], batchSize: 3)
+        let released = try drain(driver)
+        #expect(released.count == 8)
+        let offsets0 = released.filter { $0.partition == 0 }.map(\.offset)
+        let offsets1 = released.filter { $0.partition == 1 }.map(\.offset)
+        #expect(offsets0 == [0, 1, 2, 3])
+        #expect(offsets1 == [0, 1, 2, 3])
+        for state in driver.core.partitionStates() { #expect(state.releasedOffset == 3) }
+    }
+
+    @Test func noPollReturnsMoreThanTheBatchSize() throws {
+        let driver = scriptedDriver((0..<4).map { p in
+            ScriptedSource.partition(timestamps: (0..<100).map { Int64($0 * 4 + p) })
+        }, batchSize: 7)
+        var sizes: [Int] = []
+        var all: [Message] = []
+        while !driver.core.isLive {
+            let batch = try driver.poll(timeoutMs: 0)
+            sizes.append(batch.count)
+            all += batch
+        }
+        #expect(sizes.max() == 7)
+        #expect(all.count == 400)
+        #expect(all.map(\.timestamp) == (0..<400).map { Int64($0) })
+    }
+
+    @Test func emptyPartitionsAreLiveFromTheStart() throws {
+        let driver = scriptedDriver([
+            ScriptedSource.partition(timestamps: [1, 2, 3]),
+            [],
+        ], ends: [3, 0])
+        #expect(driver.core.cursors[1].caughtUp)
+        #expect(driver.core.cursors[1].isLive)
+        let released = try drain(driver)
+        #expect(released.map(\.timestamp) == [1, 2, 3])
+    }
+
+    @Test func everythingCaughtUpAtStartIsLiveAtOnce() throws {
+        let driver = scriptedDriver([
+            ScriptedSource.partition(timestamps: [1, 2], startOffset: 10),
+            [],
+        ], ends: [10, 0], starts: [10, 0])
+        #expect(driver.core.isLive)
+        #expect(driver.core.primingWatermark == nil)
+        // Messages arriving now are live and released at once.
+        let batch = try driver.poll(timeoutMs: 0)
+        #expect(batch.map(\.offset) == [10, 11])
+    }
+
+    @Test func backpressurePausesPartitionsAheadAndBoundsHeldMessages() throws {
+        let batchSize = 10
+        let driver = scriptedDriver([
+            ScriptedSource.partition(timestamps: (0..<1_000).map { Int64($0) }),
+            ScriptedSource.partition(timestamps: (0..<1_000).map { Int64($0) }),
+        ], batchSize: batchSize)
+        driver.source.available[1] = 1
+        var maxHeld = 0
+        var sawPaused = false
+        var released: [Message] = []
+        for _ in 0..<50 {
+            released += try driver.poll(timeoutMs: 0)
+            maxHeld = max(maxHeld, driver.core.heldCount)
+            if driver.core.pausedCount > 0 { sawPaused = true }
+        }
+        #expect(sawPaused)
+        #expect(driver.source.paused == [0])
+        #expect(driver.core.partitionStates()[0].isPaused)
+        // At most 5 × batch held before pausing, plus one drained batch.
+        #expect(maxHeld <= 6 * batchSize + 1)
+        driver.source.available[1] = 1_000
+        released += try drain(driver)
+        #expect(driver.core.pausedCount == 0)
+        #expect(driver.source.resumeCalls >= 1)
+        #expect(released.count == 2_000)
+        expectOrdered(released)
+    }
+
+    @Test func liveFollowsReleasedMessages() throws {
+        let driver = scriptedDriver([
+            ScriptedSource.partition(timestamps: (0..<30).map { Int64($0) }),
+        ], batchSize: 10)
+        _ = try driver.poll(timeoutMs: 0)
+        // All 30 consumed in one drain? At most a batch drained per round, so not all released yet.
+        #expect(!driver.core.isLive)
+        _ = try drain(driver)
+        #expect(driver.core.isLive)
+        #expect(driver.core.partitionStates()[0].releasedOffset == 29)
+    }
+
+    @Test func endOfPartitionBelowTheHighWatermarkMakesItCaughtUp() throws {
+        // Offsets 0...2 carry messages; the end offset 4 is past a control record at offset 3.
+        let driver = scriptedDriver([ScriptedSource.partition(timestamps: [1, 2, 3])], ends: [4])
+        driver.source.eofOffsets[0] = 4
+        let released = try drain(driver)
+        #expect(released.count == 3)
+        #expect(driver.core.isLive)
+    }
+
+    @Test func missingTimestampsAreKeptAndOrderedWithTheirPredecessor() throws {
+        let driver = scriptedDriver([
+            ScriptedSource.partition(timestamps: [10, -1, 30]),
+            ScriptedSource.partition(timestamps: [12, 20, 40]),
+        ])
+        let released = try drain(driver)
+        #expect(released.map(\.timestamp) == [10, -1, 12, 20, 30, 40])
+    }
+
+    @Test func redeliveredOffsetsAreIgnored() throws {
+        let driver = scriptedDriver([ScriptedSource.partition(timestamps: [1, 2, 3])], ends: [10])
+        driver.source.available[0] = 2
+        let first = try driver.poll(timeoutMs: 0)
+        #expect(first.map(\.offset) == [0, 1])
+        driver.source.redeliver[0] = Array(driver.source.items[0].prefix(2))
+        driver.source.available[0] = 3
+        let second = try driver.poll(timeoutMs: 0)
+        #expect(driver.core.duplicatesIgnored == 2)
+        #expect(second.map(\.offset) == [2])
+        #expect(driver.core.partitionStates()[0].releasedOffset == 2)
+    }
+
+    @Test func nullAndEmptyBytesStayDistinct() throws {
+        let items = [
+            ScriptedSource.Item(offset: 0, timestamp: 1, key: nil, value: nil),
+            ScriptedSource.Item(offset: 1, timestamp: 2, key: [], value: []),
+            ScriptedSource.Item(offset: 2, timestamp: 3, key: [1, 2], value: nil),
+        ]
+        let released = try drain(scriptedDriver([items]))
+        #expect(released[0].key == nil && released[0].value == nil)
+        #expect(released[1].key == [] && released[1].value == [])
+        #expect(released[2].key == [1, 2] && released[2].value == nil)
+    }
+}

@@ -1,0 +1,116 @@
+import Testing
+@testable import KafkaReplay
+
+/// A deterministic `MessageSource`: per-partition scripted messages, delivered round-robin over
+/// partitions that are neither paused nor held back, with an end-of-partition event after each
+/// partition's last available message.
+final class ScriptedSource: MessageSource {
+    struct Item {
+        var offset: Int64
+        var timestamp: Int64
+        var key: [UInt8]?
+        var value: [UInt8]?
+    }
+
+    var items: [[Item]]
+    private var positions: [Int]
+    /// How many of each partition's items may be delivered so far.
+    var available: [Int]
+    private(set) var paused: Set<Int> = []
+    private(set) var pauseCalls = 0
+    private(set) var resumeCalls = 0
+    private var eofSent: Set<Int> = []
+    private var turn = 0
+    /// The offset each partition's end-of-partition event reports (default: after its last item).
+    var eofOffsets: [Int: Int64] = [:]
+    /// Offsets to deliver a second time (as a broker re-fetch would), per partition.
+    var redeliver: [Int: [Item]] = [:]
+
+    init(_ items: [[Item]]) {
+        self.items = items
+        positions = Array(repeating: 0, count: items.count)
+        available = items.map(\.count)
+    }
+
+    /// Items with offsets from 0 and the given timestamps.
+    static func partition(timestamps: [Int64], startOffset: Int64 = 0) -> [Item] {
+        timestamps.enumerated().map { index, ts in
+            Item(offset: startOffset + Int64(index), timestamp: ts, key: [UInt8(index % 256)], value: Array("v\(index)".utf8))
+        }
+    }
+
+    func next(timeoutMs: Int32, handle: (SourceEvent) throws -> Void) throws -> Bool {
+        for step in 0..<items.count {
+            let p = (turn + step) % items.count
+            guard !paused.contains(p) else { continue }
+            if var pending = redeliver[p], !pending.isEmpty {
+                let item = pending.removeFirst()
+                redeliver[p] = pending
+                try deliver(item, p, handle)
+                return true
+            }
+            if positions[p] < min(available[p], items[p].count) {
+                let item = items[p][positions[p]]
+                positions[p] += 1
+                turn = p + 1
+                try deliver(item, p, handle)
+                return true
+            }
+        }
+        for p in items.indices where !paused.contains(p) && !eofSent.contains(p) && positions[p] == items[p].count {
+            eofSent.insert(p)
+            let next = eofOffsets[p] ?? (items[p].last.map { $0.offset + 1 } ?? 0)
+            try handle(.endOfPartition(partitionIndex: p, nextOffset: next))
+            return true
+        }
+        return false
+    }
+
+    private func deliver(_ item: Item, _ p: Int, _ handle: (SourceEvent) throws -> Void) throws {
+        func with(_ bytes: [UInt8]?, _ body: (UnsafeRawBufferPointer?) throws -> Void) rethrows {
+            guard let bytes else { return try body(nil) }
+            try bytes.withUnsafeBytes { try body($0) }
+        }
+        try with(item.key) { key in
+            try with(item.value) { value in
+                try handle(.message(partitionIndex: p, offset: item.offset, timestamp: item.timestamp, key: key, value: value))
+            }
+        }
+    }
+
+    func pause(_ partitionIndexes: [Int]) throws {
+        pauseCalls += 1
+        paused.formUnion(partitionIndexes)
+    }
+
+    func resume(_ partitionIndexes: [Int]) throws {
+        resumeCalls += 1
+        paused.subtract(partitionIndexes)
+    }
+}
+
+/// A driver over a scripted source for partitions `t[0]`, `t[1]`, ... of topic "t".
+func scriptedDriver(_ partitions: [[ScriptedSource.Item]], ends: [Int64]? = nil, starts: [Int64]? = nil,
+                    cutoff: Int64 = Int64.max, batchSize: Int = 10) -> ReplayDriver<ScriptedSource> {
+    let specs = partitions.enumerated().map { index, items in
+        ReplayCore.PartitionSpec(topicPartition: TopicPartition(topic: "t", partition: Int32(index)),
+                                 startOffset: starts?[index] ?? (items.first?.offset ?? 0),
+                                 endOffset: ends?[index] ?? (items.last.map { $0.offset + 1 } ?? 0))
+    }
+    return ReplayDriver(core: ReplayCore(partitions: specs, cutoffMs: cutoff, batchSize: batchSize),
+                        source: ScriptedSource(partitions))
+}
+
+/// Polls a scripted driver until live, returning every released message.
+func drain(_ driver: ReplayDriver<ScriptedSource>, maxPolls: Int = 10_000) throws -> [Message] {
+    var released: [Message] = []
+    var polls = 0
+    while !driver.core.isLive && polls < maxPolls {
+        polls += 1
+        let batch = try driver.poll(timeoutMs: 0)
+        #expect(batch.count <= driver.core.batchSize)
+        released.append(contentsOf: batch)
+    }
+    #expect(driver.core.isLive, "not live after \(maxPolls) polls")
+    return released
+}
