@@ -63,13 +63,12 @@ public final class ConsumerManager {
         let redactor = SecretRedactor(config: effective)
         let client = try RDKafkaClient(kind: .consumer, config: effective, logger: logger)
         let timeout = Self.requestTimeoutMs
-        let clusterID = client.clusterID(timeoutMs: timeout)
-        try client.throwPendingFatalError()
 
         var specs: [ReplayCore.PartitionSpec] = []
         var probe: PartitionProbe?
+        let partitionCounts = try client.partitionCounts(topics: topics.map(\.name), timeoutMs: timeout)
         for topic in topics {
-            let count = try client.partitionCount(topic: topic.name, timeoutMs: timeout)
+            let count = partitionCounts[topic.name] ?? 0
             let tps = (0..<Int32(count)).map { TopicPartition(topic: topic.name, partition: $0) }
             var marks: [TopicPartition: (low: Int64, high: Int64)] = [:]
             for tp in tps { marks[tp] = try client.watermarks(tp, timeoutMs: timeout) }
@@ -125,6 +124,9 @@ public final class ConsumerManager {
             }
         }
         probe = nil
+        // After the metadata requests above the cluster id is known without another round trip.
+        let clusterID = client.clusterID(timeoutMs: timeout)
+        try client.throwPendingFatalError()
 
         let core = ReplayCore(partitions: specs, cutoffMs: cutoffMs, batchSize: batchSize)
         let ordered = core.cursors.map(\.topicPartition)

@@ -91,45 +91,52 @@ final class RDKafkaClient {
         return String(cString: raw)
     }
 
-    /// The number of partitions of `topic`, retrying transient metadata errors until the timeout.
-    func partitionCount(topic: String, timeoutMs: Int32) throws -> Int {
+    /// The number of partitions of each of `topics`, retrying transient metadata errors until the timeout.
+    ///
+    /// Asks for the metadata of all topics rather than of the named ones: a request naming a
+    /// topic may create it on brokers with automatic topic creation, and replaying must never
+    /// create what it was asked to read.
+    func partitionCounts(topics: [String], timeoutMs: Int32) throws -> [String: Int] {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: .milliseconds(Int64(timeoutMs)))
-        var lastError = RD_KAFKA_RESP_ERR_NO_ERROR
+        var lastProblem = "no answer"
         repeat {
-            guard let rkt = rd_kafka_topic_new(handle, topic, nil) else {
-                throw ReplayError.invalidTopic(name: topic, reason: "librdkafka refused the topic name")
-            }
-            defer { rd_kafka_topic_destroy(rkt) }
             var metadata: UnsafePointer<rd_kafka_metadata>?
             let remaining = max(Int32(1), Int32(clamping: clock.now.duration(to: deadline).milliseconds))
-            let err = rd_kafka_metadata(handle, 0, rkt, &metadata, remaining)
+            let err = rd_kafka_metadata(handle, 1, nil, &metadata, remaining)
             if err == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata {
                 defer { rd_kafka_metadata_destroy(metadata) }
                 let md = metadata.pointee
-                if md.topic_cnt >= 1 {
-                    let entry = md.topics[0]
-                    if entry.err == RD_KAFKA_RESP_ERR_NO_ERROR && entry.partition_cnt > 0 {
-                        return Int(entry.partition_cnt)
+                var found: [String: (count: Int, err: rd_kafka_resp_err_t)] = [:]
+                for index in 0..<Int(md.topic_cnt) {
+                    let entry = md.topics[index]
+                    found[String(cString: entry.topic)] = (Int(entry.partition_cnt), entry.err)
+                }
+                var counts: [String: Int] = [:]
+                for topic in topics {
+                    guard let entry = found[topic] else { throw ReplayError.unknownTopic(name: topic) }
+                    if entry.err == RD_KAFKA_RESP_ERR_NO_ERROR && entry.count > 0 {
+                        counts[topic] = entry.count
+                        continue
                     }
-                    lastError = entry.err
-                    if entry.err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || entry.err == RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION {
+                    switch entry.err {
+                    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART, RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
                         throw ReplayError.unknownTopic(name: topic)
-                    }
-                    if entry.err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED {
+                    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
                         throw Self.error(entry.err, "not authorized to read topic '\(topic)'; check the credentials and ACLs")
+                    default:
+                        lastProblem = "topic '\(topic)': \(String(cString: rd_kafka_err2str(entry.err)))"
                     }
                 }
-            } else {
-                lastError = err
+                if counts.count == topics.count { return counts }
+            } else if err != RD_KAFKA_RESP_ERR__TIMED_OUT {
+                lastProblem = String(cString: rd_kafka_err2str(err))
             }
             try throwPendingFatalError()
             usleep(50_000)
         } while clock.now < deadline
-        if lastError == RD_KAFKA_RESP_ERR__TIMED_OUT || lastError == RD_KAFKA_RESP_ERR_NO_ERROR {
-            throw ReplayError.timedOut(operation: "fetching metadata of topic '\(topic)'", seconds: Double(timeoutMs) / 1000)
-        }
-        throw Self.error(lastError, "fetching metadata of topic '\(topic)' failed")
+        throw ReplayError.timedOut(operation: "fetching topic metadata (last problem: \(lastProblem))",
+                                   seconds: Double(timeoutMs) / 1000)
     }
 
     /// The low and high watermarks of one partition.
