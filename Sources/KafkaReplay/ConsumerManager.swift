@@ -181,6 +181,9 @@ public final class ConsumerManager {
         effective["enable.auto.offset.store"] = "false"
         effective["auto.offset.reset"] = "error"
         effective["enable.partition.eof"] = "true"
+        // Bound librdkafka's prefetch queue unless the caller chose otherwise: held messages are
+        // bounded by backpressure, and this bounds what librdkafka buffers ahead of them.
+        effective["queued.max.messages.kbytes"] = effective["queued.max.messages.kbytes"] ?? "32768"
         return effective
     }
 

@@ -9,7 +9,7 @@ public struct MockMessage: Hashable, Sendable {
     public var key: [UInt8]?
     /// The value; `nil` produces a null value (a tombstone), `[]` an empty one.
     public var value: [UInt8]?
-    /// The CreateTime timestamp in Unix milliseconds.
+    /// The CreateTime timestamp in Unix milliseconds; librdkafka replaces 0 with the current time.
     public var timestamp: Int64
 
     /// Creates a message to produce.
