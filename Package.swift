@@ -5,6 +5,7 @@ let package = Package(
     name: "Spool",
     products: [
         .library(name: "KafkaReplay", targets: ["KafkaReplay"]),
+        .library(name: "SpoolStore", targets: ["SpoolStore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
@@ -26,6 +27,24 @@ let package = Package(
                 "CRdKafka",
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        .executableTarget(
+            name: "EmbedMigrations",
+            path: "Sources/EmbedMigrations"
+        ),
+        .plugin(
+            name: "EmbedMigrationsPlugin",
+            capability: .buildTool(),
+            dependencies: ["EmbedMigrations"]
+        ),
+        .target(
+            name: "SpoolStore",
+            dependencies: ["CSQLite", "KafkaReplay"],
+            plugins: ["EmbedMigrationsPlugin"]
+        ),
+        .testTarget(
+            name: "SpoolStoreTests",
+            dependencies: ["SpoolStore", "KafkaReplay"]
         ),
         .testTarget(
             name: "KafkaReplayTests",

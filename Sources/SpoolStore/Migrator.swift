@@ -1,0 +1,96 @@
+/// Brings a database to the newest schema built into the binary, or refuses it.
+///
+/// Each migration runs in its own IMMEDIATE transaction together with the `spool_migrations`
+/// row that records it (version, name, checksum, applied time), so a crash leaves either the
+/// old or the new schema, never half of one.
+struct Migrator {
+    /// `PRAGMA application_id` of every Spool database ('SPOL').
+    static let applicationID: Int64 = 0x5350_4F4C
+
+    let migrations: [EmbeddedMigration]
+
+    init(migrations: [EmbeddedMigration] = embeddedMigrations) {
+        self.migrations = migrations.sorted { $0.version < $1.version }
+    }
+
+    /// The newest version this binary knows.
+    var latestVersion: Int { migrations.last?.version ?? 0 }
+
+    /// What a file holds, judged without writing to it.
+    enum Kind: Equatable { case empty, spool(version: Int), foreign(String) }
+
+    /// Looks at the file without changing it.
+    func classify(_ connection: SQLiteConnection) throws -> Kind {
+        let applicationID: Int64
+        let objects: Int64
+        do {
+            applicationID = try connection.integer("PRAGMA application_id") ?? 0
+            objects = try connection.integer("SELECT count(*) FROM sqlite_master") ?? 0
+        } catch let error as StoreError {
+            switch error {
+            case .notSpoolDatabase: throw error
+            case .storage(_, _, let message): return .foreign("SQLite cannot read it: \(message)")
+            default: throw error
+            }
+        }
+        if applicationID == Self.applicationID {
+            let hasTable = try connection.integer("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'spool_migrations'") ?? 0
+            guard hasTable == 1 else { return .foreign("it is marked as Spool's but has no migration record") }
+            return .spool(version: Int(try connection.integer("SELECT max(version) FROM spool_migrations") ?? 0))
+        }
+        if applicationID == 0 && objects == 0 { return .empty }
+        if applicationID != 0 {
+            return .foreign("its application id is \(applicationID), not Spool's \(Self.applicationID)")
+        }
+        return .foreign("it holds \(objects) tables or other objects of another application")
+    }
+
+    /// Checks the recorded migrations against the built-in ones; then applies the missing ones.
+    func migrate(_ connection: SQLiteConnection, nowMs: Int64) throws {
+        switch try classify(connection) {
+        case .foreign(let reason):
+            throw StoreError.notSpoolDatabase(path: connection.path, reason: reason)
+        case .spool(let version):
+            if version > latestVersion {
+                throw StoreError.newerSchema(path: connection.path, databaseVersion: version, supportedVersion: latestVersion)
+            }
+            try verifyRecorded(connection)
+        case .empty:
+            try connection.inTransaction {
+                try connection.execute("""
+                    CREATE TABLE IF NOT EXISTS spool_migrations (
+                        version INTEGER PRIMARY KEY,
+                        name TEXT NOT NULL,
+                        checksum TEXT NOT NULL,
+                        applied_at INTEGER NOT NULL
+                    )
+                    """)
+                try connection.execute("PRAGMA application_id = \(Self.applicationID)")
+            }
+        }
+        let applied = Int(try connection.integer("SELECT coalesce(max(version), 0) FROM spool_migrations") ?? 0)
+        for migration in migrations where migration.version > applied {
+            try connection.inTransaction {
+                try connection.execute(migration.sql)
+                let record = try connection.prepare("INSERT INTO spool_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)")
+                record.bind(1, Int64(migration.version))
+                record.bind(2, migration.name)
+                record.bind(3, migration.checksum)
+                record.bind(4, nowMs)
+                try record.run()
+            }
+        }
+    }
+
+    private func verifyRecorded(_ connection: SQLiteConnection) throws {
+        let statement = try connection.prepare("SELECT version, name, checksum FROM spool_migrations ORDER BY version")
+        let known = Dictionary(uniqueKeysWithValues: migrations.map { ($0.version, $0) })
+        while try statement.step() {
+            let version = Int(statement.int64(0))
+            let name = statement.text(1) ?? ""
+            guard let migration = known[version], migration.checksum == statement.text(2) else {
+                throw StoreError.migrationChanged(path: connection.path, version: version, name: name)
+            }
+        }
+    }
+}

@@ -1,0 +1,121 @@
+internal import CSQLite
+
+/// Owns one `sqlite3` connection. Not `Sendable`: one owner drives a connection.
+///
+/// Related SQLite documentation: https://www.sqlite.org/c3ref/open.html
+final class SQLiteConnection {
+    let path: String
+    private(set) var handle: OpaquePointer?
+
+    /// Opens `path`; `create` also creates a missing file. Nothing is written by opening.
+    init(path: String, readOnly: Bool, create: Bool) throws {
+        self.path = path
+        var flags = readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE
+        if create && !readOnly { flags |= SQLITE_OPEN_CREATE }
+        flags |= SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
+        var db: OpaquePointer?
+        let rc = sqlite3_open_v2(path, &db, flags, nil)
+        guard rc == SQLITE_OK, let db else {
+            let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(rc))
+            sqlite3_close_v2(db)
+            throw StoreError.cannotOpen(path: path, reason: message)
+        }
+        handle = db
+        sqlite3_extended_result_codes(db, 1)
+    }
+
+    deinit { close() }
+
+    /// Closes the connection; later calls fail. Safe to call twice.
+    func close() {
+        if let handle {
+            sqlite3_close_v2(handle)
+            self.handle = nil
+        }
+    }
+
+    /// The raw handle; it must not escape the call.
+    var db: OpaquePointer {
+        get throws {
+            guard let handle else { throw StoreError.inconsistent(path: path, reason: "the database connection is closed") }
+            return handle
+        }
+    }
+
+    /// Runs one or more statements that return no rows.
+    func execute(_ sql: String) throws {
+        let rc = sqlite3_exec(try db, sql, nil, nil, nil)
+        guard rc == SQLITE_OK else { throw error(rc) }
+    }
+
+    /// Prepares one statement.
+    func prepare(_ sql: String, persistent: Bool = false) throws -> SQLiteStatement {
+        var statement: OpaquePointer?
+        let flags = persistent ? UInt32(SQLITE_PREPARE_PERSISTENT) : 0
+        let rc = sqlite3_prepare_v3(try db, sql, -1, flags, &statement, nil)
+        guard rc == SQLITE_OK, let statement else { throw error(rc) }
+        return SQLiteStatement(statement, connection: self)
+    }
+
+    /// The first column of the first row of `sql`, as an integer (`nil` for no row or NULL).
+    func integer(_ sql: String) throws -> Int64? {
+        let statement = try prepare(sql)
+        guard try statement.step() else { return nil }
+        return statement.isNull(0) ? nil : statement.int64(0)
+    }
+
+    /// The first column of the first row of `sql`, as text (`nil` for no row or NULL).
+    func text(_ sql: String) throws -> String? {
+        let statement = try prepare(sql)
+        guard try statement.step() else { return nil }
+        return statement.text(0)
+    }
+
+    /// Sets how long a statement waits for another connection's lock before failing.
+    func setBusyTimeout(ms: Int) throws {
+        sqlite3_busy_timeout(try db, Int32(ms))
+        busyTimeoutMs = Int32(ms)
+    }
+
+    /// Runs `body` in a transaction: committed when it returns, rolled back when it throws
+    /// (the first error is the one rethrown). `immediate` takes the write lock up front.
+    ///
+    /// Related SQLite documentation: https://www.sqlite.org/lang_transaction.html
+    func inTransaction<R>(immediate: Bool = true, _ body: () throws -> R) throws -> R {
+        try execute(immediate ? "BEGIN IMMEDIATE" : "BEGIN")
+        do {
+            let result = try body()
+            try execute("COMMIT")
+            return result
+        } catch {
+            if let handle, sqlite3_get_autocommit(handle) == 0 {
+                _ = sqlite3_exec(handle, "ROLLBACK", nil, nil, nil)
+            }
+            throw error
+        }
+    }
+
+    /// The error for result code `rc`, with SQLite's message and the file.
+    func error(_ rc: Int32) -> StoreError {
+        let primary = rc & 0xff
+        let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(rc))
+        switch primary {
+        case SQLITE_BUSY, SQLITE_LOCKED:
+            return .locked(path: path, waitedMs: Int(busyTimeoutMs))
+        case SQLITE_NOTADB:
+            return .notSpoolDatabase(path: path, reason: "not an SQLite database")
+        case SQLITE_FULL:
+            return .storage(path: path, code: rc, message: "the disk or the database's size limit is full (\(message)); free space and rerun")
+        case SQLITE_READONLY:
+            return .storage(path: path, code: rc, message: "the file is read-only (\(message)); check its permissions and its folder's")
+        case SQLITE_CANTOPEN:
+            return .cannotOpen(path: path, reason: "\(message); check the file and its folder exist and are writable")
+        case SQLITE_CORRUPT:
+            return .storage(path: path, code: rc, message: "the database is damaged (\(message)); run spool verify, restore a copy or start a new file")
+        default:
+            return .storage(path: path, code: rc, message: message)
+        }
+    }
+
+    var busyTimeoutMs: Int32 = 0
+}

@@ -1,0 +1,98 @@
+internal import CSQLite
+
+/// Owns one prepared statement; finalized in `deinit`. Not `Sendable`.
+///
+/// Related SQLite documentation: https://www.sqlite.org/c3ref/stmt.html
+final class SQLiteStatement {
+    private let statement: OpaquePointer
+    private unowned let connection: SQLiteConnection
+
+    init(_ statement: OpaquePointer, connection: SQLiteConnection) {
+        self.statement = statement
+        self.connection = connection
+    }
+
+    deinit { sqlite3_finalize(statement) }
+
+    /// Resets the statement for another run and clears its bindings.
+    func reset() {
+        sqlite3_reset(statement)
+        sqlite3_clear_bindings(statement)
+    }
+
+    /// Binds an integer to parameter `index` (1-based).
+    func bind(_ index: Int32, _ value: Int64) { sqlite3_bind_int64(statement, index, value) }
+
+    /// Binds an integer or NULL.
+    func bind(_ index: Int32, _ value: Int64?) {
+        if let value { sqlite3_bind_int64(statement, index, value) } else { sqlite3_bind_null(statement, index) }
+    }
+
+    /// Binds text (copied) or NULL.
+    func bind(_ index: Int32, _ value: String?) {
+        guard let value else { sqlite3_bind_null(statement, index); return }
+        sqlite3_bind_text(statement, index, value, -1, spool_sqlite_transient())
+    }
+
+    /// Binds text that stays valid until the statement is reset (not copied).
+    func bindStatic(_ index: Int32, text: UnsafePointer<CChar>, count: Int) {
+        sqlite3_bind_text(statement, index, text, Int32(count), spool_sqlite_static())
+    }
+
+    /// Binds bytes that stay valid until the statement is reset (not copied); `nil` binds NULL
+    /// and an empty buffer binds an empty BLOB, so the two stay distinct.
+    func bindStatic(_ index: Int32, blob: UnsafeRawBufferPointer?) {
+        guard let blob else { sqlite3_bind_null(statement, index); return }
+        if blob.isEmpty {
+            sqlite3_bind_zeroblob(statement, index, 0)
+        } else {
+            sqlite3_bind_blob64(statement, index, blob.baseAddress, sqlite3_uint64(blob.count), spool_sqlite_static())
+        }
+    }
+
+    /// Runs one step; true when a row is available.
+    @discardableResult
+    func step() throws -> Bool {
+        let rc = sqlite3_step(statement)
+        switch rc {
+        case SQLITE_ROW: return true
+        case SQLITE_DONE: return false
+        default:
+            throw connection.error(rc)
+        }
+    }
+
+    /// Runs the statement to completion, then resets it.
+    func run() throws {
+        defer { reset() }
+        while try step() {}
+    }
+
+    /// Number of result columns.
+    var columnCount: Int32 { sqlite3_column_count(statement) }
+    /// The name of result column `index`.
+    func columnName(_ index: Int32) -> String { String(cString: sqlite3_column_name(statement, index)) }
+    /// The SQLite storage class of column `index` in the current row.
+    func columnType(_ index: Int32) -> Int32 { sqlite3_column_type(statement, index) }
+    /// Whether column `index` is NULL in the current row.
+    func isNull(_ index: Int32) -> Bool { sqlite3_column_type(statement, index) == SQLITE_NULL }
+    /// Column `index` as an integer.
+    func int64(_ index: Int32) -> Int64 { sqlite3_column_int64(statement, index) }
+    /// Column `index` as an integer, or nil for NULL.
+    func optionalInt64(_ index: Int32) -> Int64? { isNull(index) ? nil : int64(index) }
+    /// Column `index` as a double.
+    func double(_ index: Int32) -> Double { sqlite3_column_double(statement, index) }
+    /// Column `index` as text, or nil for NULL.
+    func text(_ index: Int32) -> String? {
+        guard let raw = sqlite3_column_text(statement, index) else { return nil }
+        let count = Int(sqlite3_column_bytes(statement, index))
+        return String(decoding: UnsafeBufferPointer(start: raw, count: count), as: UTF8.self)
+    }
+    /// Column `index` as bytes, or nil for NULL.
+    func blob(_ index: Int32) -> [UInt8]? {
+        if isNull(index) { return nil }
+        let count = Int(sqlite3_column_bytes(statement, index))
+        guard count > 0, let raw = sqlite3_column_blob(statement, index) else { return [] }
+        return Array(UnsafeRawBufferPointer(start: raw, count: count))
+    }
+}

@@ -1,0 +1,44 @@
+/// Everything that can go wrong opening or writing a Spool database.
+///
+/// Each case names the file and says what to do; `description` is written for a person.
+public enum StoreError: Error, Equatable, CustomStringConvertible, Sendable {
+    /// The file exists but is not a Spool database (another application's SQLite file, or not
+    /// SQLite at all). It was left untouched.
+    case notSpoolDatabase(path: String, reason: String)
+    /// The database was written by a newer Spool.
+    case newerSchema(path: String, databaseVersion: Int, supportedVersion: Int)
+    /// A migration recorded in the database differs from the one built into this binary.
+    case migrationChanged(path: String, version: Int, name: String)
+    /// Another process is writing to the database.
+    case inUse(path: String, holder: String?)
+    /// Another connection held SQLite's write lock for longer than the busy timeout.
+    case locked(path: String, waitedMs: Int)
+    /// The file or its folder cannot be opened or written.
+    case cannotOpen(path: String, reason: String)
+    /// SQLite reported an error (disk full, I/O error, read-only file, corruption, ...).
+    case storage(path: String, code: Int32, message: String)
+    /// The stored data contradicts itself or the request.
+    case inconsistent(path: String, reason: String)
+
+    /// A sentence that names the file, the cause and what to do.
+    public var description: String {
+        switch self {
+        case .notSpoolDatabase(let path, let reason):
+            return "\(path) is not a Spool database (\(reason)); it was left untouched. Choose another --db file."
+        case .newerSchema(let path, let found, let supported):
+            return "\(path) has schema version \(found), but this spool supports up to version \(supported); use a newer spool."
+        case .migrationChanged(let path, let version, let name):
+            return "\(path) recorded migration \(version) (\(name)) with a different checksum than this spool's; the database was made by a different build and is refused."
+        case .inUse(let path, let holder):
+            return "\(path) is in use by another writer\(holder.map { " (\($0))" } ?? ""); only one spool ingest may write a database at a time."
+        case .locked(let path, let waitedMs):
+            return "\(path) is locked: another connection held SQLite's write lock for more than \(waitedMs) ms; nothing was written. Close the other writer and retry."
+        case .cannotOpen(let path, let reason):
+            return "cannot open \(path): \(reason)"
+        case .storage(let path, _, let message):
+            return "storage error on \(path): \(message); the current batch was rolled back and stored offsets are unchanged."
+        case .inconsistent(let path, let reason):
+            return "\(path): \(reason)"
+        }
+    }
+}

@@ -1,0 +1,27 @@
+import KafkaReplay
+
+/// One row of `partition_state`: a partition's progress as of the last committed batch.
+public struct StoredPartition: Equatable, Sendable {
+    /// The replay state (PARTITION_STATE_SCHEMA) when the batch was committed.
+    public var state: PartitionState
+    /// The next offset to read on resume.
+    public var nextOffset: Int64
+    /// How many messages of the partition are stored.
+    public var storedCount: Int64
+    /// The timestamp of the last stored message, if any.
+    public var lastStoredTimestamp: Int64?
+    /// When the row was last written (Unix ms).
+    public var updatedAt: Int64
+
+    /// The partition this row describes.
+    public var topicPartition: TopicPartition { TopicPartition(topic: state.topic, partition: state.partition) }
+
+    /// Creates a row.
+    public init(state: PartitionState, nextOffset: Int64, storedCount: Int64, lastStoredTimestamp: Int64?, updatedAt: Int64) {
+        self.state = state
+        self.nextOffset = nextOffset
+        self.storedCount = storedCount
+        self.lastStoredTimestamp = lastStoredTimestamp
+        self.updatedAt = updatedAt
+    }
+}
