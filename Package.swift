@@ -6,6 +6,7 @@ let package = Package(
     products: [
         .library(name: "KafkaReplay", targets: ["KafkaReplay"]),
         .library(name: "SpoolStore", targets: ["SpoolStore"]),
+        .library(name: "SpoolIngest", targets: ["SpoolIngest"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
@@ -41,6 +42,18 @@ let package = Package(
             name: "SpoolStore",
             dependencies: ["CSQLite", "KafkaReplay"],
             plugins: ["EmbedMigrationsPlugin"]
+        ),
+        .target(
+            name: "SpoolIngest",
+            dependencies: [
+                "KafkaReplay",
+                "SpoolStore",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "SpoolIngestTests",
+            dependencies: ["SpoolIngest", "SpoolStore", "KafkaReplay"]
         ),
         .testTarget(
             name: "SpoolStoreTests",

@@ -40,9 +40,15 @@ public final class ConsumerManager {
     ///   - startOffsets: the next offset to read for partitions being resumed; overrides the
     ///     topic's policy there. An offset the broker no longer holds (or not yet) throws
     ///     `ReplayError.offsetOutOfRange`.
+    ///   - endOffsets: replay end offsets to use instead of the current high watermark (a resumed
+    ///     bounded backfill keeps the end it resolved first). Clamped to the high watermark.
+    ///   - stopAtCutoff: a bounded backfill: nothing after a partition's catch-up point is ever
+    ///     released, so a run that stops when live stores exactly the replay range.
     ///   - logger: where librdkafka's and the manager's messages go (secrets redacted).
     public init(config: [String: String], topics: [SourceTopic], cutoffMs: Int64, batchSize: Int,
                 startOffsets: [TopicPartition: Int64] = [:],
+                endOffsets: [TopicPartition: Int64] = [:],
+                stopAtCutoff: Bool = false,
                 logger: Logger = Logger(label: "spool.kafka")) throws {
         guard batchSize > 0 else {
             throw ReplayError.invalidArgument(name: "batch size", reason: "must be at least 1, got \(batchSize)")
@@ -120,7 +126,9 @@ public final class ConsumerManager {
                 }
             }
             for tp in tps {
-                specs.append(ReplayCore.PartitionSpec(topicPartition: tp, startOffset: starts[tp]!, endOffset: marks[tp]!.high))
+                let high = marks[tp]!.high
+                let end = endOffsets[tp].map { min($0, high) } ?? high
+                specs.append(ReplayCore.PartitionSpec(topicPartition: tp, startOffset: starts[tp]!, endOffset: end))
             }
         }
         probe = nil
@@ -128,7 +136,7 @@ public final class ConsumerManager {
         let clusterID = client.clusterID(timeoutMs: timeout)
         try client.throwPendingFatalError()
 
-        let core = ReplayCore(partitions: specs, cutoffMs: cutoffMs, batchSize: batchSize)
+        let core = ReplayCore(partitions: specs, cutoffMs: cutoffMs, batchSize: batchSize, stopAtCutoff: stopAtCutoff)
         let ordered = core.cursors.map(\.topicPartition)
         try client.assign(core.cursors.map { ($0.topicPartition, $0.startOffset) })
         let source = RDKafkaMessageSource(client: client, partitions: ordered, logger: logger, redactor: redactor)
@@ -170,6 +178,10 @@ public final class ConsumerManager {
     /// The timestamp up to which every partition has released everything it will ever release
     /// below it; `nil` before that is known. `Int64.max` once every partition has caught up.
     public var releaseLimit: Int64? { driver.core.releaseLimit }
+
+    /// The timestamp up to which every partition has released everything (assuming timestamps
+    /// do not decrease within a partition); `nil` while unknown. Stored as `complete_until`.
+    public var completeUntil: Int64? { driver.core.completeUntil }
 
     static func effectiveConfig(_ config: [String: String]) -> [String: String] {
         var effective = config

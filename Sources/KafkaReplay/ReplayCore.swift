@@ -35,6 +35,12 @@ struct ReplayCore {
         var paused = false
         var held = HeldQueue()
 
+        /// The last offset that may be released in a bounded backfill (`Int64.max` otherwise).
+        func releasableThrough(stopAtCutoff: Bool) -> Int64 {
+            guard stopAtCutoff && caughtUp else { return Int64.max }
+            return mustReleaseThrough ?? (startOffset - 1)
+        }
+
         var isLive: Bool {
             guard caughtUp else { return false }
             guard let last = mustReleaseThrough else { return true }
@@ -51,6 +57,9 @@ struct ReplayCore {
 
     let cutoffMs: Int64
     let batchSize: Int
+    /// When true (a bounded backfill), nothing after a partition's catch-up point is released and
+    /// a caught-up partition stays paused.
+    let stopAtCutoff: Bool
     let topicNames: [String]
     private(set) var cursors: [Cursor]
     private(set) var heldCount = 0
@@ -58,10 +67,11 @@ struct ReplayCore {
     private(set) var duplicatesIgnored = 0
 
     /// Creates the core for these partitions; `batchSize` must be positive.
-    init(partitions: [PartitionSpec], cutoffMs: Int64, batchSize: Int) {
+    init(partitions: [PartitionSpec], cutoffMs: Int64, batchSize: Int, stopAtCutoff: Bool = false) {
         precondition(batchSize > 0, "batchSize is validated by ConsumerManager")
         self.cutoffMs = cutoffMs
         self.batchSize = batchSize
+        self.stopAtCutoff = stopAtCutoff
         var names: [String] = []
         var topicIndex: [String: Int32] = [:]
         var cursors: [Cursor] = []
@@ -179,6 +189,26 @@ struct ReplayCore {
         }
     }
 
+    /// The timestamp up to which every message of every partition has been released, assuming
+    /// timestamps do not decrease within a partition; `nil` before anything is known.
+    ///
+    /// While replaying it is one below the low-water mark (a partition's next message may share
+    /// its last timestamp) and the cutoff; once every partition has caught up, one below the
+    /// cutoff. It never passes a held message that is still to be released.
+    var completeUntil: Int64? {
+        var bound: Int64
+        switch lowWaterMark {
+        case .unknown: return nil
+        case .none: bound = cutoffMs == Int64.min ? Int64.min : cutoffMs - 1
+        case .at(let mark): bound = min(mark == Int64.min ? Int64.min : mark - 1, cutoffMs == Int64.min ? Int64.min : cutoffMs - 1)
+        }
+        for cursor in cursors {
+            guard let head = cursor.held.first, head.offset <= cursor.releasableThrough(stopAtCutoff: stopAtCutoff) else { continue }
+            bound = min(bound, head.orderTimestamp == Int64.min ? Int64.min : head.orderTimestamp - 1)
+        }
+        return bound
+    }
+
     /// A snapshot of every partition, in (topic, partition) order.
     func partitionStates() -> [PartitionState] {
         cursors.map { cursor in
@@ -198,7 +228,8 @@ struct ReplayCore {
         guard limit > 0, heldCount > 0, let ceiling = releaseLimit else { return 0 }
         var heap = CursorHeap()
         for index in cursors.indices {
-            if let first = cursors[index].held.first, first.orderTimestamp <= ceiling {
+            if let first = cursors[index].held.first, first.orderTimestamp <= ceiling,
+               first.offset <= cursors[index].releasableThrough(stopAtCutoff: stopAtCutoff) {
                 heap.push(CursorHeap.Key(timestamp: first.orderTimestamp, rank: index))
             }
         }
@@ -212,7 +243,8 @@ struct ReplayCore {
                                                              partition: cursors[index].topicPartition.partition)
                 cursors[index].releasedOffset = entry.offset
                 released += 1
-                guard let next = cursors[index].held.first, next.orderTimestamp <= ceiling else { break }
+                guard let next = cursors[index].held.first, next.orderTimestamp <= ceiling,
+                      next.offset <= cursors[index].releasableThrough(stopAtCutoff: stopAtCutoff) else { break }
                 let key = CursorHeap.Key(timestamp: next.orderTimestamp, rank: index)
                 if let other = heap.min, other < key {
                     heap.push(key)
@@ -243,6 +275,13 @@ struct ReplayCore {
             case .at(let value): return last > value
             }
         }
+        if stopAtCutoff {
+            // A bounded backfill needs nothing past a partition's catch-up point.
+            for index in cursors.indices where cursors[index].caughtUp && !cursors[index].paused {
+                cursors[index].paused = true
+                change.pause.append(index)
+            }
+        }
         if heldCount > 5 * batchSize {
             for index in cursors.indices where !cursors[index].paused && ahead(cursors[index]) {
                 cursors[index].paused = true
@@ -252,8 +291,11 @@ struct ReplayCore {
         let anyPaused = cursors.contains(where: \.paused)
         guard anyPaused else { return change }
         let unpausedAllCaughtUp = cursors.allSatisfy { $0.paused || $0.caughtUp }
+        let pausedOnlyForGood = stopAtCutoff && cursors.allSatisfy { !$0.paused || $0.caughtUp }
+        guard !pausedOnlyForGood else { return change }
         let resumeAll = heldCount < batchSize || unpausedAllCaughtUp
         for index in cursors.indices where cursors[index].paused {
+            if stopAtCutoff && cursors[index].caughtUp { continue }
             if resumeAll || (!cursors[index].caughtUp && !ahead(cursors[index])) {
                 cursors[index].paused = false
                 change.resume.append(index)

@@ -215,3 +215,38 @@ struct ReplayCoreTests {
         #expect(released[2].key == [1, 2] && released[2].value == nil)
     }
 }
+
+extension ReplayCoreTests {
+    @Test func aBoundedBackfillReleasesNothingPastTheCatchUpPoint() throws {
+        let specs = [
+            ReplayCore.PartitionSpec(topicPartition: TopicPartition(topic: "t", partition: 0), startOffset: 0, endOffset: 6),
+            ReplayCore.PartitionSpec(topicPartition: TopicPartition(topic: "t", partition: 1), startOffset: 0, endOffset: 6),
+        ]
+        let driver = ReplayDriver(core: ReplayCore(partitions: specs, cutoffMs: 30, batchSize: 10, stopAtCutoff: true),
+                                  source: ScriptedSource([
+                                      ScriptedSource.partition(timestamps: [10, 20, 30, 40, 50, 60]),
+                                      ScriptedSource.partition(timestamps: [11, 21, 31, 41, 51, 61]),
+                                  ]))
+        var released: [Message] = []
+        for _ in 0..<20 { released += try driver.poll(timeoutMs: 0) }
+        #expect(driver.core.isLive)
+        #expect(released.map(\.timestamp) == [10, 11, 20, 21])
+        #expect(driver.core.partitionStates().map(\.nextOffset) == [2, 2])
+        #expect(driver.source.paused == [0, 1])
+    }
+
+    @Test func completeUntilTrailsTheLowWaterMarkAndHeldMessages() throws {
+        let driver = scriptedDriver([
+            ScriptedSource.partition(timestamps: [10, 20, 30, 40]),
+            ScriptedSource.partition(timestamps: [15, 35]),
+        ], ends: [100, 100], cutoff: 1_000)
+        driver.source.available[1] = 1
+        #expect(driver.core.completeUntil == nil)
+        for _ in 0..<3 { _ = try driver.poll(timeoutMs: 0) }
+        // Partition 1 stopped at 15: everything up to 14 is released on both partitions.
+        #expect(driver.core.completeUntil == 14)
+        driver.source.available[1] = 2
+        for _ in 0..<3 { _ = try driver.poll(timeoutMs: 0) }
+        #expect(driver.core.completeUntil == 34)
+    }
+}

@@ -1,0 +1,32 @@
+import KafkaReplay
+import SpoolStore
+
+/// Why an ingest run could not continue, beyond the store's and the consumer's own errors.
+public enum IngestError: Error, Equatable, CustomStringConvertible, Sendable {
+    /// Retention deleted offsets Spool had not read yet, and gaps were not accepted.
+    case gapRefused(topic: String, partition: Int32, storedNextOffset: Int64, earliestOffset: Int64)
+    /// The stored next offset is beyond the broker's high watermark: the topic was recreated.
+    case aheadOfBroker(topic: String, partition: Int32, storedNextOffset: Int64, highWatermark: Int64)
+    /// The brokers belong to another cluster than the one the database was filled from.
+    case clusterMismatch(path: String, stored: String, current: String)
+    /// The consumer failed.
+    case kafka(ReplayError)
+    /// The database failed.
+    case store(StoreError)
+
+    /// A sentence naming what failed and what to do.
+    public var description: String {
+        switch self {
+        case let .gapRefused(topic, partition, stored, earliest):
+            return "\(topic)[\(partition)]: the next offset to read is \(stored), but the broker's earliest offset is \(earliest): retention deleted \(earliest - stored) message(s) before they were captured. The gap is recorded; rerun with --accept-gaps to continue from offset \(earliest)."
+        case let .aheadOfBroker(topic, partition, stored, high):
+            return "\(topic)[\(partition)]: the next offset to read is \(stored), beyond the broker's high watermark \(high); the topic was probably deleted and recreated. Spool will not restart it silently: capture it into a new --db file."
+        case let .clusterMismatch(path, stored, current):
+            return "\(path) was filled from Kafka cluster '\(stored)', but the brokers belong to cluster '\(current)'; use a new --db file for a different cluster."
+        case .kafka(let error):
+            return error.description
+        case .store(let error):
+            return error.description
+        }
+    }
+}

@@ -1,0 +1,13 @@
+/// The result of auditing a Spool database (`SpoolStore.verify()`).
+public struct VerifyReport: Sendable {
+    /// Every problem found, one sentence each; empty when the database is sound.
+    public var problems: [String]
+    /// The recorded gaps (not problems in themselves: they are known, recorded losses).
+    public var gaps: [GapRecord]
+    /// Messages stored.
+    public var messageCount: Int64
+    /// Partitions with state.
+    public var partitionCount: Int
+    /// Whether no problem was found.
+    public var isSound: Bool { problems.isEmpty }
+}

@@ -1,0 +1,252 @@
+import KafkaReplay
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+@testable import SpoolStore
+
+@Suite("SpoolStore: migrations, atomic batches, resume", .timeLimit(.minutes(1)))
+struct SpoolStoreTests {
+    @Test func aFreshDatabaseGetsTheWholeSchema() throws {
+        let dir = TemporaryDirectory()
+        let store = try SpoolStore.openForWriting(path: dir.file("fresh.sqlite"))
+        #expect(store.schemaVersion == SpoolStore.supportedSchemaVersion)
+        #expect(try store.connection.integer("PRAGMA application_id") == Migrator.applicationID)
+        #expect(try store.connection.text("PRAGMA journal_mode") == "wal")
+        #expect(try store.connection.integer("PRAGMA synchronous") == 1)
+        for table in ["messages", "partition_state", "runs", "run_topics", "run_partitions", "gaps", "progress", "spool_migrations"] {
+            #expect(try store.connection.integer("SELECT count(*) FROM sqlite_master WHERE name = '\(table)'") == 1, "missing \(table)")
+        }
+        let recorded = try store.connection.prepare("SELECT version, name, checksum FROM spool_migrations")
+        #expect(try recorded.step())
+        #expect(recorded.int64(0) == 1)
+        #expect(recorded.text(1) == "0001_initial.sql")
+        #expect(recorded.text(2)?.hasPrefix("fnv1a64:") == true)
+    }
+
+    @Test func fullDurabilityIsSetExplicitly() throws {
+        let dir = TemporaryDirectory()
+        let store = try SpoolStore.openForWriting(path: dir.file("full.sqlite"), durability: .full)
+        #expect(try store.connection.integer("PRAGMA synchronous") == 2)
+    }
+
+    @Test func anOlderDatabaseIsUpgraded() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("old.sqlite")
+        let first = Migrator().migrations
+        do {
+            let connection = try SQLiteConnection(path: path, readOnly: false, create: true)
+            try Migrator(migrations: first).migrate(connection, nowMs: 1)
+        }
+        let second = EmbeddedMigration(version: 2, name: "0002_test.sql", sql: "ALTER TABLE gaps ADD COLUMN note TEXT;")
+        let connection = try SQLiteConnection(path: path, readOnly: false, create: false)
+        try Migrator(migrations: first + [second]).migrate(connection, nowMs: 2)
+        #expect(try connection.integer("SELECT max(version) FROM spool_migrations") == 2)
+        #expect(try connection.integer("SELECT count(*) FROM pragma_table_info('gaps') WHERE name = 'note'") == 1)
+    }
+
+    @Test func aNewerDatabaseIsRefusedNamingTheVersions() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("newer.sqlite")
+        do {
+            let store = try SpoolStore.openForWriting(path: path)
+            try store.connection.execute("INSERT INTO spool_migrations VALUES (99, '0099_future.sql', 'x', 0)")
+            store.close()
+        }
+        let before = fileBytes(path)
+        #expect(throws: StoreError.newerSchema(path: path, databaseVersion: 99, supportedVersion: SpoolStore.supportedSchemaVersion)) {
+            _ = try SpoolStore.openForWriting(path: path)
+        }
+        #expect(fileBytes(path) == before)
+        let message = StoreError.newerSchema(path: path, databaseVersion: 99, supportedVersion: 1).description
+        #expect(message.contains("99") && message.contains("up to version 1"))
+    }
+
+    @Test func aChangedMigrationIsRefused() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("changed.sqlite")
+        do {
+            let store = try SpoolStore.openForWriting(path: path)
+            try store.connection.execute("UPDATE spool_migrations SET checksum = 'fnv1a64:0' WHERE version = 1")
+            store.close()
+        }
+        #expect(throws: StoreError.migrationChanged(path: path, version: 1, name: "0001_initial.sql")) {
+            _ = try SpoolStore.openForWriting(path: path)
+        }
+    }
+
+    @Test func randomBytesAndTruncatedFilesAreRefusedUntouched() throws {
+        let dir = TemporaryDirectory()
+        let garbage = dir.file("garbage.sqlite")
+        var generator = SystemRandomNumberGenerator()
+        writeFile(garbage, (0..<10_000).map { _ in UInt8.random(in: 0...255, using: &generator) })
+        let before = fileBytes(garbage)
+        #expect(throws: StoreError.self) { _ = try SpoolStore.openForWriting(path: garbage) }
+        #expect(fileBytes(garbage) == before)
+        #expect(access(garbage + "-wal", F_OK) != 0)
+
+        let truncated = dir.file("truncated.sqlite")
+        do {
+            let store = try SpoolStore.openForWriting(path: truncated)
+            try store.write(batch: makeBatch(count: 2_000, valueSize: 200), states: [stateAfter(through: 1_999)], completeUntil: nil)
+            try store.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            store.close()
+        }
+        let whole = fileBytes(truncated)!
+        writeFile(truncated, Array(whole.prefix(whole.count / 3)))
+        let cut = fileBytes(truncated)
+        #expect(throws: StoreError.self) {
+            let store = try SpoolStore.openForWriting(path: truncated)
+            _ = try store.storedPartitions()
+            let report = try store.verify()
+            if !report.isSound { throw StoreError.inconsistent(path: truncated, reason: report.problems.joined()) }
+        }
+        #expect(fileBytes(truncated) == cut)
+    }
+
+    @Test func anotherApplicationsDatabaseIsRefusedUntouched() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("other.sqlite")
+        do {
+            let connection = try SQLiteConnection(path: path, readOnly: false, create: true)
+            try connection.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO customers VALUES (1, 'a')")
+        }
+        let before = fileBytes(path)
+        #expect {
+            _ = try SpoolStore.openForWriting(path: path)
+        } throws: { error in
+            guard case .notSpoolDatabase(let badPath, let reason) = error as? StoreError else { return false }
+            return badPath == path && reason.contains("another application")
+        }
+        #expect(fileBytes(path) == before)
+        #expect(access(path + "-wal", F_OK) != 0)
+    }
+
+    @Test func batchesAndStateCommitTogetherAndResume() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("resume.sqlite")
+        do {
+            let store = try SpoolStore.openForWriting(path: path)
+            try store.write(batch: makeBatch(count: 100), states: [stateAfter(through: 99), stateAfter(partition: 1, through: -1)], completeUntil: 1_050)
+            try store.write(batch: makeBatch(from: 100, count: 50), states: [stateAfter(through: 149)], completeUntil: 1_100)
+            store.close()
+        }
+        let store = try SpoolStore.openForWriting(path: path)
+        #expect(try store.resumeOffsets() == [TopicPartition(topic: "t", partition: 0): 150, TopicPartition(topic: "t", partition: 1): 0])
+        let rows = try store.storedPartitions()
+        #expect(rows[0].storedCount == 150)
+        #expect(rows[0].lastStoredTimestamp == 1_149)
+        #expect(rows[1].storedCount == 0)
+        #expect(try store.completeUntil() == 1_100)
+        let messages = try store.messages(topic: "t", partition: 0)
+        #expect(messages.count == 150)
+        #expect(messages[0].key == nil)
+        #expect(messages[1].key == Array("key-1".utf8))
+        #expect(try store.verify().isSound)
+    }
+
+    @Test func nullAndEmptyBlobsStayDistinct() throws {
+        let dir = TemporaryDirectory()
+        let store = try SpoolStore.openForWriting(path: dir.file("blobs.sqlite"))
+        let batch = MessageBatch([
+            Message(key: nil, value: nil, topic: "t", partition: 0, offset: 0, timestamp: 1),
+            Message(key: [], value: [], topic: "t", partition: 0, offset: 1, timestamp: 2),
+        ])
+        try store.write(batch: batch, states: [stateAfter(through: 1)], completeUntil: nil)
+        let stored = try store.messages(topic: "t", partition: 0)
+        #expect(stored[0].key == nil && stored[0].value == nil)
+        #expect(stored[1].key == [] && stored[1].value == [])
+        #expect(try store.connection.integer("SELECT count(*) FROM messages WHERE key IS NULL") == 1)
+        #expect(try store.connection.integer("SELECT count(*) FROM messages WHERE typeof(key) = 'blob' AND length(key) = 0") == 1)
+    }
+
+    @Test func aStorageErrorMidBatchLeavesDataAndOffsetsUnchanged() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("full.sqlite")
+        let store = try SpoolStore.openForWriting(path: path)
+        try store.write(batch: makeBatch(count: 10), states: [stateAfter(through: 9)], completeUntil: 1_009)
+        let pages = try store.connection.integer("PRAGMA page_count") ?? 0
+        try store.connection.execute("PRAGMA max_page_count = \(pages + 5)")
+        #expect {
+            try store.write(batch: makeBatch(from: 10, count: 5_000, valueSize: 500), states: [stateAfter(through: 5_009)], completeUntil: 9_999)
+        } throws: { error in
+            guard case .storage(let badPath, _, let message) = error as? StoreError else { return false }
+            return badPath == path && message.contains("full")
+        }
+        #expect(try store.connection.integer("SELECT count(*) FROM messages") == 10)
+        #expect(try store.resumeOffsets()[TopicPartition(topic: "t", partition: 0)] == 10)
+        #expect(try store.completeUntil() == 1_009)
+        #expect(try store.verify().isSound)
+        // Space is freed: the same batch goes through.
+        try store.connection.execute("PRAGMA max_page_count = 1073741823")
+        try store.write(batch: makeBatch(from: 10, count: 5_000, valueSize: 500), states: [stateAfter(through: 5_009)], completeUntil: 9_999)
+        #expect(try store.resumeOffsets()[TopicPartition(topic: "t", partition: 0)] == 5_010)
+    }
+
+    @Test func aDuplicateOffsetRollsTheWholeBatchBack() throws {
+        let dir = TemporaryDirectory()
+        let store = try SpoolStore.openForWriting(path: dir.file("dup.sqlite"))
+        try store.write(batch: makeBatch(count: 10), states: [stateAfter(through: 9)], completeUntil: nil)
+        #expect(throws: StoreError.self) {
+            try store.write(batch: makeBatch(from: 5, count: 10), states: [stateAfter(through: 14)], completeUntil: nil)
+        }
+        #expect(try store.connection.integer("SELECT count(*) FROM messages") == 10)
+        #expect(try store.resumeOffsets()[TopicPartition(topic: "t", partition: 0)] == 10)
+    }
+
+    @Test func aSecondWriterIsRefusedAtOnce() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("busy.sqlite")
+        let first = try SpoolStore.openForWriting(path: path)
+        let clock = ContinuousClock()
+        let start = clock.now
+        #expect(throws: StoreError.inUse(path: path, holder: nil)) { _ = try SpoolStore.openForWriting(path: path) }
+        #expect(clock.now - start < .seconds(1))
+        #expect(StoreError.inUse(path: path, holder: "process 42 spool").description.contains("process 42"))
+        first.close()
+        _ = try SpoolStore.openForWriting(path: path)
+    }
+
+    @Test func aReaderSeesConsistentSnapshotsWhileAWriterWrites() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("snap.sqlite")
+        let writer = try SpoolStore.openForWriting(path: path)
+        try writer.write(batch: MessageBatch(), states: [stateAfter(through: -1)], completeUntil: nil)
+        let reader = try SpoolStore.openForReading(path: path)
+        var checks = 0
+        for round in 0..<40 {
+            try writer.write(batch: makeBatch(from: Int64(round * 250), count: 250), states: [stateAfter(through: Int64(round * 250 + 249))], completeUntil: nil)
+            let report = try reader.verify()
+            #expect(report.isSound, "\(report.problems)")
+            #expect(report.messageCount == Int64((round + 1) * 250))
+            checks += 1
+        }
+        #expect(checks == 40)
+        #expect(!reader.isWriter)
+        #expect(throws: StoreError.self) { try reader.write(batch: MessageBatch(), states: [], completeUntil: nil) }
+    }
+
+    @Test func runsGapsAndViewsAreRecorded() throws {
+        let dir = TemporaryDirectory()
+        let store = try SpoolStore.openForWriting(path: dir.file("runs.sqlite"))
+        let tp = TopicPartition(topic: "orders.v1", partition: 0)
+        let id = try store.startRun(clusterID: "c1", cutoff: 5_000, bounded: true, topics: [.fromRelativeTime("orders.v1", ms: 3_600_000)],
+                                    ranges: [tp: ReplayRange(start: 3, end: 10)])
+        let run = try #require(try store.latestRun())
+        #expect(run.id == id && run.cutoff == 5_000 && run.bounded && run.status == .running)
+        #expect(run.topics == [.fromRelativeTime("orders.v1", ms: 3_600_000)])
+        #expect(run.ranges == [tp: ReplayRange(start: 3, end: 10)])
+        #expect(try store.clusterID() == "c1")
+        try store.finishRun(id, status: .live)
+        #expect(try store.latestRun()?.status == .live)
+        #expect(throws: StoreError.self) {
+            try store.startRun(clusterID: "other", cutoff: 1, bounded: true, topics: [], ranges: [:])
+        }
+        try store.write(batch: makeBatch(topic: "orders.v1", count: 3), states: [stateAfter(topic: "orders.v1", through: 2)], completeUntil: nil)
+        #expect(try store.connection.integer("SELECT count(*) FROM \"orders.v1\"") == 3)
+        let gap = GapRecord(topic: "orders.v1", partition: 0, firstMissingOffset: 3, lastMissingOffset: 9, detectedAt: 1, accepted: false)
+        try store.recordGap(gap)
+        #expect(try store.gaps() == [gap])
+        #expect(gap.missingCount == 7)
+    }
+}
