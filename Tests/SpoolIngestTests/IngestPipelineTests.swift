@@ -1,0 +1,203 @@
+import KafkaReplay
+import Testing
+@testable import SpoolIngest
+@testable import SpoolStore
+
+@Suite("IngestPipeline: Kafka to SQLite, exactly once", .timeLimit(.minutes(2)))
+struct IngestPipelineTests {
+    private func options(_ cluster: MockKafkaCluster, _ topics: [SourceTopic], batchSize: Int = 100,
+                         cutoff: CutoffChoice = .now, follow: Bool = false, acceptGaps: Bool = false) -> IngestOptions {
+        IngestOptions(kafkaConfig: cluster.clientConfig, topics: topics, cutoff: cutoff, batchSize: batchSize,
+                      follow: follow, acceptGaps: acceptGaps, pollTimeoutMs: 50)
+    }
+
+    @Test func aBoundedBackfillStoresEverythingOnceAndGoesLive() throws {
+        let dir = TemporaryDirectory()
+        let db = dir.file("a.sqlite")
+        let cluster = try MockKafkaCluster(brokers: 2, logger: quietLogger())
+        try cluster.createTopic("orders", partitions: 3)
+        try cluster.createTopic("users", partitions: 1)
+        let orders = try produce(cluster, topic: "orders", partitions: 3, count: 500)
+        let users = try produce(cluster, topic: "users", partitions: 1, count: 50)
+        var progressCalls = 0
+        let summary = try IngestPipeline(databasePath: db, options: options(cluster, [.fromEarliest("orders"), .fromEarliest("users")]),
+                                         logger: quietLogger())
+            .run(progressInterval: 0) { _ in progressCalls += 1 }
+        #expect(summary.isLive)
+        #expect(!summary.stoppedOnRequest)
+        #expect(summary.storedPerTopic == ["orders": 1_500, "users": 50])
+        #expect(progressCalls > 0)
+        try expectStored(db, topic: "orders", partitions: 3, expected: orders)
+        try expectStored(db, topic: "users", partitions: 1, expected: users)
+        let store = try SpoolStore.openForReading(path: db)
+        let run = try #require(try store.latestRun())
+        #expect(run.status == .live && run.bounded)
+        #expect(run.ranges.count == 4)
+        #expect(try store.storedPartitions().allSatisfy { $0.state.isLive })
+        #expect(try store.completeUntil() != nil)
+        #expect(try store.clusterID() != nil)
+    }
+
+    @Test func rerunningStoresOnlyWhatIsNew() throws {
+        let dir = TemporaryDirectory()
+        let db = dir.file("b.sqlite")
+        let cluster = try MockKafkaCluster(logger: quietLogger())
+        try cluster.createTopic("t", partitions: 2)
+        let first = try produce(cluster, topic: "t", partitions: 2, count: 100)
+        let opts = options(cluster, [.fromEarliest("t")])
+        _ = try IngestPipeline(databasePath: db, options: opts, logger: quietLogger()).run()
+        let again = try IngestPipeline(databasePath: db, options: opts, logger: quietLogger()).run()
+        #expect(again.storedTotal == 0)
+        let second = try produce(cluster, topic: "t", partitions: 2, count: 40, from: 100)
+        let third = try IngestPipeline(databasePath: db, options: opts, logger: quietLogger()).run()
+        #expect(third.storedTotal == 80)
+        try expectStored(db, topic: "t", partitions: 2, expected: first + second)
+    }
+
+    @Test func aStoppedBackfillContinuesTheSameJob() throws {
+        let dir = TemporaryDirectory()
+        let db = dir.file("c.sqlite")
+        let cluster = try MockKafkaCluster(logger: quietLogger())
+        try cluster.createTopic("t", partitions: 2)
+        let produced = try produce(cluster, topic: "t", partitions: 2, count: 2_000)
+        let opts = options(cluster, [.fromEarliest("t")], batchSize: 50)
+        let stop = StopSignal()
+        var calls = 0
+        let first = try IngestPipeline(databasePath: db, options: opts, logger: quietLogger())
+            .run(stop: stop, progressInterval: 0) { progress in
+                calls += 1
+                if progress.storedThisRun > 500 { stop.stop() }
+            }
+        #expect(first.stoppedOnRequest)
+        #expect(!first.isLive)
+        #expect(first.storedTotal > 500 && first.storedTotal < 4_000)
+        let firstRun = try #require(try SpoolStore.openForReading(path: db).latestRun())
+        #expect(firstRun.status == .stopped)
+        // Messages produced after the first run's start are past its end: the same job ignores them.
+        try produce(cluster, topic: "t", partitions: 2, count: 10, from: 2_000, base: 1_700_000_000_000)
+        let second = try IngestPipeline(databasePath: db, options: opts, logger: quietLogger()).run()
+        #expect(second.isLive)
+        #expect(second.runID == first.runID)
+        #expect(first.storedTotal + second.storedTotal == 4_000)
+        try expectStored(db, topic: "t", partitions: 2, expected: produced)
+    }
+
+    @Test func anUntilCutoffStoresOnlyEarlierMessagesAndALaterOneContinues() throws {
+        let dir = TemporaryDirectory()
+        let db = dir.file("d.sqlite")
+        let cluster = try MockKafkaCluster(logger: quietLogger())
+        try cluster.createTopic("t", partitions: 2)
+        let base: Int64 = 1_700_000_000_000
+        let produced = try produce(cluster, topic: "t", partitions: 2, count: 300, base: base)
+        // Message i of partition p has timestamp base + 10 i + p.
+        let until = base + 1_000
+        let first = try IngestPipeline(databasePath: db, options: options(cluster, [.fromEarliest("t")], cutoff: .at(until)),
+                                       logger: quietLogger()).run()
+        #expect(first.isLive)
+        let before = produced.filter { $0.timestamp < until }
+        #expect(first.storedTotal == Int64(before.count))
+        try expectStored(db, topic: "t", partitions: 2, expected: before)
+        let second = try IngestPipeline(databasePath: db, options: options(cluster, [.fromEarliest("t")], cutoff: .at(base + 2_000)),
+                                        logger: quietLogger()).run()
+        #expect(second.runID != first.runID)
+        try expectStored(db, topic: "t", partitions: 2, expected: produced.filter { $0.timestamp < base + 2_000 })
+    }
+
+    @Test func followKeepsIngestingUntilStopped() throws {
+        let dir = TemporaryDirectory()
+        let db = dir.file("e.sqlite")
+        let cluster = try MockKafkaCluster(logger: quietLogger())
+        try cluster.createTopic("t", partitions: 1)
+        let early = try produce(cluster, topic: "t", partitions: 1, count: 10)
+        let stop = StopSignal()
+        var producedLate: [MockMessage] = []
+        var producedYet = false
+        let summary = try IngestPipeline(databasePath: db, options: options(cluster, [.fromEarliest("t")], follow: true),
+                                         logger: quietLogger())
+            .run(stop: stop, progressInterval: 0) { progress in
+                if progress.isLive && !producedYet {
+                    producedYet = true
+                    producedLate = (try? produce(cluster, topic: "t", partitions: 1, count: 5, from: 10, base: 1_900_000_000_000)) ?? []
+                }
+                if progress.storedThisRun >= 15 { stop.stop() }
+            }
+        #expect(summary.stoppedOnRequest)
+        #expect(producedLate.count == 5)
+        try expectStored(db, topic: "t", partitions: 1, expected: early + producedLate)
+    }
+
+    @Test func aRetentionGapIsRecordedAndRefusedThenAccepted() throws {
+        let dir = TemporaryDirectory()
+        let db = dir.file("g.sqlite")
+        let cluster = try MockKafkaCluster(logger: quietLogger())
+        try cluster.createTopic("t", partitions: 1)
+        try produce(cluster, topic: "t", partitions: 1, count: 5, valueSize: 100_000)
+        let opts = options(cluster, [.fromEarliest("t")])
+        _ = try IngestPipeline(databasePath: db, options: opts, logger: quietLogger()).run()
+        // About 7 MiB more: the mock cluster keeps 5 MiB per partition and drops the oldest.
+        for round in 0..<7 { try produce(cluster, topic: "t", partitions: 1, count: 10, from: 5 + round * 10, valueSize: 100_000) }
+        #expect {
+            _ = try IngestPipeline(databasePath: db, options: opts, logger: quietLogger()).run()
+        } throws: { error in
+            guard case .gapRefused(let topic, let partition, let stored, let earliest) = error as? IngestError else { return false }
+            return topic == "t" && partition == 0 && stored == 5 && earliest > 5
+        }
+        var gaps = try SpoolStore.openForReading(path: db).gaps()
+        #expect(gaps.count == 1)
+        #expect(gaps.first?.firstMissingOffset == 5)
+        #expect(gaps.first?.accepted == false)
+        let accepted = try IngestPipeline(databasePath: db, options: options(cluster, [.fromEarliest("t")], acceptGaps: true),
+                                          logger: quietLogger()).run()
+        #expect(accepted.isLive)
+        #expect(accepted.gapsAccepted == 1)
+        gaps = try SpoolStore.openForReading(path: db).gaps()
+        #expect(gaps.count == 2)
+        #expect(gaps.last?.accepted == true)
+        let store = try SpoolStore.openForReading(path: db)
+        let rows = try store.messages(topic: "t", partition: 0)
+        #expect(rows.first?.offset == 0)
+        #expect(rows.last?.offset == 74)
+        #expect(try store.verify().isSound)
+    }
+
+    @Test func anotherClusterBehindTheSameDatabaseIsRefused() throws {
+        let dir = TemporaryDirectory()
+        let db = dir.file("h.sqlite")
+        let first = try MockKafkaCluster(logger: quietLogger())
+        try first.createTopic("t", partitions: 1)
+        try produce(first, topic: "t", partitions: 1, count: 3)
+        _ = try IngestPipeline(databasePath: db, options: options(first, [.fromEarliest("t")]), logger: quietLogger()).run()
+        let second = try MockKafkaCluster(logger: quietLogger())
+        try second.createTopic("t", partitions: 1)
+        try produce(second, topic: "t", partitions: 1, count: 3)
+        #expect {
+            _ = try IngestPipeline(databasePath: db, options: options(second, [.fromEarliest("t")]), logger: quietLogger()).run()
+        } throws: { error in
+            if case .clusterMismatch = error as? IngestError { return true }
+            return false
+        }
+    }
+
+    @Test func aStoredOffsetBeyondTheBrokerIsRefused() throws {
+        let dir = TemporaryDirectory()
+        let db = dir.file("i.sqlite")
+        let cluster = try MockKafkaCluster(logger: quietLogger())
+        try cluster.createTopic("t", partitions: 1)
+        try produce(cluster, topic: "t", partitions: 1, count: 20)
+        _ = try IngestPipeline(databasePath: db, options: options(cluster, [.fromEarliest("t")]), logger: quietLogger()).run()
+        // The mock cannot delete a topic, so a second cluster plays the recreated topic, and the
+        // stored cluster id is cleared so that check does not stop it first.
+        let recreated = try MockKafkaCluster(logger: quietLogger())
+        try recreated.createTopic("t", partitions: 1)
+        try produce(recreated, topic: "t", partitions: 1, count: 5)
+        let store = try SpoolStore.openForWriting(path: db)
+        try store.connection.execute("UPDATE progress SET cluster_id = NULL")
+        store.close()
+        #expect {
+            _ = try IngestPipeline(databasePath: db, options: options(recreated, [.fromEarliest("t")]), logger: quietLogger()).run()
+        } throws: { error in
+            guard case .aheadOfBroker(_, _, let stored, let high) = error as? IngestError else { return false }
+            return stored == 20 && high == 5
+        }
+    }
+}
