@@ -1,4 +1,7 @@
 internal import CSQLite
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Owns one `sqlite3` connection. Not `Sendable`: one owner drives a connection.
 ///
@@ -8,17 +11,18 @@ final class SQLiteConnection {
     private(set) var handle: OpaquePointer?
 
     /// Opens `path`; `create` also creates a missing file. Nothing is written by opening.
-    init(path: String, readOnly: Bool, create: Bool) throws {
-        self.path = path
+    init(path: String, readOnly: Bool, create: Bool, uri: Bool = false) throws {
+        self.path = uri ? String(path.dropFirst(5).prefix { $0 != "?" }) : path
         var flags = readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE
         if create && !readOnly { flags |= SQLITE_OPEN_CREATE }
+        if uri { flags |= SQLITE_OPEN_URI }
         flags |= SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
         var db: OpaquePointer?
         let rc = sqlite3_open_v2(path, &db, flags, nil)
         guard rc == SQLITE_OK, let db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(rc))
             sqlite3_close_v2(db)
-            throw StoreError.cannotOpen(path: path, reason: message)
+            throw StoreError.cannotOpen(path: self.path, reason: message)
         }
         handle = db
         sqlite3_extended_result_codes(db, 1)
@@ -118,4 +122,39 @@ final class SQLiteConnection {
     }
 
     var busyTimeoutMs: Int32 = 0
+}
+
+extension SQLiteConnection {
+    /// Opens `path` read-only for status, verify and queries.
+    ///
+    /// A WAL database needs its `-shm` file; in a folder the user cannot write, SQLite cannot
+    /// create it. Then, when no WAL content is waiting (so nothing could be missed), the file is
+    /// opened immutable; otherwise the error says what to do instead of SQLite's "attempt to
+    /// write a readonly database".
+    static func openForReading(path: String) throws -> SQLiteConnection {
+        guard access(path, F_OK) == 0 else {
+            throw StoreError.cannotOpen(path: path, reason: "no such file; check the path, or run spool ingest to create it")
+        }
+        guard access(path, R_OK) == 0 else {
+            throw StoreError.cannotOpen(path: path, reason: "permission denied; the file is not readable by this user")
+        }
+        let connection = try SQLiteConnection(path: path, readOnly: true, create: false)
+        do {
+            _ = try connection.integer("SELECT count(*) FROM sqlite_master")
+            return connection
+        } catch let error as StoreError {
+            connection.close()
+            let folder = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
+            let folderWritable = access(folder.isEmpty ? "/" : folder, W_OK) == 0
+            if folderWritable { throw error }
+            var walInfo = stat()
+            let walHasContent = stat(path + "-wal", &walInfo) == 0 && walInfo.st_size > 0
+            if walHasContent {
+                throw StoreError.cannotOpen(path: path, reason: "it is a WAL database in a folder this user cannot write (\(folder)), and its -wal file holds data not yet in the main file; read it as a user who can write the folder, or copy the database, its -wal and -shm files elsewhere")
+            }
+            let immutable = try SQLiteConnection(path: "file:" + path + "?immutable=1", readOnly: true, create: false, uri: true)
+            _ = try immutable.integer("SELECT count(*) FROM sqlite_master")
+            return immutable
+        }
+    }
 }

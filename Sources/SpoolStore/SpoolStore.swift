@@ -71,10 +71,7 @@ public final class SpoolStore {
 
     /// Opens an existing database read-only (for status, verify and queries).
     public static func openForReading(path: String) throws -> SpoolStore {
-        guard access(path, F_OK) == 0 else {
-            throw StoreError.cannotOpen(path: path, reason: "no such file; check the path, or run spool ingest to create it")
-        }
-        let connection = try SQLiteConnection(path: path, readOnly: true, create: false)
+        let connection = try SQLiteConnection.openForReading(path: path)
         try connection.setBusyTimeout(ms: 5_000)
         let migrator = Migrator()
         switch try migrator.classify(connection) {
