@@ -7,9 +7,11 @@ let package = Package(
         .library(name: "KafkaReplay", targets: ["KafkaReplay"]),
         .library(name: "SpoolStore", targets: ["SpoolStore"]),
         .library(name: "SpoolIngest", targets: ["SpoolIngest"]),
+        .executable(name: "spool", targets: ["spool"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
         .systemLibrary(
@@ -50,6 +52,22 @@ let package = Package(
                 "SpoolStore",
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        .target(
+            name: "SpoolCLI",
+            dependencies: ["KafkaReplay", "SpoolStore", "SpoolIngest"]
+        ),
+        .executableTarget(
+            name: "spool",
+            dependencies: [
+                "KafkaReplay", "SpoolStore", "SpoolIngest", "SpoolCLI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "SpoolCLITests",
+            dependencies: ["SpoolCLI", "SpoolIngest", "SpoolStore", "KafkaReplay"]
         ),
         .testTarget(
             name: "SpoolIngestTests",

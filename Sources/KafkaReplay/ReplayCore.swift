@@ -32,7 +32,10 @@ struct ReplayCore {
         var caughtUp: Bool
         /// The last offset consumed before the partition caught up; it is live once this is released.
         var mustReleaseThrough: Int64?
+        /// Paused by backpressure.
         var paused = false
+        /// Fetching stopped for good: caught up in a bounded backfill.
+        var stopped = false
         var held = HeldQueue()
 
         /// The last offset that may be released in a bounded backfill (`Int64.max` otherwise).
@@ -277,13 +280,14 @@ struct ReplayCore {
         }
         if stopAtCutoff {
             // A bounded backfill needs nothing past a partition's catch-up point.
-            for index in cursors.indices where cursors[index].caughtUp && !cursors[index].paused {
-                cursors[index].paused = true
-                change.pause.append(index)
+            for index in cursors.indices where cursors[index].caughtUp && !cursors[index].stopped {
+                cursors[index].stopped = true
+                if !cursors[index].paused { change.pause.append(index) }
+                cursors[index].paused = false
             }
         }
         if heldCount > 5 * batchSize {
-            for index in cursors.indices where !cursors[index].paused && ahead(cursors[index]) {
+            for index in cursors.indices where !cursors[index].paused && !cursors[index].stopped && ahead(cursors[index]) {
                 cursors[index].paused = true
                 change.pause.append(index)
             }
@@ -291,11 +295,8 @@ struct ReplayCore {
         let anyPaused = cursors.contains(where: \.paused)
         guard anyPaused else { return change }
         let unpausedAllCaughtUp = cursors.allSatisfy { $0.paused || $0.caughtUp }
-        let pausedOnlyForGood = stopAtCutoff && cursors.allSatisfy { !$0.paused || $0.caughtUp }
-        guard !pausedOnlyForGood else { return change }
         let resumeAll = heldCount < batchSize || unpausedAllCaughtUp
         for index in cursors.indices where cursors[index].paused {
-            if stopAtCutoff && cursors[index].caughtUp { continue }
             if resumeAll || (!cursors[index].caughtUp && !ahead(cursors[index])) {
                 cursors[index].paused = false
                 change.resume.append(index)

@@ -232,7 +232,10 @@ extension ReplayCoreTests {
         #expect(driver.core.isLive)
         #expect(released.map(\.timestamp) == [10, 11, 20, 21])
         #expect(driver.core.partitionStates().map(\.nextOffset) == [2, 2])
+        // Fetching stopped for good, which is not backpressure.
         #expect(driver.source.paused == [0, 1])
+        #expect(driver.core.pausedCount == 0)
+        #expect(driver.core.cursors.allSatisfy { $0.stopped })
     }
 
     @Test func completeUntilTrailsTheLowWaterMarkAndHeldMessages() throws {

@@ -1,0 +1,56 @@
+/// How `spool query` renders BLOB values.
+public enum BlobStyle: String, CaseIterable, Sendable {
+    /// As UTF-8 text when the bytes are valid UTF-8, else as hex (`x'…'` in tables and CSV).
+    case text
+    /// Always as lowercase hex.
+    case hex
+    /// Always as base64.
+    case base64
+
+    /// Renders `bytes`; the second value tells whether the result is text (not an encoding).
+    public func render(_ bytes: [UInt8]) -> (String, isText: Bool) {
+        switch self {
+        case .text:
+            if let text = String(validating: bytes, as: UTF8.self) { return (text, true) }
+            return (Self.hexString(bytes), false)
+        case .hex:
+            return (Self.hexString(bytes), false)
+        case .base64:
+            return (Self.base64String(bytes), false)
+        }
+    }
+
+    /// Lowercase hex of `bytes`.
+    public static func hexString(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        out.reserveCapacity(bytes.count * 2)
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0f)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Standard base64 (with padding) of `bytes`.
+    public static func base64String(_ bytes: [UInt8]) -> String {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+        var out = [UInt8]()
+        out.reserveCapacity((bytes.count + 2) / 3 * 4)
+        var index = 0
+        while index + 2 < bytes.count {
+            let n = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2])
+            out += [alphabet[Int(n >> 18 & 63)], alphabet[Int(n >> 12 & 63)], alphabet[Int(n >> 6 & 63)], alphabet[Int(n & 63)]]
+            index += 3
+        }
+        let remaining = bytes.count - index
+        if remaining == 1 {
+            let n = UInt32(bytes[index]) << 16
+            out += [alphabet[Int(n >> 18 & 63)], alphabet[Int(n >> 12 & 63)], UInt8(ascii: "="), UInt8(ascii: "=")]
+        } else if remaining == 2 {
+            let n = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8
+            out += [alphabet[Int(n >> 18 & 63)], alphabet[Int(n >> 12 & 63)], alphabet[Int(n >> 6 & 63)], UInt8(ascii: "=")]
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

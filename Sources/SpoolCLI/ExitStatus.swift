@@ -1,0 +1,46 @@
+import KafkaReplay
+import SpoolIngest
+import SpoolStore
+
+/// The exit codes of `spool`, documented in `--help` and README.
+public enum ExitStatus: Int32, Sendable {
+    /// Done.
+    case success = 0
+    /// `verify` found problems.
+    case problemsFound = 1
+    /// Usage or configuration error (bad flag, topic spec, time, SQL refused).
+    case usage = 2
+    /// Storage error (database file, disk, SQLite).
+    case storage = 3
+    /// Kafka error (unknown topic, out-of-range offset, cluster mismatch, gap refused).
+    case kafka = 4
+    /// The database is in use by another writer.
+    case inUse = 5
+
+    /// The exit status for an error thrown by the libraries.
+    public static func forError(_ error: Error) -> ExitStatus {
+        switch error {
+        case let error as StoreError:
+            if case .inUse = error { return .inUse }
+            return .storage
+        case let error as IngestError:
+            switch error {
+            case .store(let inner): return forError(inner)
+            case .kafka(let inner): return forError(inner)
+            default: return .kafka
+            }
+        case let error as ReplayError:
+            switch error {
+            case .invalidTopic, .duplicateTopic, .invalidArgument, .configuration: return .usage
+            default: return .kafka
+            }
+        case is QueryError:
+            if case .cannotRead = error as? QueryError { return .storage }
+            return .usage
+        case is TopicSpec.ParseError:
+            return .usage
+        default:
+            return .storage
+        }
+    }
+}

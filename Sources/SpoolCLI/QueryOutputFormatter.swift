@@ -1,0 +1,142 @@
+import SpoolIngest
+import SpoolStore
+
+/// Writes query results in one of the `OutputFormat`s.
+///
+/// CSV and JSON Lines stream row by row; JSON streams the array; the table buffers rows to size
+/// its columns. Integers stay integers everywhere; in the table a column named `timestamp`,
+/// `*_timestamp`, `complete_until` or `*_at` also shows its value as ISO-8601.
+public struct QueryOutputFormatter {
+    private let format: OutputFormat
+    private let blobs: BlobStyle
+    private let write: (String) -> Void
+    private var columns: [String] = []
+    private var tableRows: [[String]] = []
+    private var rowCount = 0
+
+    /// A formatter that hands finished text to `write` (lines end with "\n").
+    public init(format: OutputFormat, blobs: BlobStyle, write: @escaping (String) -> Void) {
+        self.format = format
+        self.blobs = blobs
+        self.write = write
+    }
+
+    /// Takes the column names; call once before any row.
+    public mutating func begin(columns: [String]) {
+        self.columns = columns
+        switch format {
+        case .csv: write(columns.map(Self.csvField).joined(separator: ",") + "\n")
+        case .json: write("[")
+        case .table, .jsonl: break
+        }
+    }
+
+    /// Takes one row.
+    public mutating func add(_ values: [QueryValue]) {
+        switch format {
+        case .csv:
+            write(values.map { Self.csvField(plain($0)) }.joined(separator: ",") + "\n")
+        case .jsonl:
+            write(jsonObject(values) + "\n")
+        case .json:
+            write((rowCount == 0 ? "\n" : ",\n") + jsonObject(values))
+        case .table:
+            tableRows.append(values.enumerated().map { tableCell($1, column: columns[$0]) })
+        }
+        rowCount += 1
+    }
+
+    /// Finishes the output.
+    public mutating func end() {
+        switch format {
+        case .json: write(rowCount == 0 ? "]\n" : "\n]\n")
+        case .table: write(Self.table(header: columns, rows: tableRows) + "(\(rowCount) row\(rowCount == 1 ? "" : "s"))\n")
+        case .csv, .jsonl: break
+        }
+    }
+
+    /// Lays out `rows` under `header` in aligned columns.
+    public static func table(header: [String], rows: [[String]]) -> String {
+        var widths = header.map(\.count)
+        for row in rows {
+            for (index, cell) in row.enumerated() where index < widths.count {
+                widths[index] = max(widths[index], cell.count)
+            }
+        }
+        func line(_ cells: [String]) -> String {
+            cells.enumerated().map { index, cell in
+                cell + String(repeating: " ", count: max(0, widths[index] - cell.count))
+            }.joined(separator: "  ").trimmingTrailingSpaces() + "\n"
+        }
+        var out = line(header)
+        out += line(widths.map { String(repeating: "-", count: $0) })
+        for row in rows { out += line(row) }
+        return out
+    }
+
+    private func plain(_ value: QueryValue) -> String {
+        switch value {
+        case .null: return ""
+        case .integer(let number): return String(number)
+        case .real(let number): return "\(number)"
+        case .text(let text): return text
+        case .blob(let bytes): return blobs.render(bytes).0
+        }
+    }
+
+    private func tableCell(_ value: QueryValue, column: String) -> String {
+        switch value {
+        case .null: return "NULL"
+        case .integer(let number):
+            if Self.isTimeColumn(column), number > 0, number < 32_503_680_000_000 {
+                return "\(number) (\(TimeText.iso8601(number)))"
+            }
+            return String(number)
+        case .blob(let bytes):
+            let (text, isText) = blobs.render(bytes)
+            let shown = isText || blobs != .text ? text : "x'\(text)'"
+            return Self.clip(shown.replacing("\n", with: "\\n"))
+        case .text(let text):
+            return Self.clip(text.replacing("\n", with: "\\n"))
+        case .real:
+            return plain(value)
+        }
+    }
+
+    private func jsonObject(_ values: [QueryValue]) -> String {
+        JSONText.object(values.enumerated().map { index, value in
+            let encoded: String
+            switch value {
+            case .null: encoded = "null"
+            case .integer(let number): encoded = String(number)
+            case .real(let number): encoded = JSONText.number(number)
+            case .text(let text): encoded = JSONText.string(text)
+            case .blob(let bytes): encoded = JSONText.string(blobs.render(bytes).0)
+            }
+            return (columns[index], encoded)
+        })
+    }
+
+    static func isTimeColumn(_ name: String) -> Bool {
+        let lowered = name.lowercased()
+        return lowered == "timestamp" || lowered.hasSuffix("_timestamp") || lowered == "complete_until"
+            || lowered.hasSuffix("_at") || lowered == "cutoff"
+    }
+
+    static func csvField(_ text: String) -> String {
+        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
+        return "\"" + text.replacing("\"", with: "\"\"") + "\""
+    }
+
+    private static func clip(_ text: String, limit: Int = 80) -> String {
+        text.count <= limit ? text : String(text.prefix(limit - 1)) + "…"
+    }
+}
+
+extension String {
+    func trimmingTrailingSpaces() -> String {
+        var copy = self
+        while copy.last == " " { copy.removeLast() }
+        return copy
+    }
+}

@@ -1,0 +1,128 @@
+import KafkaReplay
+import SpoolIngest
+import SpoolStore
+
+/// What `spool status` shows: per-partition progress, the saved run, gaps and `complete_until`,
+/// and, when brokers are given, the lag against each partition's current high watermark.
+public struct StatusReport: Sendable {
+    /// The database file.
+    public var path: String
+    /// Every partition's stored state.
+    public var partitions: [StoredPartition]
+    /// The latest run.
+    public var run: SavedRun?
+    /// Recorded gaps.
+    public var gaps: [GapRecord]
+    /// The timestamp up to which every partition is completely stored.
+    public var completeUntil: Int64?
+    /// The cluster the database is fed from.
+    public var clusterID: String?
+    /// Current high watermarks, when brokers were asked.
+    public var watermarks: [TopicPartition: Watermarks]?
+    /// Database size in bytes (file and WAL).
+    public var databaseBytes: Int64
+
+    /// Reads the report from `store` (and `watermarks`, when given).
+    public init(store: SpoolStore, watermarks: [TopicPartition: Watermarks]? = nil) throws {
+        path = store.path
+        partitions = try store.storedPartitions()
+        run = try store.latestRun()
+        gaps = try store.gaps()
+        completeUntil = try store.completeUntil()
+        clusterID = try store.clusterID()
+        self.watermarks = watermarks
+        databaseBytes = store.fileSize()
+    }
+
+    /// The lag of one partition: current high watermark minus next offset, when known.
+    public func lag(_ partition: StoredPartition) -> Int64? {
+        watermarks?[partition.topicPartition].map { max(0, $0.high - partition.nextOffset) }
+    }
+
+    /// The report as aligned text for people.
+    public func table() -> String {
+        var out = "database: \(path) (\(ByteText.format(databaseBytes)))\n"
+        out += "cluster: \(clusterID ?? "unknown")\n"
+        if let run {
+            let topics = run.topics.map { "\($0.name):\($0.policy)" }.joined(separator: " ")
+            out += "run \(run.id): \(run.status.rawValue), \(run.bounded ? "bounded backfill" : "follow"), started \(TimeText.iso8601(run.startedAt)), cutoff \(TimeText.iso8601(run.cutoff)), topics \(topics)\n"
+        } else {
+            out += "run: none yet\n"
+        }
+        out += "complete until: \(completeUntil.map { "\($0) (\(TimeText.iso8601($0)))" } ?? "unknown")\n\n"
+        var header = ["topic", "partition", "start", "end", "next", "stored", "live", "last timestamp"]
+        if watermarks != nil { header += ["high", "lag"] }
+        let rows = partitions.map { row -> [String] in
+            var cells = [row.state.topic, String(row.state.partition), String(row.state.replayStartOffset),
+                         String(row.state.replayEndOffset), String(row.nextOffset), String(row.storedCount),
+                         row.state.isLive ? "yes" : "no",
+                         row.lastStoredTimestamp.map { TimeText.iso8601($0) } ?? "-"]
+            if let watermarks {
+                let high = watermarks[row.topicPartition]?.high
+                cells += [high.map(String.init) ?? "?", lag(row).map(String.init) ?? "?"]
+            }
+            return cells
+        }
+        out += QueryOutputFormatter.table(header: header, rows: rows)
+        if gaps.isEmpty {
+            out += "\ngaps: none\n"
+        } else {
+            out += "\ngaps (offsets deleted by retention before capture):\n"
+            for gap in gaps {
+                out += "  \(gap.topic)[\(gap.partition)] offsets \(gap.firstMissingOffset)...\(gap.lastMissingOffset) (\(gap.missingCount)), seen \(TimeText.iso8601(gap.detectedAt)), \(gap.accepted ? "accepted" : "refused")\n"
+            }
+        }
+        return out
+    }
+
+    /// The report as one JSON object.
+    public func json() -> String {
+        let partitionObjects = partitions.map { row -> String in
+            var fields: [(String, String)] = [
+                ("topic", JSONText.string(row.state.topic)),
+                ("partition", String(row.state.partition)),
+                ("replay_start_offset", String(row.state.replayStartOffset)),
+                ("replay_end_offset", String(row.state.replayEndOffset)),
+                ("consumed_offset", String(row.state.consumedOffset)),
+                ("released_offset", String(row.state.releasedOffset)),
+                ("next_offset", String(row.nextOffset)),
+                ("stored_count", String(row.storedCount)),
+                ("is_live", row.state.isLive ? "true" : "false"),
+                ("last_stored_timestamp", JSONText.integer(row.lastStoredTimestamp)),
+            ]
+            if let watermarks {
+                fields.append(("high_watermark", JSONText.integer(watermarks[row.topicPartition]?.high)))
+                fields.append(("lag", JSONText.integer(lag(row))))
+            }
+            return JSONText.object(fields)
+        }
+        let runObject = run.map { run in
+            JSONText.object([
+                ("id", String(run.id)), ("status", JSONText.string(run.status.rawValue)),
+                ("bounded", run.bounded ? "true" : "false"), ("started_at", String(run.startedAt)),
+                ("finished_at", JSONText.integer(run.finishedAt)), ("cutoff", String(run.cutoff)),
+                ("cluster_id", run.clusterID.map(JSONText.string) ?? "null"),
+                ("topics", JSONText.array(run.topics.map {
+                    JSONText.object([("topic", JSONText.string($0.name)), ("policy", JSONText.string($0.policy.description))])
+                })),
+            ])
+        } ?? "null"
+        let gapObjects = gaps.map {
+            JSONText.object([
+                ("topic", JSONText.string($0.topic)), ("partition", String($0.partition)),
+                ("first_missing_offset", String($0.firstMissingOffset)), ("last_missing_offset", String($0.lastMissingOffset)),
+                ("detected_at", String($0.detectedAt)), ("accepted", $0.accepted ? "true" : "false"),
+            ])
+        }
+        return JSONText.object([
+            ("database", JSONText.string(path)),
+            ("database_bytes", String(databaseBytes)),
+            ("cluster_id", clusterID.map(JSONText.string) ?? "null"),
+            ("complete_until", JSONText.integer(completeUntil)),
+            ("stored_total", String(partitions.reduce(0) { $0 + $1.storedCount })),
+            ("run", runObject),
+            ("partitions", JSONText.array(partitionObjects)),
+            ("gaps", JSONText.array(gapObjects)),
+        ]) + "\n"
+    }
+}

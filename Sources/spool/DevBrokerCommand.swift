@@ -1,0 +1,75 @@
+import ArgumentParser
+import KafkaReplay
+import SpoolCLI
+import SpoolIngest
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `spool dev-broker`: an embedded Kafka-protocol cluster with sample data, for demos and tests.
+struct DevBrokerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dev-broker",
+        abstract: "Serve an embedded Kafka-protocol cluster on loopback, filled with sample data.",
+        discussion: """
+            librdkafka's mock cluster: each partition keeps at most about 5 MiB, time lookups are
+            answered by Spool's binary search, and there is no SASL/SSL. Serves until SIGINT/SIGTERM.
+            """
+    )
+
+    @Option(name: .long, help: "Number of brokers.")
+    var brokers: Int = 3
+
+    @Option(name: .long, help: ArgumentHelp("A topic to create and fill (repeatable).", valueName: "name:partitions"))
+    var topic: [String] = ["orders:4", "clicks:2"]
+
+    @Option(name: .long, help: "Sample messages per topic.")
+    var messages: Int = 10_000
+
+    @Option(name: .long, help: ArgumentHelp("Write the bootstrap string to this file once the data is in.", valueName: "file"))
+    var bootstrapFile: String?
+
+    func validate() throws {
+        if brokers < 1 { throw ValidationError("--brokers must be at least 1 (got \(brokers))") }
+        if messages < 0 { throw ValidationError("--messages must not be negative (got \(messages))") }
+        for spec in topic { _ = try parse(spec) }
+    }
+
+    private func parse(_ spec: String) throws -> (String, Int32) {
+        let parts = spec.split(separator: ":", maxSplits: 1).map(String.init)
+        guard let name = parts.first, !name.isEmpty else { throw ValidationError("--topic '\(spec)': expected NAME:PARTITIONS, e.g. orders:4") }
+        let partitions = parts.count == 2 ? Int32(parts[1]) : 1
+        guard let partitions, partitions >= 1, partitions <= 10_000 else {
+            throw ValidationError("--topic '\(spec)': the partition count must be a number from 1 to 10000")
+        }
+        do { try validateSourceTopic(.fromEarliest(name)) } catch { throw ValidationError("--topic '\(spec)': \(describe(error))") }
+        return (name, partitions)
+    }
+
+    func run() throws {
+        let logger = makeLogger(label: "spool.dev-broker", verbose: false, quiet: true)
+        let cluster = try MockKafkaCluster(brokers: brokers, logger: logger)
+        let now = Int64(time(nil)) * 1000
+        for spec in topic {
+            let (name, partitions) = try parse(spec)
+            try cluster.createTopic(name, partitions: Int(partitions))
+            let sample = SampleData.messages(topic: name, partitions: partitions, count: messages, nowMs: now)
+            try cluster.produce(topic: name, sample)
+            printError("dev-broker: \(name): \(partitions) partitions, \(messages) messages")
+        }
+        writeAll(STDOUT_FILENO, cluster.bootstrapServers + "\n")
+        if let bootstrapFile {
+            let temporary = bootstrapFile + ".tmp"
+            guard let handle = fopen(temporary, "w") else {
+                throw ValidationError("--bootstrap-file \(bootstrapFile): cannot write the file")
+            }
+            fputs(cluster.bootstrapServers + "\n", handle)
+            fclose(handle)
+            rename(temporary, bootstrapFile)
+        }
+        installStopHandlers(announce: false)
+        printError("dev-broker: serving on \(cluster.bootstrapServers) until interrupted")
+        while !stopRequested.isStopped { usleep(100_000) }
+        printError("dev-broker: stopped")
+    }
+}

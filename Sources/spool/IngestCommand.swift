@@ -1,0 +1,116 @@
+import ArgumentParser
+import KafkaReplay
+import Logging
+import SpoolCLI
+import SpoolIngest
+import SpoolStore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `spool ingest`: capture topics into a database until live (or forever with --follow).
+struct IngestCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ingest",
+        abstract: "Capture Kafka topics into a SQLite database, exactly once.",
+        discussion: """
+            Stops when every partition has caught up (a bounded backfill) unless --follow.
+            Running the same command again resumes: nothing is stored twice, and an interrupted
+            backfill continues the same job (same cutoff, same resolved start and end offsets).
+
+            TOPIC SPEC is NAME[:POLICY]; POLICY is earliest (default), latest, relative_time:MS,
+            absolute_time:MS, -DURATION (e.g. -2h30m) or @TIME (e.g. @2026-11-01T00:00:00Z).
+            TIME is now, ISO-8601 (2026-11-01T00:00:00Z) or epoch milliseconds.
+
+            SIGINT/SIGTERM finish or roll back the current transaction, print the summary and
+            exit 0; a second SIGINT exits at once (still safe).
+
+            Exit codes: 0 done; 2 usage or configuration; 3 storage; 4 Kafka (unknown topic,
+            out-of-range offset, cluster mismatch, gap refused); 5 database in use.
+            """
+    )
+
+    @OptionGroup var kafka: KafkaOptions
+
+    @Option(name: .long, help: ArgumentHelp("A topic to capture, with an optional start policy (repeatable).", valueName: "spec"))
+    var topic: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("The SQLite database file (created if missing).", valueName: "file"))
+    var db: String
+
+    @Option(name: .long, help: ArgumentHelp("The boundary between replay and live: now, ISO-8601 or epoch ms.", valueName: "time"))
+    var cutoff: String = "now"
+
+    @Option(name: .long, help: ArgumentHelp("Bounded backfill to TIME: store only messages before it.", valueName: "time"))
+    var until: String?
+
+    @Option(name: .long, help: "Most messages per poll and per transaction.")
+    var batchSize: Int = 10_000
+
+    @Option(name: .long, help: ArgumentHelp("normal: a power loss may roll back the last batches (read again on resume); full: fsync every commit.", valueName: "normal|full"))
+    var durability: String = "normal"
+
+    @Flag(name: .long, help: "Continue from the earliest available offset when retention deleted unread messages (the gap is recorded).")
+    var acceptGaps = false
+
+    @Flag(name: .long, help: "Keep ingesting after catching up, until SIGINT/SIGTERM.")
+    var follow = false
+
+    @Flag(name: .long, help: "No progress display and no summary; errors only.")
+    var quiet = false
+
+    @Flag(name: .long, help: "Log librdkafka's and Spool's informational messages.")
+    var verbose = false
+
+    func validate() throws {
+        if topic.isEmpty { throw ValidationError("--topic is required: name at least one topic to capture, e.g. --topic orders") }
+        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1 (got \(batchSize))") }
+        if Durability(rawValue: durability) == nil {
+            throw ValidationError("--durability must be normal or full (got '\(durability)')")
+        }
+        if until != nil && follow { throw ValidationError("--until is a bounded backfill and cannot be combined with --follow") }
+        if until != nil && cutoff != "now" { throw ValidationError("--until sets the cutoff itself; give either --until or --cutoff") }
+        if TimeText.parseInstant(cutoff, nowMs: 0) == nil {
+            throw ValidationError("--cutoff '\(cutoff)' is not a time; use now, ISO-8601 such as 2026-11-01T00:00:00Z, or epoch milliseconds")
+        }
+        if let until, TimeText.parseInstant(until, nowMs: 0) == nil || until == "now" {
+            throw ValidationError("--until '\(until)' is not a time; use ISO-8601 such as 2026-11-01T00:00:00Z, or epoch milliseconds")
+        }
+        for spec in topic {
+            do { _ = try TopicSpec.parse(spec) } catch let error as TopicSpec.ParseError { throw ValidationError(error.description) }
+        }
+    }
+
+    func run() throws {
+        var config = try kafka.config()
+        guard config["bootstrap.servers"] != nil || config["metadata.broker.list"] != nil else {
+            throw ValidationError("--brokers is required (or bootstrap.servers in -X or --config-file)")
+        }
+        config["client.id"] = config["client.id"] ?? "spool"
+        let topics = try topic.map(TopicSpec.parse)
+        let choice: CutoffChoice
+        if let until {
+            choice = .at(TimeText.parseInstant(until, nowMs: 0)!)
+        } else if cutoff == "now" {
+            choice = .now
+        } else {
+            choice = .at(TimeText.parseInstant(cutoff, nowMs: 0)!)
+        }
+        let logger = makeLogger(label: "spool", verbose: verbose, quiet: quiet)
+        let options = IngestOptions(kafkaConfig: config, topics: topics, cutoff: choice, batchSize: batchSize,
+                                    follow: follow, acceptGaps: acceptGaps, durability: Durability(rawValue: durability)!)
+        installStopHandlers(announce: !quiet)
+        let display = ProgressDisplay(enabled: !quiet)
+        let summary = try IngestPipeline(databasePath: db, options: options, logger: logger)
+            .run(stop: stopRequested, progressInterval: display.interval) { display.show($0) }
+        display.finish()
+        if !quiet { print(ProgressText.summary(summary, path: db), terminator: "") }
+    }
+}
+
+/// A logger writing to standard error; secrets are redacted before anything reaches it.
+func makeLogger(label: String, verbose: Bool, quiet: Bool) -> Logger {
+    var logger = Logger(label: label) { StreamLogHandler.standardError(label: $0) }
+    logger.logLevel = verbose ? .info : (quiet ? .error : .warning)
+    return logger
+}

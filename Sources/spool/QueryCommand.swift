@@ -1,0 +1,50 @@
+import ArgumentParser
+import SpoolCLI
+import SpoolStore
+
+extension OutputFormat: ExpressibleByArgument {}
+extension BlobStyle: ExpressibleByArgument {}
+
+/// `spool query`: one read-only SQL statement over a Spool database.
+struct QueryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "query",
+        abstract: "Run one read-only SQL statement over a Spool database.",
+        discussion: """
+            Tables: messages (key, value, topic, partition, offset, timestamp), one view per topic
+            named after it (SELECT * FROM "orders.v1"), partition_state, runs, gaps, progress.
+            Timestamps are milliseconds since the epoch, UTC. Works while an ingest is running.
+            Writes, ATTACH, VACUUM INTO, settings and extensions are refused (exit 2).
+            """
+    )
+
+    @Argument(help: ArgumentHelp("The database file.", valueName: "file"))
+    var file: String
+
+    @Argument(help: ArgumentHelp("One SQL statement, e.g. \"SELECT count(*) FROM messages\".", valueName: "sql"))
+    var sql: String
+
+    @Option(name: .long, help: ArgumentHelp("Output format.", valueName: "table|csv|json|jsonl"))
+    var format: OutputFormat = .table
+
+    @Option(name: .long, help: ArgumentHelp("How BLOBs are shown: text (UTF-8 when valid, else hex), hex or base64.", valueName: "text|hex|base64"))
+    var blobs: BlobStyle = .text
+
+    @Option(name: .long, help: "Stop the query after this many seconds.")
+    var timeout: Double = 30
+
+    @Option(name: .long, help: ArgumentHelp("Stop the query when SQLite needs more memory than this.", valueName: "MiB"))
+    var maxMemory: Int64 = 1024
+
+    func validate() throws {
+        if timeout <= 0 { throw ValidationError("--timeout must be positive (got \(timeout))") }
+        if maxMemory < 16 { throw ValidationError("--max-memory must be at least 16 MiB (got \(maxMemory))") }
+    }
+
+    func run() throws {
+        let runner = try QueryRunner(path: file, timeLimitSeconds: timeout, maxMemoryBytes: maxMemory << 20)
+        var output = QueryOutputFormatter(format: format, blobs: blobs) { print($0, terminator: "") }
+        try runner.run(sql, columns: { output.begin(columns: $0) }, row: { output.add($0) })
+        output.end()
+    }
+}
