@@ -31,7 +31,7 @@ struct ParsingTests {
         #expect(TimeText.parseDuration("1d") == 86_400_000)
         #expect(TimeText.parseDuration("90s") == 90_000)
         #expect(TimeText.parseDuration("500ms") == 500)
-        #expect(TimeText.parseDuration("1w2d") == 9 * 86_400_000)
+        #expect(TimeText.parseDuration("1w2d") == Int64(777_600_000))
         #expect(TimeText.parseDuration("2x") == nil)
         #expect(TimeText.parseDuration("h") == nil)
         #expect(TimeText.durationText(3_723_000) == "1h2m3s")
