@@ -67,6 +67,8 @@ public final class ConsumerManager {
         }
         let effective = Self.effectiveConfig(config)
         let redactor = SecretRedactor(config: effective)
+        // Metadata, watermarks and time lookups go through a client of their own, so the
+        // consumer can be created with prefetch bounds sized for the number of partitions.
         let client = try RDKafkaClient(kind: .consumer, config: effective, logger: logger)
         let timeout = Self.requestTimeoutMs
 
@@ -138,8 +140,10 @@ public final class ConsumerManager {
 
         let core = ReplayCore(partitions: specs, cutoffMs: cutoffMs, batchSize: batchSize, stopAtCutoff: stopAtCutoff)
         let ordered = core.cursors.map(\.topicPartition)
-        try client.assign(core.cursors.map { ($0.topicPartition, $0.startOffset) })
-        let source = RDKafkaMessageSource(client: client, partitions: ordered, logger: logger, redactor: redactor)
+        let consumer = try RDKafkaClient(kind: .consumer, config: Self.prefetchBounded(effective, partitions: specs.count, userConfig: config),
+                                         logger: logger)
+        let source = try RDKafkaMessageSource(client: consumer, partitions: ordered, logger: logger, redactor: redactor)
+        try source.assign(core.cursors.map { ($0.topicPartition, $0.startOffset) })
         self.driver = ReplayDriver(core: core, source: source)
         self.logger = logger
         self.clusterID = clusterID
@@ -193,10 +197,23 @@ public final class ConsumerManager {
         effective["enable.auto.offset.store"] = "false"
         effective["auto.offset.reset"] = "error"
         effective["enable.partition.eof"] = "true"
-        // Bound librdkafka's prefetch queue unless the caller chose otherwise: held messages are
-        // bounded by backpressure, and this bounds what librdkafka buffers ahead of them.
-        effective["queued.max.messages.kbytes"] = effective["queued.max.messages.kbytes"] ?? "32768"
         return effective
+    }
+
+    /// Bounds librdkafka's prefetch per partition so all partitions together stay near 64 MiB
+    /// and a million messages, unless the caller set the properties: held messages are bounded by
+    /// backpressure, and this bounds what librdkafka buffers ahead of them (a partition paused
+    /// by backpressure keeps its fetched messages queued there).
+    static func prefetchBounded(_ config: [String: String], partitions: Int, userConfig: [String: String]) -> [String: String] {
+        var bounded = config
+        let count = max(partitions, 1)
+        if userConfig["queued.max.messages.kbytes"] == nil {
+            bounded["queued.max.messages.kbytes"] = String(min(max(65_536 / count, 1_024), 32_768))
+        }
+        if userConfig["queued.min.messages"] == nil {
+            bounded["queued.min.messages"] = String(min(max(1_000_000 / count, 1_000), 100_000))
+        }
+        return bounded
     }
 
     static func nowMs() -> Int64 {

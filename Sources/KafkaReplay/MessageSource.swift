@@ -12,7 +12,8 @@ enum SourceEvent {
 /// Where the replay core gets messages from: librdkafka in production, a script in tests.
 ///
 /// Pausing stops delivery from a partition; resuming continues right after the last message
-/// delivered, so pausing never loses or repeats a message the core saw.
+/// delivered, so pausing never loses or repeats a message the core saw. Stopping is a pause
+/// that is never undone (a bounded backfill needs nothing more from the partition).
 protocol MessageSource: AnyObject {
     /// Waits up to `timeoutMs` for one event and passes it to `handle`; returns false if none came.
     func next(timeoutMs: Int32, handle: (SourceEvent) throws -> Void) throws -> Bool
@@ -20,4 +21,6 @@ protocol MessageSource: AnyObject {
     func pause(_ partitionIndexes: [Int]) throws
     /// Resumes fetching the partitions at these indexes after their last delivered message.
     func resume(_ partitionIndexes: [Int]) throws
+    /// Stops fetching the partitions at these indexes for good.
+    func stop(_ partitionIndexes: [Int]) throws
 }

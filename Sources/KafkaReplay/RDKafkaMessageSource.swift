@@ -1,7 +1,17 @@
 internal import CRdKafka
 import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// The production `MessageSource`: one message at a time from `rd_kafka_consumer_poll`.
+/// The production `MessageSource`: one message at a time from per-partition queues.
+///
+/// Every partition gets its own librdkafka queue (split from the consumer queue before
+/// assignment, so assignment never re-routes it), and messages are taken round-robin in short
+/// bursts from the partitions that are not paused. That interleaves partitions finely instead of
+/// in whole fetch responses, so held messages stay few and pausing is rare: in librdkafka 2.0.2
+/// a resumed partition may wait up to a second for its next fetch. When every queue is empty
+/// the source sleeps on a pipe that librdkafka writes to as soon as any queue receives data.
 ///
 /// librdkafka 2.0.2's batch consume calls can lose or repeat messages when combined with
 /// pause/resume, so this deliberately uses the single-message call. Key and value bytes are
@@ -14,13 +24,24 @@ final class RDKafkaMessageSource: MessageSource {
     private var indexByTopicHandle: [OpaquePointer: [Int]] = [:]
     private let logger: Logger
     private let redactor: SecretRedactor
+    private var queues: [OpaquePointer] = []
+    private var paused: [Bool]
+    private var turn = 0
+    private var burstLeft = 0
+    private var callsSinceMainQueue = 0
+    private var wakeRead: Int32 = -1
+    private var wakeWrite: Int32 = -1
+    /// How many messages are taken from one partition before moving to the next.
+    static let burst = 32
 
-    /// `partitions` in the core's order; events name partitions by their index in it.
-    init(client: RDKafkaClient, partitions: [TopicPartition], logger: Logger, redactor: SecretRedactor) {
+    /// `partitions` in the core's order; events name partitions by their index in it. Splits
+    /// every partition's queue from the consumer queue; call `assign` afterwards.
+    init(client: RDKafkaClient, partitions: [TopicPartition], logger: Logger, redactor: SecretRedactor) throws {
         self.client = client
         self.partitions = partitions
         self.logger = logger
         self.redactor = redactor
+        self.paused = Array(repeating: false, count: partitions.count)
         var byTopic: [String: [Int]] = [:]
         for (index, tp) in partitions.enumerated() {
             var slots = byTopic[tp.topic] ?? []
@@ -30,35 +51,133 @@ final class RDKafkaMessageSource: MessageSource {
             byTopic[tp.topic] = slots
         }
         indexByTopic = byTopic
+        var fds: [Int32] = [-1, -1]
+        guard pipe(&fds) == 0 else {
+            throw ReplayError.invalidArgument(name: "consumer", reason: "could not create a wake-up pipe")
+        }
+        wakeRead = fds[0]
+        wakeWrite = fds[1]
+        for fd in fds {
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        }
+        for tp in partitions {
+            guard let queue = rd_kafka_queue_get_partition(client.handle, tp.topic, tp.partition) else {
+                throw ReplayError.invalidArgument(name: "partition \(tp)", reason: "librdkafka has no queue for it")
+            }
+            // An application forward (here: none) is never overridden by assignment.
+            rd_kafka_queue_forward(queue, nil)
+            rd_kafka_queue_io_event_enable(queue, wakeWrite, "w", 1)
+            queues.append(queue)
+        }
+        if let consumerQueue = rd_kafka_queue_get_consumer(client.handle) {
+            rd_kafka_queue_io_event_enable(consumerQueue, wakeWrite, "w", 1)
+            rd_kafka_queue_destroy(consumerQueue)
+        }
+    }
+
+    deinit {
+        for queue in queues {
+            rd_kafka_queue_io_event_enable(queue, -1, nil, 0)
+            rd_kafka_queue_destroy(queue)
+        }
+        if let consumerQueue = rd_kafka_queue_get_consumer(client.handle) {
+            rd_kafka_queue_io_event_enable(consumerQueue, -1, nil, 0)
+            rd_kafka_queue_destroy(consumerQueue)
+        }
+        close(wakeRead)
+        close(wakeWrite)
+    }
+
+    /// Starts fetching every partition at its offset.
+    func assign(_ offsets: [(TopicPartition, Int64)]) throws {
+        try client.assign(offsets)
     }
 
     func next(timeoutMs: Int32, handle: (SourceEvent) throws -> Void) throws -> Bool {
+        if try takeOne(handle) { return true }
+        guard timeoutMs > 0 else { return false }
+        drainWakeups()
+        // Data may have arrived between the last look and draining the pipe.
+        if try takeOne(handle) { return true }
+        var descriptor = pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)
+        _ = poll(&descriptor, 1, timeoutMs)
+        return try takeOne(handle)
+    }
+
+    /// Serves the consumer queue now and then (errors, callbacks), then takes one message from
+    /// the partition queues, round-robin in bursts over the partitions not paused.
+    private func takeOne(_ handle: (SourceEvent) throws -> Void) throws -> Bool {
+        callsSinceMainQueue += 1
+        if callsSinceMainQueue >= 256 {
+            callsSinceMainQueue = 0
+            if try serveConsumerQueue(handle) { return true }
+        }
+        let count = queues.count
+        for step in 0..<count {
+            let index = (turn + step) % count
+            if paused[index] { continue }
+            if step > 0 || burstLeft <= 0 { burstLeft = Self.burst }
+            guard let message = rd_kafka_consume_queue(queues[index], 0) else {
+                burstLeft = 0
+                continue
+            }
+            burstLeft -= 1
+            turn = burstLeft > 0 ? index : index + 1
+            defer { rd_kafka_message_destroy(message) }
+            try deliver(message, handle)
+            return true
+        }
+        callsSinceMainQueue = 0
+        return try serveConsumerQueue(handle)
+    }
+
+    private func serveConsumerQueue(_ handle: (SourceEvent) throws -> Void) throws -> Bool {
         try client.throwPendingFatalError()
-        guard let message = rd_kafka_consumer_poll(client.handle, timeoutMs) else { return false }
+        guard let message = rd_kafka_consumer_poll(client.handle, 0) else { return false }
         defer { rd_kafka_message_destroy(message) }
+        try deliver(message, handle)
+        return true
+    }
+
+    private func drainWakeups() {
+        var buffer = [UInt8](repeating: 0, count: 256)
+        while buffer.withUnsafeMutableBytes({ read(wakeRead, $0.baseAddress, 256) }) > 0 {}
+    }
+
+    private func deliver(_ message: UnsafeMutablePointer<rd_kafka_message_t>, _ handle: (SourceEvent) throws -> Void) throws {
         let m = message.pointee
         let index = partitionIndex(topicHandle: m.rkt, partition: m.partition)
         if m.err != RD_KAFKA_RESP_ERR_NO_ERROR {
             try handleError(message, index: index, handle: handle)
-            return true
+            return
         }
         guard let index else {
             logger.warning("ignoring a message from an unassigned partition \(m.partition)")
-            return true
+            return
         }
         let timestamp = rd_kafka_message_timestamp(message, nil)
         let key = m.key.map { UnsafeRawBufferPointer(start: $0, count: m.key_len) }
         let value = m.payload.map { UnsafeRawBufferPointer(start: $0, count: m.len) }
         try handle(.message(partitionIndex: index, offset: m.offset, timestamp: timestamp, key: key, value: value))
-        return true
     }
 
+    /// Backpressure pauses by no longer taking the partition's messages: they stay in its
+    /// librdkafka queue, which stops fetching once it holds `queued.max.messages.kbytes`. Unlike
+    /// `rd_kafka_pause_partitions`, nothing fetched is thrown away and a resume costs no
+    /// refetch (librdkafka 2.0.2 may take a second to fetch a resumed partition again).
     func pause(_ partitionIndexes: [Int]) throws {
-        try client.setPaused(partitionIndexes.map { partitions[$0] }, paused: true)
+        for index in partitionIndexes { paused[index] = true }
     }
 
     func resume(_ partitionIndexes: [Int]) throws {
-        try client.setPaused(partitionIndexes.map { partitions[$0] }, paused: false)
+        for index in partitionIndexes { paused[index] = false }
+    }
+
+    /// A bounded backfill is done with the partition: stop fetching it at the broker too.
+    func stop(_ partitionIndexes: [Int]) throws {
+        try client.setPaused(partitionIndexes.map { partitions[$0] }, paused: true)
+        for index in partitionIndexes { paused[index] = true }
     }
 
     private func partitionIndex(topicHandle: OpaquePointer?, partition: Int32) -> Int? {

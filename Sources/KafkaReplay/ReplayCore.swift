@@ -55,7 +55,8 @@ struct ReplayCore {
     struct FlowChange: Equatable {
         var pause: [Int] = []
         var resume: [Int] = []
-        var isEmpty: Bool { pause.isEmpty && resume.isEmpty }
+        var stop: [Int] = []
+        var isEmpty: Bool { pause.isEmpty && resume.isEmpty && stop.isEmpty }
     }
 
     let cutoffMs: Int64
@@ -282,8 +283,8 @@ struct ReplayCore {
             // A bounded backfill needs nothing past a partition's catch-up point.
             for index in cursors.indices where cursors[index].caughtUp && !cursors[index].stopped {
                 cursors[index].stopped = true
-                if !cursors[index].paused { change.pause.append(index) }
                 cursors[index].paused = false
+                change.stop.append(index)
             }
         }
         if heldCount > 5 * batchSize {

@@ -41,6 +41,7 @@ final class ReplayDriver<Source: MessageSource> {
         let change = core.updateFlow()
         if !change.pause.isEmpty { try source.pause(change.pause) }
         if !change.resume.isEmpty { try source.resume(change.resume) }
+        if !change.stop.isEmpty { try source.stop(change.stop) }
     }
 }
 

@@ -20,6 +20,13 @@ func installStopHandlers(announce: Bool) {
     announceStop.store(announce, ordering: .relaxed)
     signal(SIGINT, handleStopSignal)
     signal(SIGTERM, handleStopSignal)
+    // A parent may start us with these signals blocked (the mask is inherited); unblock them
+    // before librdkafka starts its threads, which block every signal themselves.
+    var set = sigset_t()
+    sigemptyset(&set)
+    sigaddset(&set, SIGINT)
+    sigaddset(&set, SIGTERM)
+    pthread_sigmask(SIG_UNBLOCK, &set, nil)
 }
 
 private func handleStopSignal(_ number: Int32) {

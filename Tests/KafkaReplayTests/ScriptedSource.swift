@@ -17,6 +17,7 @@ final class ScriptedSource: MessageSource {
     /// How many of each partition's items may be delivered so far.
     var available: [Int]
     private(set) var paused: Set<Int> = []
+    private(set) var stopped: Set<Int> = []
     private(set) var pauseCalls = 0
     private(set) var resumeCalls = 0
     private var eofSent: Set<Int> = []
@@ -86,6 +87,11 @@ final class ScriptedSource: MessageSource {
     func resume(_ partitionIndexes: [Int]) throws {
         resumeCalls += 1
         paused.subtract(partitionIndexes)
+    }
+
+    func stop(_ partitionIndexes: [Int]) throws {
+        stopped.formUnion(partitionIndexes)
+        paused.formUnion(partitionIndexes)
     }
 }
 

@@ -1,0 +1,262 @@
+import Foundation
+import KafkaReplay
+import Logging
+import SpoolStore
+import Testing
+
+private func quietLogger() -> Logger {
+    var logger = Logger(label: "test")
+    logger.logLevel = .critical
+    return logger
+}
+
+/// Produces `perPartition` messages on each partition of `topic`; returns them.
+@discardableResult
+private func fill(_ cluster: MockKafkaCluster, topic: String, partitions: Int32, perPartition: Int, valueSize: Int = 40) throws -> [MockMessage] {
+    var all: [MockMessage] = []
+    var chunk: [MockMessage] = []
+    for i in 0..<perPartition {
+        for p in 0..<partitions {
+            var value = Array("{\"n\":\(i),\"p\":\(p)}".utf8)
+            if value.count < valueSize { value += [UInt8](repeating: UInt8(ascii: " "), count: valueSize - value.count) }
+            let key: [UInt8]? = i % 10 == 3 ? nil : Array("k\(i)".utf8)
+            chunk.append(MockMessage(partition: p, key: key, value: i % 97 == 5 ? nil : value,
+                                     timestamp: 1_700_000_000_000 + Int64(i) * 10 + Int64(p)))
+        }
+        if chunk.count >= 20_000 {
+            try cluster.produce(topic: topic, chunk)
+            all += chunk
+            chunk.removeAll()
+        }
+    }
+    try cluster.produce(topic: topic, chunk)
+    return all + chunk
+}
+
+/// Checks the database holds every produced message exactly once with the produced bytes.
+private func expectExactlyOnce(_ path: String, topic: String, produced: [MockMessage], partitions: Int32,
+                               sourceLocation: SourceLocation = #_sourceLocation) throws {
+    let store = try SpoolStore.openForReading(path: path)
+    defer { store.close() }
+    for p in 0..<partitions {
+        let want = produced.filter { $0.partition == p }
+        let got = try store.messages(topic: topic, partition: p)
+        #expect(got.map(\.offset) == (0..<Int64(want.count)).map { $0 }, "offsets of \(topic)[\(p)]", sourceLocation: sourceLocation)
+        if got.count == want.count {
+            #expect(zip(got, want).allSatisfy { $0.key == $1.key && $0.value == $1.value && $0.timestamp == $1.timestamp },
+                    "bytes of \(topic)[\(p)]", sourceLocation: sourceLocation)
+        }
+    }
+    let report = try store.verify()
+    #expect(report.isSound, "\(report.problems)", sourceLocation: sourceLocation)
+}
+
+@Suite("The spool binary", .serialized, .timeLimit(.minutes(5)))
+struct SpoolBinaryTests {
+    @Test(arguments: [
+        (["ingest", "--brokers", "127.0.0.1:1", "--db", "x.sqlite", "--topic", "bad name"], "--topic"),
+        (["ingest", "--brokers", "127.0.0.1:1", "--db", "x.sqlite", "--topic", "orders:sometimes"], "--topic"),
+        (["ingest", "--brokers", "127.0.0.1:1", "--db", "x.sqlite", "--topic", "orders", "--cutoff", "yesterday"], "--cutoff"),
+        (["ingest", "--brokers", "127.0.0.1:1", "--db", "x.sqlite", "--topic", "orders", "--until", "soon"], "--until"),
+        (["ingest", "--brokers", "127.0.0.1:1", "--db", "x.sqlite", "--topic", "orders", "--batch-size", "0"], "--batch-size"),
+        (["ingest", "--brokers", "127.0.0.1:1", "--db", "x.sqlite", "--topic", "orders", "--batch-size=-5"], "--batch-size"),
+        (["ingest", "--brokers", "127.0.0.1:1", "--db", "x.sqlite", "--topic", "orders", "--durability", "maybe"], "--durability"),
+        (["ingest", "--brokers", "127.0.0.1:1", "--db", "x.sqlite"], "--topic"),
+        (["ingest", "--brokers", "127.0.0.1:1", "--db", "x.sqlite", "--topic", "orders", "--frobnicate"], "--frobnicate"),
+        (["ingest", "--db", "x.sqlite", "--topic", "orders"], "--brokers"),
+        (["ingest", "--brokers", "127.0.0.1:1", "--db", "x.sqlite", "--topic", "orders", "-X", "nonsense"], "-X"),
+        (["query", "x.sqlite", "SELECT 1", "--format", "xml"], "--format"),
+    ])
+    func usageErrorsExitTwoNamingTheFlag(arguments: [String], flag: String) throws {
+        let dir = TemporaryDirectory()
+        let result = try SpoolProcess.run(arguments, directory: dir.path)
+        #expect(result.status == 2, "\(result.output)")
+        #expect(result.stderr.contains(flag), "\(result.stderr)")
+        #expect(!dir.entries.contains("x.sqlite"), "a refused command created the database")
+    }
+
+    @Test func ingestThenQueryStatusAndVerifyAgree() throws {
+        let dir = TemporaryDirectory()
+        let cluster = try MockKafkaCluster(brokers: 2, logger: quietLogger())
+        try cluster.createTopic("orders.v1", partitions: 3)
+        let produced = try fill(cluster, topic: "orders.v1", partitions: 3, perPartition: 700)
+        let ingest = try SpoolProcess.run(["ingest", "--brokers", cluster.bootstrapServers, "--topic", "orders.v1", "--db", "a.sqlite",
+                                           "--batch-size", "250"], directory: dir.path)
+        #expect(ingest.status == 0, "\(ingest.output)")
+        #expect(ingest.stdout.contains("2,100 messages stored"), "\(ingest.stdout)")
+        #expect(ingest.stdout.contains("live"))
+
+        let count = try SpoolProcess.run(["query", "a.sqlite", "SELECT count(*) AS n FROM \"orders.v1\"", "--format", "csv"], directory: dir.path)
+        #expect(count.status == 0)
+        #expect(count.stdout == "n\n2100\n")
+        let rows = try SpoolProcess.run(["query", "a.sqlite", "SELECT partition, offset, key, value FROM messages WHERE partition = 1 ORDER BY offset LIMIT 4",
+                                         "--format", "jsonl"], directory: dir.path)
+        let expected = produced.filter { $0.partition == 1 }.prefix(4)
+        let lines = rows.stdout.split(separator: "\n")
+        #expect(lines.count == 4)
+        for (line, message) in zip(lines, expected) {
+            let key = message.key.map { "\"\(String(decoding: $0, as: UTF8.self))\"" } ?? "null"
+            #expect(line.contains("\"key\":\(key)"), "\(line)")
+        }
+        let json = try SpoolProcess.run(["query", "a.sqlite", "SELECT count(*) AS n, max(timestamp) AS last FROM messages", "--format", "json"], directory: dir.path)
+        #expect(json.stdout == "[\n{\"n\":2100,\"last\":\(produced.map(\.timestamp).max()!)}\n]\n")
+
+        let status = try SpoolProcess.run(["status", "a.sqlite", "--format", "json", "--brokers", cluster.bootstrapServers], directory: dir.path)
+        #expect(status.status == 0, "\(status.output)")
+        let object = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any]
+        #expect(object?["stored_total"] as? Int == 2_100)
+        let partitions = object?["partitions"] as? [[String: Any]] ?? []
+        #expect(partitions.count == 3)
+        #expect(partitions.allSatisfy { $0["stored_count"] as? Int == 700 && $0["next_offset"] as? Int == 700 && $0["lag"] as? Int == 0 && $0["is_live"] as? Bool == true })
+        let run = object?["run"] as? [String: Any]
+        #expect(run?["status"] as? String == "live")
+        let table = try SpoolProcess.run(["status", "a.sqlite"], directory: dir.path)
+        #expect(table.stdout.contains("orders.v1") && table.stdout.contains("gaps: none"))
+
+        let verify = try SpoolProcess.run(["verify", "a.sqlite"], directory: dir.path)
+        #expect(verify.status == 0, "\(verify.output)")
+        #expect(verify.stdout.contains("2,100 messages in 3 partitions"))
+        try expectExactlyOnce(dir.file("a.sqlite"), topic: "orders.v1", produced: produced, partitions: 3)
+    }
+
+    @Test func sigtermMidIngestThenResumeStoresEverythingOnce() throws {
+        let dir = TemporaryDirectory()
+        let cluster = try MockKafkaCluster(logger: quietLogger())
+        try cluster.createTopic("big", partitions: 4)
+        let produced = try fill(cluster, topic: "big", partitions: 4, perPartition: 25_000)
+        let arguments = ["ingest", "--brokers", cluster.bootstrapServers, "--topic", "big", "--db", "b.sqlite", "--batch-size", "200"]
+        let running = try SpoolProcess.Running(arguments, directory: dir.path)
+        // Wait until some batches are committed, then ask it to stop.
+        var storedBefore: Int64 = 0
+        for _ in 0..<400 where storedBefore == 0 {
+            usleep(25_000)
+            storedBefore = (try? SpoolStore.openForReading(path: dir.file("b.sqlite")).messageCounts()["big"]) ?? 0
+        }
+        running.signal(SIGTERM)
+        let first = running.wait()
+        #expect(first.status == 0, "\(first.output)")
+        #expect(first.stdout.contains("stopped on request"), "\(first.stdout)")
+        let stored = try SpoolStore.openForReading(path: dir.file("b.sqlite")).messageCounts()["big"] ?? 0
+        #expect(stored > 0 && stored < 100_000, "the first run should stop part way (stored \(stored))")
+        let second = try SpoolProcess.run(arguments, directory: dir.path)
+        #expect(second.status == 0, "\(second.output)")
+        try expectExactlyOnce(dir.file("b.sqlite"), topic: "big", produced: produced, partitions: 4)
+    }
+
+    @Test func killMinusNineAtRandomMomentsLosesAndRepeatsNothing() throws {
+        let dir = TemporaryDirectory()
+        let cluster = try MockKafkaCluster(logger: quietLogger())
+        try cluster.createTopic("crash", partitions: 4)
+        let produced = try fill(cluster, topic: "crash", partitions: 4, perPartition: 50_000)
+        let total = Int64(produced.count)
+        let arguments = ["ingest", "--brokers", cluster.bootstrapServers, "--topic", "crash", "--db", "c.sqlite", "--batch-size", "300", "--quiet"]
+        func stored() -> Int64 { (try? SpoolStore.openForReading(path: dir.file("c.sqlite")).messageCounts()["crash"]) ?? 0 }
+        var kills = 0
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<8 {
+            // Kill once the run has stored a random amount more, so every kill lands mid-ingest.
+            let before = stored()
+            let target = before + Int64.random(in: 1...max(1, (total - before) / 6), using: &generator)
+            let running = try SpoolProcess.Running(arguments, directory: dir.path)
+            while running.process.isRunning && stored() < target { usleep(2_000) }
+            if running.process.isRunning {
+                running.signal(SIGKILL)
+                kills += 1
+            }
+            _ = running.wait()
+            let report = try SpoolStore.openForReading(path: dir.file("c.sqlite")).verify()
+            #expect(report.isSound, "after kill \(kills): \(report.problems)")
+        }
+        #expect(kills >= 5, "only \(kills) runs were still going when killed")
+        #expect(stored() < total, "the kills should leave work for the last run")
+        let last = try SpoolProcess.run(arguments, directory: dir.path)
+        #expect(last.status == 0, "\(last.output)")
+        try expectExactlyOnce(dir.file("c.sqlite"), topic: "crash", produced: produced, partitions: 4)
+    }
+
+    @Test func queryEscapesAreRefusedAndTouchNoFile() throws {
+        let dir = TemporaryDirectory()
+        let cluster = try MockKafkaCluster(logger: quietLogger())
+        try cluster.createTopic("t", partitions: 1)
+        try fill(cluster, topic: "t", partitions: 1, perPartition: 50)
+        let ingest = try SpoolProcess.run(["ingest", "--brokers", cluster.bootstrapServers, "--topic", "t", "--db", "q.sqlite"], directory: dir.path)
+        #expect(ingest.status == 0)
+        // Any reader of a WAL database has SQLite create its -wal and -shm files; take the
+        // snapshot after one harmless query so only what the hostile ones do is compared.
+        let first = try SpoolProcess.run(["query", "q.sqlite", "SELECT 1"], directory: dir.path)
+        #expect(first.status == 0)
+        let before = FileManager.default.contents(atPath: dir.file("q.sqlite"))
+        let entries = dir.entries
+        let hostile = [
+            "ATTACH DATABASE 'evil.sqlite' AS evil",
+            "VACUUM INTO 'copy.sqlite'",
+            "PRAGMA query_only=0",
+            "PRAGMA writable_schema=1",
+            "SELECT load_extension('/tmp/evil.so')",
+            "SELECT 1; DELETE FROM messages",
+            "DELETE FROM messages",
+            "INSERT INTO gaps VALUES (1, 't', 0, 0, 0, 0, 0)",
+            "DROP TABLE messages",
+            "CREATE TABLE x (a)",
+            "BEGIN IMMEDIATE",
+            "UPDATE partition_state SET next_offset = 0",
+            "PRAGMA journal_mode=DELETE",
+        ]
+        for sql in hostile {
+            let result = try SpoolProcess.run(["query", "q.sqlite", sql], directory: dir.path)
+            #expect(result.status != 0, "\(sql) was not refused")
+            #expect(result.stderr.contains("refused") || result.stderr.contains("query failed"), "\(sql): \(result.stderr)")
+            #expect(!result.stderr.contains("attempt to write a readonly database"), "\(sql): \(result.stderr)")
+        }
+        #expect(dir.entries == entries, "a refused query created or removed a file")
+        #expect(FileManager.default.contents(atPath: dir.file("q.sqlite")) == before)
+        let ok = try SpoolProcess.run(["query", "q.sqlite", "SELECT count(*) FROM messages -- trailing comment"], directory: dir.path)
+        #expect(ok.status == 0 && ok.stdout.contains("50"))
+    }
+
+    @Test func secretsNeverAppearInOutputOrDatabase() throws {
+        let dir = TemporaryDirectory()
+        let cluster = try MockKafkaCluster(logger: quietLogger())
+        try cluster.createTopic("t", partitions: 1)
+        try fill(cluster, topic: "t", partitions: 1, perPartition: 10)
+        let marker = "S3CRET-MARKER-4242"
+        // An error path (unknown topic) with everything logged.
+        let failing = try SpoolProcess.run(["ingest", "--brokers", cluster.bootstrapServers, "--topic", "missing", "--db", "s.sqlite",
+                                            "-X", "sasl.password=\(marker)", "-X", "debug=all", "--verbose"], directory: dir.path)
+        #expect(failing.status == 4, "\(failing.stderr.suffix(500))")
+        #expect(failing.stderr.contains("missing"))
+        #expect(!failing.output.contains(marker))
+        let working = try SpoolProcess.run(["ingest", "--brokers", cluster.bootstrapServers, "--topic", "t", "--db", "s.sqlite",
+                                            "-X", "sasl.password=\(marker)", "-X", "debug=conf,broker", "--verbose"], directory: dir.path)
+        #expect(working.status == 0, "\(working.stderr.suffix(500))")
+        #expect(!working.output.contains(marker))
+        let status = try SpoolProcess.run(["status", "s.sqlite", "-X", "sasl.password=\(marker)", "--brokers", cluster.bootstrapServers], directory: dir.path)
+        #expect(!status.output.contains(marker))
+        for entry in dir.entries {
+            let bytes = FileManager.default.contents(atPath: dir.file(entry)) ?? Data()
+            #expect(bytes.range(of: Data(marker.utf8)) == nil, "\(entry) contains the secret")
+        }
+    }
+
+    @Test func aSecondIngestOnTheSameDatabaseExitsFive() throws {
+        let dir = TemporaryDirectory()
+        let cluster = try MockKafkaCluster(logger: quietLogger())
+        try cluster.createTopic("t", partitions: 2)
+        try fill(cluster, topic: "t", partitions: 2, perPartition: 10)
+        let first = try SpoolProcess.Running(["ingest", "--brokers", cluster.bootstrapServers, "--topic", "t", "--db", "d.sqlite", "--follow", "--quiet"],
+                                             directory: dir.path)
+        var stored: Int64 = 0
+        for _ in 0..<400 where stored < 20 {
+            usleep(25_000)
+            stored = (try? SpoolStore.openForReading(path: dir.file("d.sqlite")).messageCounts()["t"]) ?? 0
+        }
+        let second = try SpoolProcess.run(["ingest", "--brokers", cluster.bootstrapServers, "--topic", "t", "--db", "d.sqlite"], directory: dir.path)
+        #expect(second.status == 5, "\(second.output)")
+        #expect(second.stderr.contains("d.sqlite") && second.stderr.contains("in use"), "\(second.stderr)")
+        #expect(second.stderr.contains("process \(first.process.processIdentifier)"), "\(second.stderr)")
+        #expect(first.process.isRunning)
+        first.signal(SIGINT)
+        let ended = first.wait()
+        #expect(ended.status == 0, "\(ended.output)")
+    }
+}
