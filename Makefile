@@ -3,7 +3,7 @@ SWIFT ?= swift
 SWIFTFLAGS ?= -Xswiftc -warnings-as-errors
 APT_PACKAGES = librdkafka-dev libsqlite3-dev pkg-config
 
-.PHONY: deps build release test clean
+.PHONY: deps build release test demo clean
 
 ## deps: install librdkafka, SQLite and pkg-config with apt-get when pkg-config cannot find them
 deps:
@@ -27,6 +27,10 @@ release: deps
 test: deps
 	$(SWIFT) build --build-tests $(SWIFTFLAGS)
 	$(SWIFT) test --skip-build
+
+## demo: embedded broker with sample data -> spool ingest -> status -> three example queries
+demo: release
+	./scripts/demo.sh
 
 clean:
 	rm -rf .build

@@ -25,7 +25,7 @@ final class PartitionProbe {
         let deadline = clock.now.advanced(by: .milliseconds(Int64(timeoutMs)))
         while clock.now < deadline {
             try client.throwPendingFatalError()
-            guard let message = rd_kafka_consumer_poll(client.handle, 100) else { continue }
+            guard let message = rd_kafka_consumer_poll(client.handle, 10) else { continue }
             defer { rd_kafka_message_destroy(message) }
             let m = message.pointee
             guard m.partition == tp.partition, let rkt = m.rkt,
