@@ -110,21 +110,28 @@ public final class ConsumerManager {
             }
             if let targetTime, !byPolicy.isEmpty {
                 let answers = try client.offsetsForTimes(byPolicy, timestampMs: targetTime, timeoutMs: timeout)
+                var unanswered: [TopicPartition: (low: Int64, high: Int64)] = [:]
                 for tp in byPolicy {
                     let (low, high) = marks[tp]!
                     if let answer = answers[tp] ?? nil {
                         starts[tp] = min(max(answer, low), high)
-                        continue
+                    } else {
+                        unanswered[tp] = (low, high)
                     }
+                }
+                if !unanswered.isEmpty {
                     // "No offset": either nothing is at or after the time, or the broker has no
-                    // time index. Read the partition to tell, and binary-search it if needed.
+                    // time index. Read the partitions to tell, binary-searching where needed.
                     if probe == nil { probe = try PartitionProbe(config: effective, logger: logger, timeoutMs: timeout) }
-                    let before = probe!.reads
-                    let found = try probe!.offset(for: targetTime, in: tp, low: low, high: high)
-                    if found < high {
-                        logger.info("broker gave no offset for time \(targetTime) on \(tp); found offset \(found) by binary search (\(probe!.reads - before) reads)")
+                    let before = probe!.rounds
+                    let found = try probe!.offsets(for: targetTime, in: unanswered)
+                    for (tp, offset) in found.sorted(by: { $0.key < $1.key }) {
+                        starts[tp] = offset
+                        if offset < unanswered[tp]!.high {
+                            logger.info("broker gave no offset for time \(targetTime) on \(tp); found offset \(offset) by binary search")
+                        }
                     }
-                    starts[tp] = found
+                    logger.info("timestamp lookup for topic '\(topic.name)' read \(probe!.rounds - before) probe rounds over \(unanswered.count) partitions")
                 }
             }
             for tp in tps {

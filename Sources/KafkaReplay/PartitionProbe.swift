@@ -1,12 +1,17 @@
 internal import CRdKafka
 import Logging
 
-/// Reads single messages at chosen offsets, to find an offset by timestamp where the broker
-/// cannot (librdkafka's mock cluster, or any broker answering ListOffsets-by-time with -1).
+/// Reads single messages at chosen offsets, to find offsets by timestamp where the broker cannot
+/// (librdkafka's mock cluster, or any broker answering ListOffsets-by-time with -1).
+///
+/// Probes of many partitions run together: each round assigns every partition still being
+/// searched at its next offset and waits for the first message (or end) of each, so a
+/// 64-partition topic costs about as many rounds as one partition.
 final class PartitionProbe {
     private let client: RDKafkaClient
     private let timeoutMs: Int32
-    private(set) var reads = 0
+    /// Probe rounds made so far.
+    private(set) var rounds = 0
 
     init(config: [String: String], logger: Logger, timeoutMs: Int32) throws {
         var probeConfig = config
@@ -17,55 +22,98 @@ final class PartitionProbe {
         self.timeoutMs = timeoutMs
     }
 
-    /// The first message at or after `offset` as (offset, timestamp), or nil when none is before the end.
-    func firstMessage(_ tp: TopicPartition, atOrAfter offset: Int64) throws -> (offset: Int64, timestamp: Int64)? {
-        reads += 1
-        try client.assign([(tp, offset)])
+    /// For each partition, the first message at or after the requested offset as (offset,
+    /// timestamp), or nil when there is none before the end.
+    func firstMessages(_ requests: [TopicPartition: Int64]) throws -> [TopicPartition: (offset: Int64, timestamp: Int64)?] {
+        guard !requests.isEmpty else { return [:] }
+        rounds += 1
+        try client.assign(requests.map { ($0.key, $0.value) })
+        var answers: [TopicPartition: (offset: Int64, timestamp: Int64)?] = [:]
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: .milliseconds(Int64(timeoutMs)))
-        while clock.now < deadline {
+        while answers.count < requests.count && clock.now < deadline {
             try client.throwPendingFatalError()
+            // A short wait: a longer one is not cut short when the first fetch arrives.
             guard let message = rd_kafka_consumer_poll(client.handle, 10) else { continue }
             defer { rd_kafka_message_destroy(message) }
             let m = message.pointee
-            guard m.partition == tp.partition, let rkt = m.rkt,
-                  String(cString: rd_kafka_topic_name(rkt)) == tp.topic else { continue }
-            if m.err == RD_KAFKA_RESP_ERR__PARTITION_EOF { return nil }
-            if m.err != RD_KAFKA_RESP_ERR_NO_ERROR {
-                throw RDKafkaClient.error(m.err, "reading \(tp) at offset \(offset) to find a timestamp")
+            guard let rkt = m.rkt else { continue }
+            let tp = TopicPartition(topic: String(cString: rd_kafka_topic_name(rkt)), partition: m.partition)
+            guard let requested = requests[tp], answers[tp] == nil else { continue }
+            if m.err == RD_KAFKA_RESP_ERR__PARTITION_EOF {
+                answers[tp] = .some(nil)
+            } else if m.err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                throw RDKafkaClient.error(m.err, "reading \(tp) at offset \(requested) to find a timestamp")
+            } else if m.offset >= requested {
+                answers[tp] = (m.offset, rd_kafka_message_timestamp(message, nil))
             }
-            if m.offset >= offset { return (m.offset, rd_kafka_message_timestamp(message, nil)) }
         }
-        throw ReplayError.timedOut(operation: "reading \(tp) at offset \(offset)", seconds: Double(timeoutMs) / 1000)
+        if answers.count < requests.count {
+            let missing = requests.keys.filter { answers[$0] == nil }.sorted().map(\.description).joined(separator: ", ")
+            throw ReplayError.timedOut(operation: "reading \(missing) to find offsets by timestamp", seconds: Double(timeoutMs) / 1000)
+        }
+        return answers
     }
 
-    /// The last message before `high` (skipping trailing control records), or nil when none from `low`.
-    func lastMessage(_ tp: TopicPartition, low: Int64, high: Int64) throws -> (offset: Int64, timestamp: Int64)? {
-        var step: Int64 = 1
-        while high - step >= low {
-            if let found = try firstMessage(tp, atOrAfter: high - step) { return found }
-            if high - step == low { return nil }
-            step = min(step * 2, high - low)
-        }
-        return nil
-    }
-
-    /// The smallest offset from which reading yields a message with timestamp >= `timestampMs`,
-    /// or `high` when there is none. Assumes timestamps do not decrease within the partition.
-    func offset(for timestampMs: Int64, in tp: TopicPartition, low: Int64, high: Int64) throws -> Int64 {
-        guard low < high, let last = try lastMessage(tp, low: low, high: high), last.timestamp >= timestampMs else {
-            return high
-        }
-        var lower = low
-        var upper = last.offset
-        while lower < upper {
-            let middle = lower + (upper - lower) / 2
-            if let found = try firstMessage(tp, atOrAfter: middle), found.timestamp >= timestampMs {
-                upper = middle
+    /// For each partition (with its watermarks), the smallest offset from which reading yields a
+    /// message with timestamp >= `timestampMs`, or the high watermark when there is none.
+    /// Assumes timestamps do not decrease within a partition.
+    func offsets(for timestampMs: Int64, in partitions: [TopicPartition: (low: Int64, high: Int64)]) throws -> [TopicPartition: Int64] {
+        var result: [TopicPartition: Int64] = [:]
+        // The last message of each partition (stepping back over trailing control records).
+        var pending: [TopicPartition: Int64] = [:]
+        var steps: [TopicPartition: Int64] = [:]
+        for (tp, marks) in partitions {
+            if marks.low < marks.high {
+                pending[tp] = marks.high - 1
+                steps[tp] = 1
             } else {
-                lower = middle + 1
+                result[tp] = marks.high
             }
         }
-        return lower
+        var bounds: [TopicPartition: (lower: Int64, upper: Int64)] = [:]
+        while !pending.isEmpty {
+            let answers = try firstMessages(pending)
+            var next: [TopicPartition: Int64] = [:]
+            for (tp, requested) in pending {
+                let marks = partitions[tp]!
+                if let found = answers[tp] ?? nil {
+                    if found.timestamp >= timestampMs {
+                        bounds[tp] = (marks.low, found.offset)
+                    } else {
+                        result[tp] = marks.high
+                    }
+                } else if requested > marks.low {
+                    let step = min(steps[tp]! * 2, marks.high - marks.low)
+                    steps[tp] = step
+                    next[tp] = max(marks.low, marks.high - step)
+                } else {
+                    result[tp] = marks.high
+                }
+            }
+            pending = next
+        }
+        // Binary search: the answer lies in [lower, upper], and reading from upper qualifies.
+        while !bounds.isEmpty {
+            var requests: [TopicPartition: Int64] = [:]
+            for (tp, bound) in bounds {
+                if bound.lower >= bound.upper {
+                    result[tp] = bound.lower
+                } else {
+                    requests[tp] = bound.lower + (bound.upper - bound.lower) / 2
+                }
+            }
+            for tp in result.keys { bounds[tp] = nil }
+            guard !requests.isEmpty else { break }
+            let answers = try firstMessages(requests)
+            for (tp, middle) in requests {
+                if let found = answers[tp] ?? nil, found.timestamp >= timestampMs {
+                    bounds[tp]!.upper = middle
+                } else {
+                    bounds[tp]!.lower = middle + 1
+                }
+            }
+        }
+        return result
     }
 }

@@ -202,3 +202,27 @@ extension ConsumerManagerTests {
         #expect(maxHeld < 3_000)
     }
 }
+
+extension ConsumerManagerTests {
+    @Test func timeLookupsOverManyPartitionsAreRightForEach() throws {
+        let cluster = try MockKafkaCluster(brokers: 3, logger: testLogger())
+        try cluster.createTopic("wide", partitions: 16)
+        // Partition p holds 10 * p messages, message i at 1000 + 100 i: partition 0 is empty and
+        // partitions 1 and 2 end before the target.
+        var messages: [MockMessage] = []
+        for p in 0..<16 {
+            for i in 0..<(10 * p) {
+                messages.append(MockMessage(partition: Int32(p), key: nil, value: bytes("\(p)/\(i)"), timestamp: 1_000 + 100 * Int64(i)))
+            }
+        }
+        try cluster.produce(topic: "wide", messages)
+        let target: Int64 = 1_000 + 100 * 25 - 50  // between messages 24 and 25
+        let consumer = try ConsumerManager(config: cluster.clientConfig, topics: [.fromAbsoluteTime("wide", ms: target)],
+                                           cutoffMs: .max, batchSize: 100, logger: testLogger())
+        let starts = consumer.partitionState().map(\.replayStartOffset)
+        let expected = (0..<16).map { p in Int64(min(25, 10 * p)) }
+        #expect(starts == expected)
+        let released = try drainUntilLive(consumer)
+        #expect(released.count == messages.filter { $0.timestamp >= target }.count)
+    }
+}
