@@ -17,6 +17,7 @@ final class PartitionProbe {
         var probeConfig = config
         probeConfig["enable.partition.eof"] = "true"
         probeConfig["fetch.wait.max.ms"] = "10"
+        probeConfig["fetch.error.backoff.ms"] = "5"
         probeConfig["queued.min.messages"] = "1"
         client = try RDKafkaClient(kind: .consumer, config: probeConfig, logger: logger)
         self.timeoutMs = timeoutMs
