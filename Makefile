@@ -3,7 +3,7 @@ SWIFT ?= swift
 SWIFTFLAGS ?= -Xswiftc -warnings-as-errors
 APT_PACKAGES = librdkafka-dev libsqlite3-dev pkg-config
 
-.PHONY: deps build release test demo clean
+.PHONY: deps build release test demo bench clean
 
 ## deps: install librdkafka, SQLite and pkg-config with apt-get when pkg-config cannot find them
 deps:
@@ -31,6 +31,10 @@ test: deps
 ## demo: embedded broker with sample data -> spool ingest -> status -> three example queries
 demo: release
 	./scripts/demo.sh
+
+## bench: throughput and memory on the embedded broker (BENCH_MESSAGES=2000000 by default)
+bench: release
+	.build/release/SpoolBench
 
 clean:
 	rm -rf .build

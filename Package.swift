@@ -65,6 +65,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .executableTarget(
+            name: "SpoolBench",
+            dependencies: [
+                "KafkaReplay", "SpoolStore", "SpoolCLI",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(
             name: "SpoolCLITests",
             dependencies: ["SpoolCLI", "SpoolIngest", "SpoolStore", "KafkaReplay"]

@@ -207,18 +207,20 @@ public final class ConsumerManager {
         return effective
     }
 
-    /// Bounds librdkafka's prefetch per partition so all partitions together stay near 64 MiB
-    /// and a million messages, unless the caller set the properties: held messages are bounded by
-    /// backpressure, and this bounds what librdkafka buffers ahead of them (a partition paused
-    /// by backpressure keeps its fetched messages queued there).
+    /// Bounds librdkafka's prefetch per partition so all partitions together hold about 300,000
+    /// messages and 96 MiB, unless the caller set the properties. Held messages are bounded by
+    /// backpressure; this bounds what librdkafka buffers ahead of them (a partition paused by
+    /// backpressure keeps its fetched messages queued there). It is sized to hold more than a
+    /// second of a writer's work: librdkafka 2.0.2 stops fetching when the queues are full and
+    /// only looks again up to a second later, so a smaller queue would starve the consumer.
     static func prefetchBounded(_ config: [String: String], partitions: Int, userConfig: [String: String]) -> [String: String] {
         var bounded = config
         let count = max(partitions, 1)
         if userConfig["queued.max.messages.kbytes"] == nil {
-            bounded["queued.max.messages.kbytes"] = String(min(max(65_536 / count, 1_024), 32_768))
+            bounded["queued.max.messages.kbytes"] = String(min(max(98_304 / count, 512), 65_536))
         }
         if userConfig["queued.min.messages"] == nil {
-            bounded["queued.min.messages"] = String(min(max(1_000_000 / count, 1_000), 100_000))
+            bounded["queued.min.messages"] = String(min(max(300_000 / count, 1_000), 100_000))
         }
         return bounded
     }

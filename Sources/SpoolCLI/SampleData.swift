@@ -1,33 +1,85 @@
 import KafkaReplay
 
-/// Realistic sample messages for `spool dev-broker`: JSON values with a few fields, keys (some
-/// null), a tombstone or two, timestamps spread over the last days, increasing per partition
-/// and interleaved across partitions.
-public enum SampleData {
-    /// `count` messages for a topic with `partitions` partitions, ending around `nowMs`.
-    public static func messages(topic: String, partitions: Int32, count: Int, nowMs: Int64, days: Int64 = 3,
-                                seed: UInt64 = 42) -> [MockMessage] {
-        var generator = SplitMix64(seed: seed ^ UInt64(truncatingIfNeeded: topic.hashValueStable))
+/// Sample messages for `spool dev-broker`, generated in chunks so any count fits in memory.
+///
+/// Two shapes: `.demo` is realistic (JSON values with a few fields, keys with some nulls, a
+/// tombstone or two, timestamps spread over the last days, increasing per partition and
+/// interleaved across partitions); `.bench` is the benchmark's fixed shape (16-byte keys with
+/// every 10th null, 100-byte values, one message per partition in turn, timestamps increasing).
+public struct SampleData {
+    /// The shape of the generated messages.
+    public enum Shape: String, CaseIterable, Sendable {
+        /// Realistic JSON events.
+        case demo
+        /// The benchmark's fixed-size messages.
+        case bench
+    }
+
+    private let shape: Shape
+    private let partitions: Int32
+    private let total: Int
+    private let start: Int64
+    private let step: Int64
+    private var generator: SplitMix64
+    private var index = 0
+
+    /// A generator of `total` messages for a topic with `partitions` partitions, ending near `nowMs`.
+    public init(shape: Shape, topic: String, partitions: Int32, total: Int, nowMs: Int64, days: Int64 = 3, seed: UInt64 = 42) {
+        self.shape = shape
+        self.partitions = max(partitions, 1)
+        self.total = total
         let span = days * 86_400_000
-        let start = nowMs - span
-        let step = max(Int64(1), span / Int64(max(count, 1)))
-        let events = ["view", "click", "add_to_cart", "purchase", "refund"]
-        let countries = ["DE", "FR", "US", "JP", "BR", "IN", "NL"]
+        start = nowMs - span
+        step = max(Int64(1), span / Int64(max(total, 1)))
+        generator = SplitMix64(seed: seed ^ UInt64(truncatingIfNeeded: topic.hashValueStable))
+    }
+
+    /// Whether every message has been generated.
+    public var isDone: Bool { index >= total }
+
+    /// The next `count` messages (fewer at the end).
+    public mutating func next(_ count: Int) -> [MockMessage] {
+        let end = min(total, index + count)
         var messages: [MockMessage] = []
-        messages.reserveCapacity(count)
-        for index in 0..<count {
-            let partition = Int32(generator.next() % UInt64(max(partitions, 1)))
-            let timestamp = start + Int64(index) * step + Int64(generator.next() % UInt64(max(step, 1)))
-            let user = generator.next() % 500
-            let key: [UInt8]? = index % 13 == 5 ? nil : Array("user-\(user)".utf8)
-            let tombstone = count >= 20 && (index == count / 3 || index == 2 * count / 3)
-            let event = events[Int(generator.next() % UInt64(events.count))]
-            let cents = generator.next() % 20_000
-            let value = "{\"id\":\(index),\"user\":\"user-\(user)\",\"event\":\"\(event)\",\"amount\":\(cents / 100).\(cents % 100 < 10 ? "0" : "")\(cents % 100),\"country\":\"\(countries[Int(generator.next() % UInt64(countries.count))])\"}"
-            messages.append(MockMessage(partition: partition, key: tombstone ? Array("user-\(user)".utf8) : key,
-                                        value: tombstone ? nil : Array(value.utf8), timestamp: timestamp))
+        messages.reserveCapacity(end - index)
+        while index < end {
+            messages.append(shape == .demo ? demoMessage(index) : benchMessage(index))
+            index += 1
         }
         return messages
+    }
+
+    /// All `count` messages of the demo shape at once (small counts).
+    public static func messages(topic: String, partitions: Int32, count: Int, nowMs: Int64) -> [MockMessage] {
+        var generator = SampleData(shape: .demo, topic: topic, partitions: partitions, total: count, nowMs: nowMs)
+        return generator.next(count)
+    }
+
+    private static let events = ["view", "click", "add_to_cart", "purchase", "refund"]
+    private static let countries = ["DE", "FR", "US", "JP", "BR", "IN", "NL"]
+
+    private mutating func demoMessage(_ index: Int) -> MockMessage {
+        let partition = Int32(generator.next() % UInt64(partitions))
+        let timestamp = start + Int64(index) * step + Int64(generator.next() % UInt64(step))
+        let user = generator.next() % 500
+        let tombstone = total >= 20 && (index == total / 3 || index == 2 * total / 3)
+        let key: [UInt8]? = index % 13 == 5 && !tombstone ? nil : Array("user-\(user)".utf8)
+        let event = Self.events[Int(generator.next() % UInt64(Self.events.count))]
+        let cents = generator.next() % 20_000
+        let country = Self.countries[Int(generator.next() % UInt64(Self.countries.count))]
+        let amount = "\(cents / 100).\(cents % 100 < 10 ? "0" : "")\(cents % 100)"
+        let value = "{\"id\":\(index),\"user\":\"user-\(user)\",\"event\":\"\(event)\",\"amount\":\(amount),\"country\":\"\(country)\"}"
+        return MockMessage(partition: partition, key: key, value: tombstone ? nil : Array(value.utf8), timestamp: timestamp)
+    }
+
+    private func benchMessage(_ index: Int) -> MockMessage {
+        let partition = Int32(index % Int(partitions))
+        let digits = String(index)
+        let key: [UInt8]? = index % 10 == 9 ? nil : Array(("key-" + String(repeating: "0", count: max(0, 12 - digits.count)) + digits).utf8)
+        var value = Array("{\"seq\":\(index),\"payload\":\"".utf8)
+        while value.count < 98 { value.append(UInt8(ascii: "a") + UInt8(truncatingIfNeeded: (index &+ value.count) % 26)) }
+        value += Array("\"}".utf8)
+        return MockMessage(partition: partition, key: key, value: value, timestamp: 1_700_000_000_000 + Int64(index))
     }
 }
 

@@ -65,7 +65,9 @@ public final class IngestPipeline {
         var lastProgress = clock.now
         var stoppedOnRequest = false
         var wasLive = manager.isLive
+        let writer = BatchWriter(store: store, capacity: 3)
         do {
+            defer { try? writer.finish() }
             while true {
                 if stop.isStopped {
                     stoppedOnRequest = true
@@ -75,8 +77,8 @@ public final class IngestPipeline {
                 let batch = try manager.poll(timeoutMs: options.pollTimeoutMs)
                 let live = manager.isLive
                 if !batch.isEmpty || live != wasLive {
-                    try store.write(batch: batch, states: manager.partitionState(), completeUntil: manager.completeUntil)
-                    for row in batch.indices { storedThisRun[batch.topic(at: row), default: 0] += 1 }
+                    try writer.submit(batch: batch, states: manager.partitionState(), completeUntil: manager.completeUntil)
+                    count(batch, into: &storedThisRun)
                     wasLive = live
                 }
                 if let progress, (clock.now - lastProgress) >= .seconds(progressInterval) {
@@ -85,6 +87,7 @@ public final class IngestPipeline {
                                       elapsed: (clock.now - started).seconds))
                 }
             }
+            try writer.finish()
             try store.write(batch: MessageBatch(), states: manager.partitionState(), completeUntil: manager.completeUntil)
             let status: RunStatus = manager.isLive ? .live : .stopped
             // A follow run keeps its run open-ended; a bounded one is finished when live.
@@ -127,6 +130,15 @@ public final class IngestPipeline {
                 gapsAccepted += 1
                 startOffsets[TopicPartition(topic: topic, partition: partition)] = earliest
             }
+        }
+    }
+
+    /// Adds the batch's rows per topic (counting runs of one topic, not row by row lookups).
+    private func count(_ batch: MessageBatch, into counts: inout [String: Int64]) {
+        var perTopic = [Int64](repeating: 0, count: batch.topicNames.count)
+        for index in batch.topicIndexes { perTopic[Int(index)] += 1 }
+        for (index, name) in batch.topicNames.enumerated() where perTopic[index] > 0 {
+            counts[name, default: 0] += perTopic[index]
         }
     }
 

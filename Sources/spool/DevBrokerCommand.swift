@@ -2,6 +2,8 @@ import ArgumentParser
 import KafkaReplay
 import SpoolCLI
 import SpoolIngest
+
+extension SampleData.Shape: ExpressibleByArgument {}
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -29,6 +31,9 @@ struct DevBrokerCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Write the bootstrap string to this file once the data is in.", valueName: "file"))
     var bootstrapFile: String?
 
+    @Option(name: .long, help: ArgumentHelp("demo: realistic JSON events; bench: the benchmark's 16-byte keys and 100-byte values.", valueName: "demo|bench"))
+    var shape: SampleData.Shape = .demo
+
     func validate() throws {
         if brokers < 1 { throw ValidationError("--brokers must be at least 1 (got \(brokers))") }
         if messages < 0 { throw ValidationError("--messages must not be negative (got \(messages))") }
@@ -53,8 +58,13 @@ struct DevBrokerCommand: ParsableCommand {
         for spec in topic {
             let (name, partitions) = try parse(spec)
             try cluster.createTopic(name, partitions: Int(partitions))
-            let sample = SampleData.messages(topic: name, partitions: partitions, count: messages, nowMs: now)
-            try cluster.produce(topic: name, sample)
+            // Produced in chunks of about 1,000 messages per partition: the mock answers a fetch
+            // with one producer batch per partition, so batches this size make fast reads
+            // without making a single fetch response huge.
+            var generator = SampleData(shape: shape, topic: name, partitions: partitions, total: messages, nowMs: now)
+            while !generator.isDone {
+                try cluster.produce(topic: name, generator.next(Int(partitions) * 1_000))
+            }
             printError("dev-broker: \(name): \(partitions) partitions, \(messages) messages")
         }
         writeAll(STDOUT_FILENO, cluster.bootstrapServers + "\n")

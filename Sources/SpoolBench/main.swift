@@ -1,0 +1,198 @@
+// make bench: Spool's throughput and memory against plain librdkafka and plain SQLite inserts,
+// all on the embedded broker (librdkafka's mock cluster, in a `spool dev-broker` process).
+import KafkaReplay
+import Logging
+import SpoolCLI
+import SpoolStore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+func environment(_ name: String, _ fallback: Int) -> Int {
+    getenv(name).flatMap { Int(String(cString: $0).replacing("_", with: "")) } ?? fallback
+}
+
+func log(_ text: String) {
+    let line = "bench: \(text)\n"
+    _ = line.withCString { write(STDERR_FILENO, $0, strlen($0)) }
+}
+
+let messages = environment("BENCH_MESSAGES", 2_000_000)
+let largeMessages = environment("BENCH_LARGE_MESSAGES", messages * 5)
+let perPartition = environment("BENCH_PER_PARTITION", 31_250)
+let batchSize = environment("BENCH_BATCH_SIZE", 10_000)
+let executable = realpath("/proc/self/exe", nil).map { String(cString: $0) } ?? CommandLine.arguments[0]
+let binDirectory = String(executable[..<executable.lastIndex(of: "/")!])
+let spool = binDirectory + "/spool"
+var template = Array("/tmp/spool-bench-XXXXXX".utf8CString)
+let work = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
+let quiet: Logger = {
+    var logger = Logger(label: "bench")
+    logger.logLevel = .critical
+    return logger
+}()
+
+func partitions(for count: Int) -> Int { max(1, (count + perPartition - 1) / perPartition) }
+
+/// Starts `spool dev-broker` with `count` bench-shaped messages in topic "bench".
+func startBroker(count: Int) throws -> (ChildProcess, String) {
+    let bootstrapFile = work + "/bootstrap-\(count)"
+    let broker = try ChildProcess(spool, ["dev-broker", "--brokers", "1", "--topic", "bench:\(partitions(for: count))",
+                                          "--messages", String(count), "--shape", "bench", "--bootstrap-file", bootstrapFile],
+                                  stdoutPath: "/dev/null")
+    let clock = ContinuousClock()
+    let deadline = clock.now + .seconds(600)
+    while clock.now < deadline {
+        if let handle = fopen(bootstrapFile, "r") {
+            var buffer = [CChar](repeating: 0, count: 4096)
+            fgets(&buffer, 4096, handle)
+            fclose(handle)
+            let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            let bootstrap = text.split(separator: "\n").first.map(String.init) ?? ""
+            if !bootstrap.isEmpty { return (broker, bootstrap) }
+        }
+        usleep(50_000)
+    }
+    throw BenchError("the dev broker did not start within 600 s")
+}
+
+/// Checks the broker holds exactly `count` messages from offset 0 (the mock drops old data past 5 MiB).
+func checkLoaded(_ bootstrap: String, count: Int) throws {
+    let marks = try ClusterInspector.watermarks(config: ["bootstrap.servers": bootstrap], topics: ["bench"], logger: quiet).partitions
+    let lows = marks.values.map(\.low)
+    let total = marks.values.reduce(Int64(0)) { $0 + $1.high - $1.low }
+    guard lows.allSatisfy({ $0 == 0 }), total == Int64(count) else {
+        throw BenchError("the broker holds \(total) messages with low watermarks \(Set(lows).sorted()); expected \(count) from offset 0 (lower BENCH_PER_PARTITION)")
+    }
+}
+
+func timed(_ body: () throws -> Void) rethrows -> Double {
+    let start = ContinuousClock.now
+    try body()
+    return (ContinuousClock.now - start).seconds
+}
+
+/// Runs `spool ingest` end to end into a fresh database; returns the result and the stored count.
+func ingest(_ bootstrap: String, count: Int, name: String, extra: [String] = []) throws -> BenchResult {
+    let db = work + "/\(name).sqlite"
+    let child = try ChildProcess(spool, ["ingest", "--brokers", bootstrap, "--topic", "bench", "--db", db, "--quiet",
+                                         "--batch-size", String(batchSize)] + extra)
+    let outcome = child.wait()
+    guard outcome.status == 0 else { throw BenchError("spool ingest exited \(outcome.status)") }
+    let stored = try SpoolStore.openForReading(path: db).messageCounts()["bench"] ?? 0
+    return BenchResult(name: name, messages: Int(stored), seconds: outcome.seconds, peakBytes: outcome.peakBytes)
+}
+
+func run() throws -> [BenchResult] {
+    var results: [BenchResult] = []
+    log("loading \(messages) messages into \(partitions(for: messages)) partitions (16-byte keys, every 10th null; 100-byte values)")
+    let (broker, bootstrap) = try startBroker(count: messages)
+    defer { broker.signal(SIGTERM); _ = broker.wait() }
+    try checkLoaded(bootstrap, count: messages)
+    let config = ["bootstrap.servers": bootstrap]
+
+    log("(a) plain librdkafka consume loop")
+    let plain = try timed { _ = try BaselineConsumer.consume(config: config, topics: ["bench"], messages: messages, logger: quiet) }
+    results.append(BenchResult(name: "a. librdkafka consume loop (Swift, copies bytes)", messages: messages, seconds: plain, peakBytes: nil))
+
+    log("(b) ConsumerManager poll-only")
+    var polled = 0
+    let ordered = try timed {
+        let manager = try ConsumerManager(config: config, topics: [.fromEarliest("bench")], cutoffMs: Int64.max,
+                                          batchSize: batchSize, stopAtCutoff: true, logger: quiet)
+        while !manager.isLive { polled += try manager.poll(timeoutMs: 100).count }
+    }
+    guard polled == messages else { throw BenchError("ConsumerManager released \(polled) of \(messages)") }
+    results.append(BenchResult(name: "b. ConsumerManager poll (ordering, no SQLite)", messages: polled, seconds: ordered, peakBytes: nil))
+
+    log("(c) SQLite insert through the store's write path")
+    let store = try SpoolStore.openForWriting(path: work + "/insert-only.sqlite")
+    let partitionCount = partitions(for: messages)
+    var generator = SampleData(shape: .bench, topic: "bench", partitions: Int32(partitionCount), total: messages, nowMs: 0)
+    var released = [Int64](repeating: -1, count: partitionCount)
+    var insertSeconds = 0.0
+    var written = 0
+    while !generator.isDone {
+        let chunk = generator.next(batchSize)
+        var rows: [Message] = []
+        rows.reserveCapacity(chunk.count)
+        for message in chunk {
+            let p = Int(message.partition)
+            released[p] += 1
+            rows.append(Message(key: message.key, value: message.value, topic: "bench", partition: message.partition,
+                                offset: released[p], timestamp: message.timestamp))
+        }
+        let batch = MessageBatch(rows)
+        let states = (0..<partitionCount).map { p in
+            PartitionState(topic: "bench", partition: Int32(p), replayStartOffset: 0, replayEndOffset: Int64(messages / partitionCount),
+                           consumedOffset: released[p], releasedOffset: released[p], lastConsumedTimestamp: nil, isLive: false, isPaused: false)
+        }
+        insertSeconds += try timed { try store.write(batch: batch, states: states, completeUntil: nil) }
+        written += batch.count
+    }
+    store.close()
+    results.append(BenchResult(name: "c. SQLite insert alone (store write path)", messages: written, seconds: insertSeconds, peakBytes: nil))
+
+    log("(d) spool ingest end to end")
+    let endToEnd = try ingest(bootstrap, count: messages, name: "d. spool ingest end to end")
+    guard endToEnd.messages == messages else { throw BenchError("spool ingest stored \(endToEnd.messages) of \(messages)") }
+    results.append(endToEnd)
+
+    log("startup: spool ingest of the first 100 messages per partition")
+    let firstBatch = try ingest(bootstrap, count: 100 * partitionCount, name: "startup to first stored batch",
+                                extra: ["--until", String(1_700_000_000_000 + 100 * partitionCount)])
+    results.append(firstBatch)
+    return results
+}
+
+func runLarge() throws -> BenchResult {
+    log("(e) loading \(largeMessages) messages into \(partitions(for: largeMessages)) partitions")
+    let (broker, bootstrap) = try startBroker(count: largeMessages)
+    defer { broker.signal(SIGTERM); _ = broker.wait() }
+    try checkLoaded(bootstrap, count: largeMessages)
+    log("(e) spool ingest of the large backlog")
+    let result = try ingest(bootstrap, count: largeMessages, name: "e. spool ingest, large backlog")
+    guard result.messages == largeMessages else { throw BenchError("spool ingest stored \(result.messages) of \(largeMessages)") }
+    return result
+}
+
+func format(_ value: Double) -> String { ByteText.oneDecimal(value) }
+
+do {
+    defer { _ = system("rm -rf '\(work)'") }
+    var results = try run()
+    let large = try runLarge()
+    results.append(large)
+    let baseline = results[0].rate
+    let sqlite = results[2].rate
+    var rows: [[String]] = []
+    for result in results {
+        rows.append([result.name, ByteText.count(Int64(result.messages)), format(result.seconds),
+                     ByteText.count(Int64(result.rate)), format(result.rate / baseline) + "x", format(result.rate / sqlite) + "x",
+                     result.peakBytes.map { ByteText.format($0) } ?? "-"])
+    }
+    print(QueryOutputFormatter.table(header: ["measurement", "messages", "seconds", "msg/s", "vs a", "vs c", "peak RSS"], rows: rows), terminator: "")
+    let small = results[3]
+    let growth = Double(large.peakBytes ?? 0) / Double(max(small.peakBytes ?? 1, 1)) - 1
+    print("memory growth from \(ByteText.count(Int64(messages))) to \(ByteText.count(Int64(largeMessages))) messages: \(format(growth * 100))%")
+    print("targets: ingest >= 250,000 msg/s and <= 200 MB; poll-only >= 600,000 msg/s; memory within 10%; startup < 1 s")
+    let json = JSONText.object([
+        ("machine_cores", String(sysconf(Int32(_SC_NPROCESSORS_ONLN)))),
+        ("messages", String(messages)),
+        ("large_messages", String(largeMessages)),
+        ("batch_size", String(batchSize)),
+        ("plain_consume_per_s", String(Int(results[0].rate))),
+        ("poll_only_per_s", String(Int(results[1].rate))),
+        ("sqlite_insert_per_s", String(Int(results[2].rate))),
+        ("ingest_per_s", String(Int(results[3].rate))),
+        ("ingest_peak_rss_bytes", JSONText.integer(results[3].peakBytes)),
+        ("startup_to_first_batch_s", JSONText.number(results[4].seconds)),
+        ("large_ingest_per_s", String(Int(large.rate))),
+        ("large_ingest_peak_rss_bytes", JSONText.integer(large.peakBytes)),
+        ("memory_growth_ratio", JSONText.number(growth)),
+    ])
+    print(json)
+} catch {
+    log("failed: \(error)")
+    exit(1)
+}
