@@ -74,9 +74,13 @@ public final class ConsumerManager {
 
         var specs: [ReplayCore.PartitionSpec] = []
         var probe: PartitionProbe?
-        let partitionCounts = try client.partitionCounts(topics: topics.map(\.name), timeoutMs: timeout)
+        let leaders = try client.partitionLeaders(topics: topics.map(\.name), timeoutMs: timeout)
+        var leaderRepresentatives: [Int32: TopicPartition] = [:]
         for topic in topics {
-            let count = partitionCounts[topic.name] ?? 0
+            let count = leaders[topic.name]?.count ?? 0
+            for (partition, leader) in (leaders[topic.name] ?? []).enumerated() where leader >= 0 && leaderRepresentatives[leader] == nil {
+                leaderRepresentatives[leader] = TopicPartition(topic: topic.name, partition: Int32(partition))
+            }
             let tps = (0..<Int32(count)).map { TopicPartition(topic: topic.name, partition: $0) }
             var marks: [TopicPartition: (low: Int64, high: Int64)] = [:]
             for tp in tps { marks[tp] = try client.watermarks(tp, timeoutMs: timeout) }
@@ -149,7 +153,9 @@ public final class ConsumerManager {
         let ordered = core.cursors.map(\.topicPartition)
         let consumer = try RDKafkaClient(kind: .consumer, config: Self.prefetchBounded(effective, partitions: specs.count, userConfig: config),
                                          logger: logger)
-        let source = try RDKafkaMessageSource(client: consumer, partitions: ordered, logger: logger, redactor: redactor)
+        let source = try RDKafkaMessageSource(client: consumer, partitions: ordered,
+                                              leaders: leaderRepresentatives.keys.sorted().map { leaderRepresentatives[$0]! },
+                                              logger: logger, redactor: redactor)
         try source.assign(core.cursors.map { ($0.topicPartition, $0.startOffset) })
         self.driver = ReplayDriver(core: core, source: source)
         self.logger = logger
@@ -207,20 +213,20 @@ public final class ConsumerManager {
         return effective
     }
 
-    /// Bounds librdkafka's prefetch per partition so all partitions together hold about 300,000
-    /// messages and 96 MiB, unless the caller set the properties. Held messages are bounded by
+    /// Bounds librdkafka's prefetch per partition so all partitions together hold about 32,000
+    /// messages and 16 MiB, unless the caller set the properties. Held messages are bounded by
     /// backpressure; this bounds what librdkafka buffers ahead of them (a partition paused by
-    /// backpressure keeps its fetched messages queued there). It is sized to hold more than a
-    /// second of a writer's work: librdkafka 2.0.2 stops fetching when the queues are full and
-    /// only looks again up to a second later, so a smaller queue would starve the consumer.
+    /// backpressure keeps its fetched messages queued there). librdkafka 2.0.2 stops fetching
+    /// when a queue is full and may look again only a second later; `FetchNudger` wakes it, so
+    /// the queues can stay this small without starving the consumer.
     static func prefetchBounded(_ config: [String: String], partitions: Int, userConfig: [String: String]) -> [String: String] {
         var bounded = config
         let count = max(partitions, 1)
         if userConfig["queued.max.messages.kbytes"] == nil {
-            bounded["queued.max.messages.kbytes"] = String(min(max(98_304 / count, 512), 65_536))
+            bounded["queued.max.messages.kbytes"] = String(min(max(16_384 / count, 64), 65_536))
         }
         if userConfig["queued.min.messages"] == nil {
-            bounded["queued.min.messages"] = String(min(max(300_000 / count, 1_000), 100_000))
+            bounded["queued.min.messages"] = String(min(max(32_000 / count, 100), 100_000))
         }
         return bounded
     }

@@ -40,6 +40,9 @@ public final class MockKafkaCluster {
     public let bootstrapServers: String
     /// How many brokers the cluster has (ids 1...brokerCount).
     public let brokerCount: Int
+    /// Extra librdkafka properties for the producers `produce` uses (for example
+    /// `compression.codec`); set before the first `produce`.
+    public var producerProperties: [String: String] = [:]
 
     /// Starts `brokers` brokers on loopback.
     public init(brokers: Int = 1, logger: Logger = Logger(label: "spool.mock")) throws {
@@ -151,6 +154,7 @@ public final class MockKafkaCluster {
             "message.max.bytes": "20000000",
             "acks": "all",
         ]
+        config.merge(producerProperties) { $1 }
         config.merge(extra) { $1 }
         return try RDKafkaClient(kind: .producer, config: config, logger: logger)
     }

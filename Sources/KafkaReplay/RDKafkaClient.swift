@@ -97,6 +97,11 @@ final class RDKafkaClient {
     /// topic may create it on brokers with automatic topic creation, and replaying must never
     /// create what it was asked to read.
     func partitionCounts(topics: [String], timeoutMs: Int32) throws -> [String: Int] {
+        try partitionLeaders(topics: topics, timeoutMs: timeoutMs).mapValues(\.count)
+    }
+
+    /// The leader broker id of every partition of each of `topics` (index = partition number).
+    func partitionLeaders(topics: [String], timeoutMs: Int32) throws -> [String: [Int32]] {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: .milliseconds(Int64(timeoutMs)))
         var lastProblem = "no answer"
@@ -107,16 +112,21 @@ final class RDKafkaClient {
             if err == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata {
                 defer { rd_kafka_metadata_destroy(metadata) }
                 let md = metadata.pointee
-                var found: [String: (count: Int, err: rd_kafka_resp_err_t)] = [:]
+                var found: [String: (leaders: [Int32], err: rd_kafka_resp_err_t)] = [:]
                 for index in 0..<Int(md.topic_cnt) {
                     let entry = md.topics[index]
-                    found[String(cString: entry.topic)] = (Int(entry.partition_cnt), entry.err)
+                    var leaders = [Int32](repeating: -1, count: Int(entry.partition_cnt))
+                    for p in 0..<Int(entry.partition_cnt) {
+                        let partition = entry.partitions[p]
+                        if partition.id >= 0 && Int(partition.id) < leaders.count { leaders[Int(partition.id)] = partition.leader }
+                    }
+                    found[String(cString: entry.topic)] = (leaders, entry.err)
                 }
-                var counts: [String: Int] = [:]
+                var counts: [String: [Int32]] = [:]
                 for topic in topics {
                     guard let entry = found[topic] else { throw ReplayError.unknownTopic(name: topic) }
-                    if entry.err == RD_KAFKA_RESP_ERR_NO_ERROR && entry.count > 0 {
-                        counts[topic] = entry.count
+                    if entry.err == RD_KAFKA_RESP_ERR_NO_ERROR && !entry.leaders.isEmpty {
+                        counts[topic] = entry.leaders
                         continue
                     }
                     switch entry.err {

@@ -31,12 +31,14 @@ final class RDKafkaMessageSource: MessageSource {
     private var callsSinceMainQueue = 0
     private var wakeRead: Int32 = -1
     private var wakeWrite: Int32 = -1
+    private var nudger: FetchNudger?
     /// How many messages are taken from one partition before moving to the next.
     static let burst = 32
 
     /// `partitions` in the core's order; events name partitions by their index in it. Splits
     /// every partition's queue from the consumer queue; call `assign` afterwards.
-    init(client: RDKafkaClient, partitions: [TopicPartition], logger: Logger, redactor: SecretRedactor) throws {
+    init(client: RDKafkaClient, partitions: [TopicPartition], leaders: [TopicPartition] = [],
+         logger: Logger, redactor: SecretRedactor) throws {
         self.client = client
         self.partitions = partitions
         self.logger = logger
@@ -74,9 +76,13 @@ final class RDKafkaMessageSource: MessageSource {
             rd_kafka_queue_io_event_enable(consumerQueue, wakeWrite, "w", 1)
             rd_kafka_queue_destroy(consumerQueue)
         }
+        if !leaders.isEmpty {
+            nudger = FetchNudger(handle: client.handle, partitions: leaders, intervalMs: 20)
+        }
     }
 
     deinit {
+        nudger?.stop()
         for queue in queues {
             rd_kafka_queue_io_event_enable(queue, -1, nil, 0)
             rd_kafka_queue_destroy(queue)
@@ -124,6 +130,7 @@ final class RDKafkaMessageSource: MessageSource {
             }
             burstLeft -= 1
             turn = burstLeft > 0 ? index : index + 1
+            nudger?.markActive()
             defer { rd_kafka_message_destroy(message) }
             try deliver(message, handle)
             return true

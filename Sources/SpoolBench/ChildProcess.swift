@@ -26,13 +26,34 @@ struct ChildProcess {
     }
 
     /// Waits for the exit: (exit status, seconds since start, peak resident memory in bytes).
+    ///
+    /// The peak is the child's own VmHWM, sampled every 10 ms until it exits: wait4's
+    /// ru_maxrss would also count the parent's memory that the child shared before exec.
     func wait() -> (status: Int32, seconds: Double, peakBytes: Int64) {
         var status: Int32 = 0
-        var usage = rusage()
-        wait4(pid, &status, 0, &usage)
+        var peak: Int64 = 0
+        while waitpid(pid, &status, WNOHANG) == 0 {
+            peak = max(peak, Self.highWaterMark(pid))
+            usleep(10_000)
+        }
         let seconds = (ContinuousClock.now - started).seconds
         let exitStatus = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        return (exitStatus, seconds, Int64(usage.ru_maxrss) * 1024)
+        return (exitStatus, seconds, peak)
+    }
+
+    /// VmHWM of a live process in bytes (0 when it cannot be read).
+    private static func highWaterMark(_ pid: pid_t) -> Int64 {
+        guard let handle = fopen("/proc/\(pid)/status", "r") else { return 0 }
+        defer { fclose(handle) }
+        var line = [CChar](repeating: 0, count: 256)
+        while fgets(&line, 256, handle) != nil {
+            let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            if text.hasPrefix("VmHWM:") {
+                let digits = text.filter(\.isNumber)
+                return (Int64(digits) ?? 0) * 1024
+            }
+        }
+        return 0
     }
 
     /// Sends a signal.

@@ -34,7 +34,13 @@ struct DevBrokerCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("demo: realistic JSON events; bench: the benchmark's 16-byte keys and 100-byte values.", valueName: "demo|bench"))
     var shape: SampleData.Shape = .demo
 
+    @Option(name: .long, help: ArgumentHelp("Compress the sample data in the broker (none, gzip, snappy, lz4, zstd).", valueName: "codec"))
+    var compression: String = "none"
+
     func validate() throws {
+        if !["none", "gzip", "snappy", "lz4", "zstd"].contains(compression) {
+            throw ValidationError("--compression must be none, gzip, snappy, lz4 or zstd (got '\(compression)')")
+        }
         if brokers < 1 { throw ValidationError("--brokers must be at least 1 (got \(brokers))") }
         if messages < 0 { throw ValidationError("--messages must not be negative (got \(messages))") }
         for spec in topic { _ = try parse(spec) }
@@ -54,6 +60,7 @@ struct DevBrokerCommand: ParsableCommand {
     func run() throws {
         let logger = makeLogger(label: "spool.dev-broker", verbose: false, quiet: true)
         let cluster = try MockKafkaCluster(brokers: brokers, logger: logger)
+        cluster.producerProperties["compression.codec"] = compression
         let now = Int64(time(nil)) * 1000
         for spec in topic {
             let (name, partitions) = try parse(spec)
