@@ -173,7 +173,16 @@ public final class ConsumerManager {
         guard timeoutMs >= 0 else {
             throw ReplayError.invalidArgument(name: "poll timeout", reason: "must not be negative, got \(timeoutMs) ms")
         }
-        return try driver.poll(timeoutMs: timeoutMs)
+        do {
+            return try driver.poll(timeoutMs: timeoutMs)
+        } catch ReplayError.messageTooLarge(_, let detail) {
+            // Name where reading is stuck: every partition not caught up, at its next offset.
+            var waiting: [TopicPartition: Int64] = [:]
+            for cursor in driver.core.cursors where !cursor.caughtUp {
+                waiting[cursor.topicPartition] = cursor.consumedOffset + 1
+            }
+            throw ReplayError.messageTooLarge(waiting: waiting, detail: detail)
+        }
     }
 
     /// Whether every partition has caught up and released everything before that point.

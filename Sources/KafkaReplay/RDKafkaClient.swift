@@ -1,6 +1,7 @@
 internal import CRdKafka
 import Logging
 import Synchronization
+import Dispatch
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -13,6 +14,8 @@ final class RDKafkaCallbackContext: Sendable {
     let redactor: SecretRedactor
     let fatalError = Mutex<ReplayError?>(nil)
     let deliveryFailures = Mutex<[String]>([])
+    /// Set when the brokers say a topic or partition is unknown: the owner checks the metadata.
+    let topicCheckNeeded = Mutex<Bool>(false)
 
     init(logger: Logger, redactor: SecretRedactor) {
         self.logger = logger
@@ -75,8 +78,19 @@ final class RDKafkaClient {
     deinit {
         // NO_CONSUMER_CLOSE: partitions are assigned manually and no offsets are committed, so
         // there is nothing to leave; it also avoids librdkafka 2.0.2's hang in consumer close.
-        rd_kafka_destroy_flags(handle, Int32(RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE))
-        retainedContext.release()
+        // Destroy can still hang in 2.0.2 after some broker errors, so it runs on another
+        // thread and is abandoned after 5 s (the context then stays alive for its callbacks).
+        let handle = DestroyableHandle(pointer: self.handle)
+        let done = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            rd_kafka_destroy_flags(handle.pointer, Int32(RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE))
+            done.signal()
+        }
+        if done.wait(timeout: .now() + .seconds(5)) == .success {
+            retainedContext.release()
+        } else {
+            context.logger.warning("librdkafka did not finish shutting down within 5 s; leaving it behind")
+        }
     }
 
     /// Throws the first fatal error reported through the error callback, if any.
@@ -209,6 +223,10 @@ final class RDKafkaClient {
     }
 }
 
+/// A handle passed to the destroying thread. `@unchecked Sendable` because after `deinit` starts
+/// nothing else uses the handle: only that thread touches it.
+private struct DestroyableHandle: @unchecked Sendable { let pointer: OpaquePointer }
+
 /// Owns an `rd_kafka_topic_partition_list_t`; the pointer must not escape the owner's lifetime.
 final class RDKafkaPartitionList {
     let pointer: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>
@@ -265,15 +283,30 @@ private func rdKafkaErrorCallback(_ rk: OpaquePointer?, _ err: Int32, _ reason: 
     let context = Unmanaged<RDKafkaCallbackContext>.fromOpaque(opaque).takeUnretainedValue()
     let text = context.redactor.redact(reason.map { String(cString: $0) } ?? "")
     let code = rd_kafka_resp_err_t(rawValue: err)
-    if code == RD_KAFKA_RESP_ERR__FATAL, let rk {
+    let name = String(cString: rd_kafka_err2name(code))
+    func record(_ error: ReplayError) {
+        context.fatalError.withLock { if $0 == nil { $0 = error } }
+    }
+    switch code {
+    case RD_KAFKA_RESP_ERR__FATAL:
+        guard let rk else { return }
         var errstr = [CChar](repeating: 0, count: 512)
         let fatalCode = rd_kafka_fatal_error(rk, &errstr, errstr.count)
-        let error = ReplayError.kafka(code: fatalCode.rawValue, name: String(cString: rd_kafka_err2name(fatalCode)),
-                                      message: context.redactor.redact(string(fromBuffer: errstr)), fatal: true)
-        context.fatalError.withLock { if $0 == nil { $0 = error } }
+        record(.kafka(code: fatalCode.rawValue, name: String(cString: rd_kafka_err2name(fatalCode)),
+                      message: context.redactor.redact(string(fromBuffer: errstr)), fatal: true))
         context.logger.error("Kafka fatal error: \(text)")
-    } else {
-        context.logger.warning("Kafka: \(text) (\(String(cString: rd_kafka_err2name(code))))")
+    case RD_KAFKA_RESP_ERR__BAD_MSG:
+        // librdkafka keeps refetching a response it cannot take (a message larger than
+        // receive.message.max.bytes); it never resolves by itself.
+        record(.messageTooLarge(waiting: [:], detail: text))
+    case RD_KAFKA_RESP_ERR__AUTHENTICATION, RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED,
+         RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED, RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
+        record(.kafka(code: code.rawValue, name: name, message: "not authorized: \(text); check the credentials and ACLs", fatal: true))
+    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART, RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC, RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
+        context.topicCheckNeeded.withLock { $0 = true }
+        context.logger.warning("Kafka: \(text) (\(name)); checking the topics")
+    default:
+        context.logger.warning("Kafka: \(text) (\(name))")
     }
 }
 

@@ -141,10 +141,32 @@ final class RDKafkaMessageSource: MessageSource {
 
     private func serveConsumerQueue(_ handle: (SourceEvent) throws -> Void) throws -> Bool {
         try client.throwPendingFatalError()
+        try checkTopicsIfAsked()
         guard let message = rd_kafka_consumer_poll(client.handle, 0) else { return false }
         defer { rd_kafka_message_destroy(message) }
         try deliver(message, handle)
         return true
+    }
+
+    private var lastTopicCheck: ContinuousClock.Instant?
+
+    /// After the brokers called a topic unknown, asks the metadata (at most once a second)
+    /// whether every topic still exists; a deleted one ends the replay.
+    private func checkTopicsIfAsked() throws {
+        guard client.context.topicCheckNeeded.withLock({ $0 }) else { return }
+        let now = ContinuousClock.now
+        if let last = lastTopicCheck, now - last < .seconds(1) { return }
+        lastTopicCheck = now
+        client.context.topicCheckNeeded.withLock { $0 = false }
+        let topics = Array(Set(partitions.map(\.topic))).sorted()
+        do {
+            _ = try client.partitionLeaders(topics: topics, timeoutMs: 5_000)
+        } catch ReplayError.unknownTopic(let name) {
+            throw ReplayError.topicDeleted(name: name)
+        } catch {
+            // Brokers unreachable or busy: keep reading, check again later.
+            client.context.topicCheckNeeded.withLock { $0 = true }
+        }
     }
 
     private func drainWakeups() {
@@ -225,7 +247,7 @@ final class RDKafkaMessageSource: MessageSource {
         case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED, RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED,
              RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED, RD_KAFKA_RESP_ERR__AUTHENTICATION,
              RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED:
-            throw RDKafkaClient.error(code, "not authorized to read\(place); check the credentials and ACLs (\(text))")
+            throw RDKafkaClient.error(code, "not authorized to read\(tp.map { " \($0)" } ?? ""); check the credentials and ACLs (\(text))")
         case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
             throw RDKafkaClient.error(code, "a message at offset \(m.offset)\(place) is larger than the configured maximum; raise fetch.message.max.bytes/fetch.max.bytes (\(text))")
         default:

@@ -20,6 +20,11 @@ public enum ReplayError: Error, Equatable, CustomStringConvertible, Sendable {
     case timedOut(operation: String, seconds: Double)
     /// An error reported by librdkafka or the broker.
     case kafka(code: Int32, name: String, message: String, fatal: Bool)
+    /// A message cannot be fetched because it is larger than the configured maximum; `waiting`
+    /// names the partitions still to read with their next offsets.
+    case messageTooLarge(waiting: [TopicPartition: Int64], detail: String)
+    /// A topic disappeared from the cluster while it was being read.
+    case topicDeleted(name: String)
 
     /// A sentence that names what failed and what to do.
     public var description: String {
@@ -33,13 +38,18 @@ public enum ReplayError: Error, Equatable, CustomStringConvertible, Sendable {
         case .invalidArgument(let name, let reason):
             return "invalid \(name): \(reason)"
         case .configuration(let key, let reason):
-            return "Kafka configuration property '\(key)': \(reason)"
+            return key == "*" ? "Kafka configuration: \(reason)" : "Kafka configuration property '\(key)': \(reason)"
         case .offsetOutOfRange(let topic, let partition, let requested, let earliest, let latest):
             return "offset \(requested) of \(topic)[\(partition)] is not available: the broker holds offsets \(earliest) to \(latest - 1) (earliest \(earliest), high watermark \(latest))"
         case .timedOut(let operation, let seconds):
             return "no answer from Kafka within \(seconds) s while \(operation); check the brokers are reachable"
         case .kafka(_, let name, let message, let fatal):
             return "Kafka error \(name)\(fatal ? " (fatal)" : ""): \(message)"
+        case .messageTooLarge(let waiting, let detail):
+            let places = waiting.sorted { $0.key < $1.key }.map { "\($0.key) at offset \($0.value)" }.joined(separator: ", ")
+            return "a message is larger than the configured maximum and cannot be read\(places.isEmpty ? "" : "; not yet read: \(places)"). Raise receive.message.max.bytes and fetch.max.bytes with -X (librdkafka: \(detail))"
+        case .topicDeleted(let name):
+            return "topic '\(name)' no longer exists on the cluster (deleted while it was being read); what was read so far is stored"
         }
     }
 }
