@@ -1,8 +1,8 @@
 import Foundation
 import KafkaReplay
 import Logging
-import SpoolStore
 import Testing
+@testable import SpoolStore
 
 @Suite("The spool binary", .serialized, .timeLimit(.minutes(5)))
 struct SpoolBinaryTests {
@@ -94,6 +94,32 @@ struct SpoolBinaryTests {
         let second = try SpoolProcess.run(arguments, directory: dir.path)
         #expect(second.status == 0, "\(second.output)")
         try expectExactlyOnce(dir.file("b.sqlite"), topic: "big", produced: produced, partitions: 4)
+    }
+
+    @Test func aSecondSigintExitsAtOnceAndIsStillSafe() throws {
+        let dir = TemporaryDirectory()
+        let cluster = try MockKafkaCluster(logger: quietLogger())
+        try cluster.createTopic("twice", partitions: 2)
+        let produced = try fill(cluster, topic: "twice", partitions: 2, perPartition: 50_000)
+        let arguments = ["ingest", "--brokers", cluster.bootstrapServers, "--topic", "twice", "--db", "t.sqlite", "--batch-size", "100"]
+        let running = try SpoolProcess.Running(arguments, directory: dir.path)
+        for _ in 0..<400 where (try? SpoolStore.openForReading(path: dir.file("t.sqlite")).messageCounts()["twice"] ?? 0) ?? 0 == 0 {
+            usleep(10_000)
+        }
+        // Hold SQLite's write lock so the orderly stop is still waiting when the second SIGINT comes.
+        let holder = try SQLiteConnection(path: dir.file("t.sqlite"), readOnly: false, create: false)
+        try holder.execute("BEGIN IMMEDIATE")
+        running.signal(SIGINT)
+        usleep(300_000)
+        #expect(running.process.isRunning, "the orderly stop should be waiting for the lock")
+        running.signal(SIGINT)
+        let result = running.wait()
+        try holder.execute("ROLLBACK")
+        holder.close()
+        #expect(result.status == 130, "\(result.output)")
+        #expect(try SpoolStore.openForReading(path: dir.file("t.sqlite")).verify().isSound)
+        #expect(try SpoolProcess.run(arguments, directory: dir.path).status == 0)
+        try expectExactlyOnce(dir.file("t.sqlite"), topic: "twice", produced: produced, partitions: 2)
     }
 
     @Test func killMinusNineAtRandomMomentsLosesAndRepeatsNothing() throws {
