@@ -32,6 +32,7 @@ let quiet: Logger = {
     return logger
 }()
 
+/// A counter for unique file names. `nonisolated(unsafe)`: the benchmark runs on one thread.
 nonisolated(unsafe) var brokerStarts = 0
 /// The memory comparison (e) keeps one partition count for both sizes; lz4-compressed batches
 /// let the mock's 5 MiB per partition hold the larger backlog.
@@ -81,7 +82,8 @@ func timed(_ body: () throws -> Void) rethrows -> Double {
 
 /// Runs `spool ingest` end to end into a fresh database; returns the result and the stored count.
 func ingest(_ bootstrap: String, count: Int, name: String, extra: [String] = []) throws -> BenchResult {
-    let db = work + "/\(name).sqlite"
+    brokerStarts += 1
+    let db = work + "/ingest-\(brokerStarts).sqlite"
     let child = try ChildProcess(spool, ["ingest", "--brokers", bootstrap, "--topic", "bench", "--db", db, "--quiet",
                                          "--batch-size", String(batchSize)] + extra)
     let outcome = child.wait()
