@@ -45,9 +45,11 @@ let package = Package(
             dependencies: ["CSQLite", "KafkaReplay"],
             plugins: ["EmbedMigrationsPlugin"]
         ),
+        .systemLibrary(name: "CMalloc"),
         .target(
             name: "SpoolIngest",
             dependencies: [
+                "CMalloc",
                 "KafkaReplay",
                 "SpoolStore",
                 .product(name: "Logging", package: "swift-log"),

@@ -1,3 +1,4 @@
+internal import CMalloc
 import Dispatch
 import KafkaReplay
 import SpoolStore
@@ -29,6 +30,7 @@ final class BatchWriter: Sendable {
     private let queue = DispatchQueue(label: "spool.writer")
     private let slots: DispatchSemaphore
     private let failure = Mutex<Error?>(nil)
+    private let commits = Atomic<Int>(0)
 
     /// A writer for `store` with at most `capacity` batches waiting.
     init(store: SpoolStore, capacity: Int) {
@@ -46,6 +48,10 @@ final class BatchWriter: Sendable {
             guard failure.withLock({ $0 == nil }) else { return }
             do {
                 try handle.store.write(batch: job.batch, states: job.states, completeUntil: job.completeUntil)
+                // Batches are built on the consumer thread and freed here; glibc keeps such
+                // freed memory in per-thread arenas, so hand it back now and then to keep the
+                // resident size flat over long runs.
+                if commits.add(1, ordering: .relaxed).newValue % 64 == 0 { malloc_trim(0) }
             } catch {
                 failure.withLock { if $0 == nil { $0 = error } }
             }
