@@ -215,6 +215,7 @@ struct FaultTests {
         try fill(cluster, topic: "l", partitions: 1, perPartition: 100)
         let before = try SpoolStore.openForReading(path: dir.file("l.sqlite")).resumeOffsets()
         let holder = try SQLiteConnection(path: dir.file("l.sqlite"), readOnly: false, create: false)
+        try holder.setBusyTimeout(ms: 10_000)
         try holder.execute("BEGIN IMMEDIATE")
         let start = Date()
         let locked = try SpoolProcess.run(arguments, directory: dir.path)

@@ -108,6 +108,7 @@ struct SpoolBinaryTests {
         }
         // Hold SQLite's write lock so the orderly stop is still waiting when the second SIGINT comes.
         let holder = try SQLiteConnection(path: dir.file("t.sqlite"), readOnly: false, create: false)
+        try holder.setBusyTimeout(ms: 10_000)
         try holder.execute("BEGIN IMMEDIATE")
         running.signal(SIGINT)
         usleep(300_000)
