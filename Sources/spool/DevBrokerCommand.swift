@@ -14,7 +14,7 @@ struct DevBrokerCommand: ParsableCommand {
         commandName: "dev-broker",
         abstract: "Serve an embedded Kafka-protocol cluster on loopback, filled with sample data.",
         discussion: """
-            librdkafka's mock cluster: each partition keeps at most about 5 MiB, time lookups are
+            librdkafka's mock cluster: each partition keeps at most about 5 MiB, time lookups are \
             answered by Spool's binary search, and there is no SASL/SSL. Serves until SIGINT/SIGTERM.
             """
     )

@@ -14,18 +14,18 @@ struct IngestCommand: ParsableCommand {
         commandName: "ingest",
         abstract: "Capture Kafka topics into a SQLite database, exactly once.",
         discussion: """
-            Stops when every partition has caught up (a bounded backfill) unless --follow.
-            Running the same command again resumes: nothing is stored twice, and an interrupted
+            Stops when every partition has caught up (a bounded backfill) unless --follow. \
+            Running the same command again resumes: nothing is stored twice, and an interrupted \
             backfill continues the same job (same cutoff, same resolved start and end offsets).
 
-            TOPIC SPEC is NAME[:POLICY]; POLICY is earliest (default), latest, relative_time:MS,
-            absolute_time:MS, -DURATION (e.g. -2h30m) or @TIME (e.g. @2026-11-01T00:00:00Z).
+            TOPIC SPEC is NAME[:POLICY]; POLICY is earliest (default), latest, relative_time:MS, \
+            absolute_time:MS, -DURATION (e.g. -2h30m) or @TIME (e.g. @2026-11-01T00:00:00Z). \
             TIME is now, ISO-8601 (2026-11-01T00:00:00Z) or epoch milliseconds.
 
-            SIGINT/SIGTERM finish or roll back the current transaction, print the summary and
+            SIGINT/SIGTERM finish or roll back the current transaction, print the summary and \
             exit 0; a second SIGINT exits at once (still safe).
 
-            Exit codes: 0 done; 2 usage or configuration; 3 storage; 4 Kafka (unknown topic,
+            Exit codes: 0 done; 2 usage or configuration; 3 storage; 4 Kafka (unknown topic, \
             out-of-range offset, cluster mismatch, gap refused); 5 database in use.
             """
     )

@@ -11,9 +11,9 @@ struct QueryCommand: ParsableCommand {
         commandName: "query",
         abstract: "Run one read-only SQL statement over a Spool database.",
         discussion: """
-            Tables: messages (key, value, topic, partition, offset, timestamp), one view per topic
-            named after it (SELECT * FROM "orders.v1"), partition_state, runs, gaps, progress.
-            Timestamps are milliseconds since the epoch, UTC. Works while an ingest is running.
+            Tables: messages (key, value, topic, partition, offset, timestamp), one view per topic \
+            named after it (SELECT * FROM "orders.v1"), partition_state, runs, gaps, progress. \
+            Timestamps are milliseconds since the epoch, UTC. Works while an ingest is running. \
             Writes, ATTACH, VACUUM INTO, settings and extensions are refused (exit 2).
             """
     )

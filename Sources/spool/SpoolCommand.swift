@@ -10,8 +10,8 @@ struct SpoolCommand: ParsableCommand {
         commandName: "spool",
         abstract: "Capture Kafka topics into SQLite, exactly once, and query them with SQL.",
         discussion: """
-            Exit codes: 0 done; 1 verify found problems; 2 usage or configuration error;
-            3 storage error; 4 Kafka error (unknown topic, out-of-range offset, cluster mismatch,
+            Exit codes: 0 done; 1 verify found problems; 2 usage or configuration error; \
+            3 storage error; 4 Kafka error (unknown topic, out-of-range offset, cluster mismatch, \
             gap refused); 5 database in use by another writer.
             """,
         version: "0.1.0",
