@@ -15,8 +15,9 @@ enum SourceEvent {
 /// delivered, so pausing never loses or repeats a message the core saw. Stopping is a pause
 /// that is never undone (a bounded backfill needs nothing more from the partition).
 protocol MessageSource: AnyObject {
-    /// Waits up to `timeoutMs` for one event and passes it to `handle`; returns false if none came.
-    func next(timeoutMs: Int32, handle: (SourceEvent) throws -> Void) throws -> Bool
+    /// Waits up to `timeoutMs` for one event and hands it to `core` (while its bytes are valid);
+    /// returns false if none came.
+    func next(timeoutMs: Int32, into core: inout ReplayCore) throws -> Bool
     /// Stops fetching the partitions at these indexes.
     func pause(_ partitionIndexes: [Int]) throws
     /// Resumes fetching the partitions at these indexes after their last delivered message.

@@ -100,24 +100,24 @@ final class RDKafkaMessageSource: MessageSource {
         try client.assign(offsets)
     }
 
-    func next(timeoutMs: Int32, handle: (SourceEvent) throws -> Void) throws -> Bool {
-        if try takeOne(handle) { return true }
+    func next(timeoutMs: Int32, into core: inout ReplayCore) throws -> Bool {
+        if try takeOne(&core) { return true }
         guard timeoutMs > 0 else { return false }
         drainWakeups()
         // Data may have arrived between the last look and draining the pipe.
-        if try takeOne(handle) { return true }
+        if try takeOne(&core) { return true }
         var descriptor = pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)
         _ = poll(&descriptor, 1, timeoutMs)
-        return try takeOne(handle)
+        return try takeOne(&core)
     }
 
     /// Serves the consumer queue now and then (errors, callbacks), then takes one message from
     /// the partition queues, round-robin in bursts over the partitions not paused.
-    private func takeOne(_ handle: (SourceEvent) throws -> Void) throws -> Bool {
+    private func takeOne(_ core: inout ReplayCore) throws -> Bool {
         callsSinceMainQueue += 1
         if callsSinceMainQueue >= 256 {
             callsSinceMainQueue = 0
-            if try serveConsumerQueue(handle) { return true }
+            if try serveConsumerQueue(&core) { return true }
         }
         let count = queues.count
         for step in 0..<count {
@@ -132,19 +132,19 @@ final class RDKafkaMessageSource: MessageSource {
             turn = burstLeft > 0 ? index : index + 1
             nudger?.markActive()
             defer { rd_kafka_message_destroy(message) }
-            try deliver(message, handle)
+            try deliver(message, &core)
             return true
         }
         callsSinceMainQueue = 0
-        return try serveConsumerQueue(handle)
+        return try serveConsumerQueue(&core)
     }
 
-    private func serveConsumerQueue(_ handle: (SourceEvent) throws -> Void) throws -> Bool {
+    private func serveConsumerQueue(_ core: inout ReplayCore) throws -> Bool {
         try client.throwPendingFatalError()
         try checkTopicsIfAsked()
         guard let message = rd_kafka_consumer_poll(client.handle, 0) else { return false }
         defer { rd_kafka_message_destroy(message) }
-        try deliver(message, handle)
+        try deliver(message, &core)
         return true
     }
 
@@ -174,11 +174,11 @@ final class RDKafkaMessageSource: MessageSource {
         while buffer.withUnsafeMutableBytes({ read(wakeRead, $0.baseAddress, 256) }) > 0 {}
     }
 
-    private func deliver(_ message: UnsafeMutablePointer<rd_kafka_message_t>, _ handle: (SourceEvent) throws -> Void) throws {
+    private func deliver(_ message: UnsafeMutablePointer<rd_kafka_message_t>, _ core: inout ReplayCore) throws {
         let m = message.pointee
         let index = partitionIndex(topicHandle: m.rkt, partition: m.partition)
         if m.err != RD_KAFKA_RESP_ERR_NO_ERROR {
-            try handleError(message, index: index, handle: handle)
+            try handleError(message, index: index, core: &core)
             return
         }
         guard let index else {
@@ -188,7 +188,7 @@ final class RDKafkaMessageSource: MessageSource {
         let timestamp = rd_kafka_message_timestamp(message, nil)
         let key = m.key.map { UnsafeRawBufferPointer(start: $0, count: m.key_len) }
         let value = m.payload.map { UnsafeRawBufferPointer(start: $0, count: m.len) }
-        try handle(.message(partitionIndex: index, offset: m.offset, timestamp: timestamp, key: key, value: value))
+        core.accept(.message(partitionIndex: index, offset: m.offset, timestamp: timestamp, key: key, value: value))
     }
 
     /// Backpressure pauses by no longer taking the partition's messages: they stay in its
@@ -224,11 +224,11 @@ final class RDKafkaMessageSource: MessageSource {
     }
 
     private func handleError(_ message: UnsafeMutablePointer<rd_kafka_message_t>, index: Int?,
-                             handle: (SourceEvent) throws -> Void) throws {
+                             core: inout ReplayCore) throws {
         let m = message.pointee
         let code = m.err
         if code == RD_KAFKA_RESP_ERR__PARTITION_EOF {
-            if let index { try handle(.endOfPartition(partitionIndex: index, nextOffset: m.offset)) }
+            if let index { core.accept(.endOfPartition(partitionIndex: index, nextOffset: m.offset)) }
             return
         }
         let text = redactor.redact(rd_kafka_message_errstr(message).map { String(cString: $0) } ?? "")

@@ -19,10 +19,9 @@ final class ReplayDriver<Source: MessageSource> {
         var batch = MessageBatch()
         batch.setTopicNames(core.topicNames)
         batch.reserve(rows: min(core.batchSize, max(core.heldCount, 64)))
-        let handle: (SourceEvent) -> Void = { [unowned self] event in self.core.accept(event) }
         while true {
             var drained = 0
-            while drained < core.batchSize, try source.next(timeoutMs: 0, handle: handle) {
+            while drained < core.batchSize, try source.next(timeoutMs: 0, into: &core) {
                 drained += 1
             }
             try applyFlowChanges()
@@ -33,7 +32,7 @@ final class ReplayDriver<Source: MessageSource> {
             let remaining = clock.now.duration(to: deadline)
             if remaining <= .zero { return batch }
             let waitMs = Int32(clamping: min(remaining.milliseconds, 100))
-            _ = try source.next(timeoutMs: max(waitMs, 1), handle: handle)
+            _ = try source.next(timeoutMs: max(waitMs, 1), into: &core)
         }
     }
 

@@ -40,41 +40,41 @@ final class ScriptedSource: MessageSource {
         }
     }
 
-    func next(timeoutMs: Int32, handle: (SourceEvent) throws -> Void) throws -> Bool {
+    func next(timeoutMs: Int32, into core: inout ReplayCore) throws -> Bool {
         for step in 0..<items.count {
             let p = (turn + step) % items.count
             guard !paused.contains(p) else { continue }
             if var pending = redeliver[p], !pending.isEmpty {
                 let item = pending.removeFirst()
                 redeliver[p] = pending
-                try deliver(item, p, handle)
+                deliver(item, p, &core)
                 return true
             }
             if positions[p] < min(available[p], items[p].count) {
                 let item = items[p][positions[p]]
                 positions[p] += 1
                 turn = p + 1
-                try deliver(item, p, handle)
+                deliver(item, p, &core)
                 return true
             }
         }
         for p in items.indices where !paused.contains(p) && !eofSent.contains(p) && positions[p] == items[p].count {
             eofSent.insert(p)
             let next = eofOffsets[p] ?? (items[p].last.map { $0.offset + 1 } ?? 0)
-            try handle(.endOfPartition(partitionIndex: p, nextOffset: next))
+            core.accept(.endOfPartition(partitionIndex: p, nextOffset: next))
             return true
         }
         return false
     }
 
-    private func deliver(_ item: Item, _ p: Int, _ handle: (SourceEvent) throws -> Void) throws {
-        func with(_ bytes: [UInt8]?, _ body: (UnsafeRawBufferPointer?) throws -> Void) rethrows {
-            guard let bytes else { return try body(nil) }
-            try bytes.withUnsafeBytes { try body($0) }
+    private func deliver(_ item: Item, _ p: Int, _ core: inout ReplayCore) {
+        func with(_ bytes: [UInt8]?, _ body: (UnsafeRawBufferPointer?) -> Void) {
+            guard let bytes else { return body(nil) }
+            bytes.withUnsafeBytes { body($0) }
         }
-        try with(item.key) { key in
-            try with(item.value) { value in
-                try handle(.message(partitionIndex: p, offset: item.offset, timestamp: item.timestamp, key: key, value: value))
+        with(item.key) { key in
+            with(item.value) { value in
+                core.accept(.message(partitionIndex: p, offset: item.offset, timestamp: item.timestamp, key: key, value: value))
             }
         }
     }
