@@ -1,8 +1,5 @@
 internal import CRdKafka
 import Logging
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Replays Kafka topics in timestamp order up to a cutoff, then follows them live.
 ///
@@ -108,7 +105,7 @@ public final class ConsumerManager {
                 targetTime = nil
                 for tp in byPolicy { starts[tp] = marks[tp]!.high }
             case .relativeTime(let ms):
-                targetTime = Self.nowMs() - ms
+                targetTime = WallClock.nowMs() - ms
             case .absoluteTime(let ms):
                 targetTime = ms
             }
@@ -238,11 +235,5 @@ public final class ConsumerManager {
             bounded["queued.min.messages"] = String(min(max(32_000 / count, 100), 100_000))
         }
         return bounded
-    }
-
-    static func nowMs() -> Int64 {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
     }
 }

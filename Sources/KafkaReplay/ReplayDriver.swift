@@ -43,11 +43,3 @@ final class ReplayDriver<Source: MessageSource> {
         if !change.stop.isEmpty { try source.stop(change.stop) }
     }
 }
-
-extension Duration {
-    /// Whole milliseconds, rounded up so a short remaining wait is not lost.
-    var milliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
-    }
-}

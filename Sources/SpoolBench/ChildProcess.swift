@@ -1,3 +1,4 @@
+import KafkaReplay
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -64,11 +65,4 @@ struct ChildProcess {
 struct BenchError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
-}
-
-extension Duration {
-    var seconds: Double {
-        let (whole, attoseconds) = components
-        return Double(whole) + Double(attoseconds) / 1e18
-    }
 }

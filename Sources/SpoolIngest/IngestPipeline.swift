@@ -121,7 +121,7 @@ public final class IngestPipeline {
                     throw IngestError.aheadOfBroker(topic: topic, partition: partition, storedNextOffset: requested, highWatermark: latest)
                 }
                 let gap = GapRecord(topic: topic, partition: partition, firstMissingOffset: requested,
-                                    lastMissingOffset: earliest - 1, detectedAt: Self.nowMs(), accepted: options.acceptGaps)
+                                    lastMissingOffset: earliest - 1, detectedAt: WallClock.nowMs(), accepted: options.acceptGaps)
                 try store.recordGap(gap)
                 guard options.acceptGaps, attempts < 10_000 else {
                     throw IngestError.gapRefused(topic: topic, partition: partition, storedNextOffset: requested, earliestOffset: earliest)
@@ -159,13 +159,4 @@ public final class IngestPipeline {
                               isLive: manager.isLive)
     }
 
-    static func nowMs() -> Int64 { wallClockMs() }
-}
-
-extension Duration {
-    /// The duration in seconds, as a Double.
-    var seconds: Double {
-        let (whole, attoseconds) = components
-        return Double(whole) + Double(attoseconds) / 1e18
-    }
 }

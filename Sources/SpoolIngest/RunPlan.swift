@@ -1,8 +1,5 @@
 import KafkaReplay
 import SpoolStore
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// How a run starts: a continuation of an interrupted bounded backfill, or a new run that
 /// resumes every stored partition and starts new ones by their topic's policy.
@@ -31,16 +28,9 @@ struct RunPlan {
         }
         let cutoff: Int64
         switch options.cutoff {
-        case .now: cutoff = wallClockMs()
+        case .now: cutoff = WallClock.nowMs()
         case .at(let ms): cutoff = ms
         }
         return RunPlan(cutoff: cutoff, startOffsets: resumable, endOffsets: [:], savedRanges: [:], continuedRunID: nil)
     }
-}
-
-/// The current time in Unix milliseconds.
-func wallClockMs() -> Int64 {
-    var spec = timespec()
-    clock_gettime(CLOCK_REALTIME, &spec)
-    return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
 }

@@ -40,7 +40,7 @@ public enum TopicSpec {
         }
         if text.hasPrefix("@") {
             let instant = String(text.dropFirst())
-            if let ms = TimeText.parseInstant(instant, nowMs: wallClockMs()), instant != "now" { return .absoluteTime(ms: ms) }
+            if let ms = TimeText.parseInstant(instant, nowMs: WallClock.nowMs()), instant != "now" { return .absoluteTime(ms: ms) }
             throw ParseError(description: "--topic '\(spec)': '\(instant)' is not a time; write ISO-8601 such as @2026-11-01T00:00:00Z or epoch milliseconds such as @1793491200000")
         }
         throw ParseError(description: "--topic '\(spec)': unknown policy '\(text)'; use earliest, latest, relative_time:MS, absolute_time:MS, -DURATION (e.g. -2h30m) or @TIME (e.g. @2026-11-01T00:00:00Z)")

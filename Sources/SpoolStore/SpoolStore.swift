@@ -66,7 +66,7 @@ public final class SpoolStore {
         // 16 MiB of page cache: each batch touches the index pages of every partition, and the
         // default 2 MiB stops holding them at a few hundred partitions.
         try connection.execute("PRAGMA cache_size = -16384")
-        try migrator.migrate(connection, nowMs: nowMs())
+        try migrator.migrate(connection, nowMs: WallClock.nowMs())
         let store = SpoolStore(path: path, isWriter: true, connection: connection, lock: lock,
                                schemaVersion: migrator.latestVersion)
         return store
@@ -113,9 +113,10 @@ public final class SpoolStore {
     /// On any error the transaction is rolled back: neither rows nor offsets change.
     public func write(batch: MessageBatch, states: [PartitionState], completeUntil: Int64?) throws {
         try requireWriter()
-        let now = nowMs()
+        let now = WallClock.nowMs()
         try connection.inTransaction {
-            var perPartition: [Int: (count: Int64, lastTimestamp: Int64)] = [:]
+            // How many rows each partition gained in this batch, and its last timestamp.
+            var gained: [TopicPartition: (count: Int64, lastTimestamp: Int64)] = [:]
             if !batch.isEmpty {
                 let insert = try statement(&insertMessage, """
                     INSERT INTO messages (key, value, topic, partition, offset, timestamp) VALUES (?, ?, ?, ?, ?, ?)
@@ -126,28 +127,31 @@ public final class SpoolStore {
                 let partitions = batch.partitions
                 let offsets = batch.offsets
                 let timestamps = batch.timestamps
-                for row in Self.partitionOrder(batch) {
-                    let topicIndex = Int(topicIndexes[row])
-                    batch.withKey(at: row) { insert.bindStatic(1, blob: $0) }
-                    batch.withValue(at: row) { insert.bindStatic(2, blob: $0) }
-                    insert.bindStatic(3, text: topicPointers[topicIndex], count: topicLengths[topicIndex])
-                    insert.bind(4, Int64(partitions[row]))
-                    insert.bind(5, offsets[row])
-                    insert.bind(6, timestamps[row])
-                    do {
-                        try insert.step()
-                    } catch {
+                let (order, groups) = Self.partitionOrder(batch)
+                for group in groups {
+                    let first = order[group.lowerBound]
+                    let topicIndex = Int(topicIndexes[first])
+                    let partition = partitions[first]
+                    for position in group {
+                        let row = order[position]
+                        batch.withKey(at: row) { insert.bindStatic(1, blob: $0) }
+                        batch.withValue(at: row) { insert.bindStatic(2, blob: $0) }
+                        insert.bindStatic(3, text: topicPointers[topicIndex], count: topicLengths[topicIndex])
+                        insert.bind(4, Int64(partition))
+                        insert.bind(5, offsets[row])
+                        insert.bind(6, timestamps[row])
+                        do {
+                            try insert.step()
+                        } catch {
+                            insert.reset()
+                            throw error
+                        }
                         insert.reset()
-                        throw error
                     }
-                    insert.reset()
-                    let key = topicIndex << 32 | Int(UInt32(bitPattern: partitions[row]))
-                    perPartition[key, default: (0, 0)].count += 1
-                    perPartition[key]!.lastTimestamp = timestamps[row]
+                    let tp = TopicPartition(topic: batch.topicNames[topicIndex], partition: partition)
+                    gained[tp] = (Int64(group.count), timestamps[order[group.upperBound - 1]])
                 }
             }
-            var topicIndexByName: [String: Int] = [:]
-            for (index, name) in batch.topicNames.enumerated() { topicIndexByName[name] = index }
             let upsert = try statement(&upsertState, """
                 INSERT INTO partition_state (topic, partition, replay_start_offset, replay_end_offset, consumed_offset,
                     released_offset, last_consumed_timestamp, is_live, is_paused, next_offset, stored_count,
@@ -167,10 +171,7 @@ public final class SpoolStore {
                     updated_at = excluded.updated_at
                 """)
             for state in states {
-                var stored: (count: Int64, lastTimestamp: Int64)?
-                if let topicIndex = topicIndexByName[state.topic] {
-                    stored = perPartition[topicIndex << 32 | Int(UInt32(bitPattern: state.partition))]
-                }
+                let stored = gained[TopicPartition(topic: state.topic, partition: state.partition)]
                 upsert.bind(1, state.topic)
                 upsert.bind(2, Int64(state.partition))
                 upsert.bind(3, state.replayStartOffset)
@@ -193,12 +194,13 @@ public final class SpoolStore {
         }
     }
 
-    /// The batch's row indexes grouped by (topic, partition), keeping each partition's order.
+    /// The batch's row indexes grouped by (topic, partition), keeping each partition's order,
+    /// with the range of `order` each partition occupies.
     ///
     /// A batch is merged by timestamp across partitions; inserting it partition by partition
     /// makes the unique index see runs of increasing keys instead of jumps between partitions.
     /// Within one transaction the order of inserts changes nothing else.
-    static func partitionOrder(_ batch: MessageBatch) -> [Int] {
+    static func partitionOrder(_ batch: MessageBatch) -> (order: [Int], groups: [Range<Int>]) {
         var slotByKey: [Int: Int] = [:]
         var slots = [Int](repeating: 0, count: batch.count)
         var counts: [Int] = []
@@ -220,10 +222,13 @@ public final class SpoolStore {
         // Slots in (topic, partition) order, then a stable counting sort.
         let orderedKeys = slotByKey.keys.sorted()
         var start = [Int](repeating: 0, count: counts.count)
+        var groups: [Range<Int>] = []
+        groups.reserveCapacity(counts.count)
         var next = 0
         for key in orderedKeys {
             let slot = slotByKey[key]!
             start[slot] = next
+            groups.append(next..<next + counts[slot])
             next += counts[slot]
         }
         var order = [Int](repeating: 0, count: batch.count)
@@ -231,7 +236,7 @@ public final class SpoolStore {
             order[start[slots[row]]] = row
             start[slots[row]] += 1
         }
-        return order
+        return (order, groups)
     }
 
     /// Records the start of a run: its topics, policies, resolved ranges and cluster, and
@@ -240,7 +245,7 @@ public final class SpoolStore {
     public func startRun(clusterID: String?, cutoff: Int64, bounded: Bool, topics: [SourceTopic],
                          ranges: [TopicPartition: ReplayRange]) throws -> Int64 {
         try requireWriter()
-        let now = nowMs()
+        let now = WallClock.nowMs()
         return try connection.inTransaction {
             let stored = try connection.text("SELECT cluster_id FROM progress WHERE id = 1")
             if let stored, let clusterID, stored != clusterID {
@@ -284,7 +289,7 @@ public final class SpoolStore {
         try requireWriter()
         let update = try connection.prepare("UPDATE runs SET status = ?, finished_at = ? WHERE id = ?")
         update.bind(1, status.rawValue)
-        update.bind(2, nowMs())
+        update.bind(2, WallClock.nowMs())
         update.bind(3, id)
         try update.run()
     }
@@ -506,11 +511,4 @@ public final class SpoolStore {
             CREATE VIEW \(quotedName) AS SELECT key, value, topic, partition, offset, timestamp FROM messages WHERE topic = \(quotedValue)
             """)
     }
-}
-
-/// The current time in Unix milliseconds.
-func nowMs() -> Int64 {
-    var spec = timespec()
-    clock_gettime(CLOCK_REALTIME, &spec)
-    return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
 }

@@ -61,7 +61,7 @@ struct DevBrokerCommand: ParsableCommand {
         let logger = makeLogger(label: "spool.dev-broker", verbose: false, quiet: true)
         let cluster = try MockKafkaCluster(brokers: brokers, logger: logger)
         cluster.producerProperties["compression.codec"] = compression
-        let now = Int64(time(nil)) * 1000
+        let now = WallClock.nowMs()
         for spec in topic {
             let (name, partitions) = try parse(spec)
             try cluster.createTopic(name, partitions: Int(partitions))

@@ -82,7 +82,7 @@ extension ConsumerManagerTests {
     @Test func relativeTimeCountsBackFromNow() throws {
         let cluster = try MockKafkaCluster(logger: testLogger())
         try cluster.createTopic("recent", partitions: 1)
-        let now = ConsumerManager.nowMs()
+        let now = WallClock.nowMs()
         // One message a minute over the last 100 minutes: message i is (100 - i) minutes old.
         try cluster.produce(topic: "recent", (0..<100).map { i in
             MockMessage(partition: 0, key: nil, value: bytes("\(i)"), timestamp: now - Int64(100 - i) * 60_000)
