@@ -90,15 +90,20 @@ struct IngestCommand: ParsableCommand {
         let topics = try topic.map(TopicSpec.parse)
         let choice: CutoffChoice
         if let until {
-            choice = .at(TimeText.parseInstant(until, nowMs: 0)!)
+            guard let ms = TimeText.parseInstant(until, nowMs: 0) else { throw ValidationError("--until '\(until)' is not a time") }
+            choice = .at(ms)
         } else if cutoff == "now" {
             choice = .now
         } else {
-            choice = .at(TimeText.parseInstant(cutoff, nowMs: 0)!)
+            guard let ms = TimeText.parseInstant(cutoff, nowMs: 0) else { throw ValidationError("--cutoff '\(cutoff)' is not a time") }
+            choice = .at(ms)
+        }
+        guard let durabilityChoice = Durability(rawValue: durability) else {
+            throw ValidationError("--durability must be normal or full (got '\(durability)')")
         }
         let logger = makeLogger(label: "spool", verbose: verbose, quiet: quiet)
         let options = IngestOptions(kafkaConfig: config, topics: topics, cutoff: choice, batchSize: batchSize,
-                                    follow: follow, acceptGaps: acceptGaps, durability: Durability(rawValue: durability)!)
+                                    follow: follow, acceptGaps: acceptGaps, durability: durabilityChoice)
         installStopHandlers(announce: !quiet)
         let display = ProgressDisplay(enabled: !quiet)
         let summary = try IngestPipeline(databasePath: db, options: options, logger: logger)
