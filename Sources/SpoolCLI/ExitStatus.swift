@@ -35,7 +35,6 @@ public enum ExitStatus: Int32, Sendable {
             default: return .kafka
             }
         case is QueryError:
-            if case .cannotRead = error as? QueryError { return .storage }
             return .usage
         case is TopicSpec.ParseError:
             return .usage

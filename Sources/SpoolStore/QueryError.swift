@@ -10,8 +10,6 @@ public enum QueryError: Error, Equatable, CustomStringConvertible, Sendable {
     case timeLimit(seconds: Double)
     /// The query needed more memory (or a larger value) than allowed.
     case memoryLimit(message: String)
-    /// The database cannot be read.
-    case cannotRead(path: String, reason: String)
 
     /// A sentence saying what happened and what to do.
     public var description: String {
@@ -26,8 +24,6 @@ public enum QueryError: Error, Equatable, CustomStringConvertible, Sendable {
             return "query stopped: it ran longer than the \(seconds) s limit; narrow it, or raise --timeout"
         case .memoryLimit(let message):
             return "query stopped: it needed more memory than allowed (\(message)); narrow it, or raise --max-memory"
-        case .cannotRead(let path, let reason):
-            return "cannot read \(path): \(reason)"
         }
     }
 }

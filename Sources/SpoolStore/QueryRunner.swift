@@ -20,16 +20,12 @@ public final class QueryRunner {
     private let guardContext: QueryGuard
 
     /// Opens `path` for queries. `maxMemoryBytes` caps SQLite's heap (and the largest value).
+    /// A file that cannot be read throws `StoreError` naming it.
     public init(path: String, timeLimitSeconds: Double = 30, maxMemoryBytes: Int64 = 1 << 30) throws {
         self.path = path
         self.timeLimitSeconds = timeLimitSeconds
-        let connection: SQLiteConnection
-        do {
-            connection = try SQLiteConnection.openForReading(path: path)
-            _ = try connection.integer("SELECT count(*) FROM sqlite_master")
-        } catch let error as StoreError {
-            throw QueryError.cannotRead(path: path, reason: error.description)
-        }
+        let connection = try SQLiteConnection.openForReading(path: path)
+        _ = try connection.integer("SELECT count(*) FROM sqlite_master")
         self.connection = connection
         let db = try connection.db
         sqlite3_hard_heap_limit64(maxMemoryBytes)
