@@ -253,3 +253,26 @@ extension ReplayCoreTests {
         #expect(driver.core.completeUntil == 34)
     }
 }
+
+extension ReplayCoreTests {
+    @Test func heldBytesSurviveArenaCompaction() throws {
+        func item(_ index: Int, partition: Int) -> ScriptedSource.Item {
+            ScriptedSource.Item(offset: Int64(index), timestamp: Int64(index * 2 + partition),
+                                key: index % 3 == 0 ? nil : Array("k\(partition)-\(index)".utf8),
+                                value: Array(repeating: UInt8(truncatingIfNeeded: index), count: index % 50))
+        }
+        let first = (0..<5_000).map { item($0, partition: 0) }
+        let second = (0..<5_000).map { item($0, partition: 1) }
+        let driver = scriptedDriver([first, second], batchSize: 2_000)
+        driver.source.available[1] = 0
+        for _ in 0..<3 { _ = try driver.poll(timeoutMs: 0) }
+        #expect(driver.core.heldCount == 5_000)
+        driver.source.available[1] = 5_000
+        let released = try drain(driver)
+        #expect(released.count == 10_000)
+        for message in released {
+            let expected = item(Int(message.offset), partition: Int(message.partition))
+            #expect(message.key == expected.key && message.value == expected.value && message.timestamp == expected.timestamp)
+        }
+    }
+}
