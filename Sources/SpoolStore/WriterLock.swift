@@ -10,16 +10,24 @@ import Glibc
 final class WriterLock {
     private var descriptor: Int32
 
-    /// Takes the lock at once or throws `StoreError.inUse` naming the holder when it can be found.
+    /// Takes the lock within half a second or throws `StoreError.inUse` naming the holder when it
+    /// can be found.
     init(path: String) throws {
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
             throw StoreError.cannotOpen(path: path, reason: "\(String(cString: strerror(errno))); check the file and its folder exist and are writable")
         }
-        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
-            let holder = Self.holder(of: fd)
-            close(fd)
-            throw StoreError.inUse(path: path, holder: holder)
+        // Retry for a moment: a process that just spawned a child shares a lock it released
+        // with that child until the child's exec closes the descriptor (a few milliseconds).
+        var attempts = 0
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            attempts += 1
+            if attempts > 50 {
+                let holder = Self.holder(of: fd)
+                close(fd)
+                throw StoreError.inUse(path: path, holder: holder)
+            }
+            usleep(10_000)
         }
         descriptor = fd
     }
