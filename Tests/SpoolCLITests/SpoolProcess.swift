@@ -39,12 +39,29 @@ enum SpoolProcess {
 
         func signal(_ number: Int32) { kill(process.processIdentifier, number) }
 
+        /// Every thread's stack of a hung process, when gdb is installed (for the failure message).
+        static func backtrace(_ pid: Int32) -> String {
+            guard FileManager.default.isExecutableFile(atPath: "/usr/bin/gdb") else { return "(gdb not installed)" }
+            let gdb = Process()
+            gdb.executableURL = URL(fileURLWithPath: "/usr/bin/gdb")
+            gdb.arguments = ["-p", String(pid), "-batch", "-ex", "thread apply all bt 12"]
+            let pipe = Pipe()
+            gdb.standardOutput = pipe
+            gdb.standardError = FileHandle.nullDevice
+            guard (try? gdb.run()) != nil else { return "(gdb did not start)" }
+            let data = pipe.fileHandleForReading.readDataToEndOfFile()
+            gdb.waitUntilExit()
+            let text = String(decoding: data, as: UTF8.self)
+            return String(text.split(separator: "\n").filter { $0.hasPrefix("#") || $0.hasPrefix("Thread") }.joined(separator: "\n").prefix(12_000))
+        }
+
         /// Waits for the exit, killing the process after `timeout` seconds.
         func wait(timeout: Double = 90) -> Result {
             let deadline = Date().addingTimeInterval(timeout)
             while process.isRunning && Date() < deadline { usleep(20_000) }
             if process.isRunning {
-                Issue.record("spool \(process.arguments ?? []) did not finish in \(timeout) s; killed")
+                let stderrSoFar = (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? ""
+                Issue.record("spool \(process.arguments ?? []) did not finish in \(timeout) s; killed. stderr: \(stderrSoFar.suffix(2_000))\nthreads:\n\(Self.backtrace(process.processIdentifier))")
                 kill(process.processIdentifier, SIGKILL)
                 process.waitUntilExit()
             }
