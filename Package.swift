@@ -74,17 +74,22 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(
+            name: "SpoolTestSupport",
+            dependencies: [.product(name: "Logging", package: "swift-log")],
+            path: "Tests/SpoolTestSupport"
+        ),
         .testTarget(
             name: "SpoolCLITests",
-            dependencies: ["SpoolCLI", "SpoolIngest", "SpoolStore", "KafkaReplay"]
+            dependencies: ["SpoolCLI", "SpoolIngest", "SpoolStore", "KafkaReplay", "SpoolTestSupport"]
         ),
         .testTarget(
             name: "SpoolIngestTests",
-            dependencies: ["SpoolIngest", "SpoolStore", "KafkaReplay"]
+            dependencies: ["SpoolIngest", "SpoolStore", "KafkaReplay", "SpoolTestSupport"]
         ),
         .testTarget(
             name: "SpoolStoreTests",
-            dependencies: ["SpoolStore", "KafkaReplay"]
+            dependencies: ["SpoolStore", "KafkaReplay", "SpoolTestSupport"]
         ),
         .testTarget(
             name: "KafkaReplayTests",

@@ -25,8 +25,6 @@ struct HeldQueue {
     var isEmpty: Bool { head == entries.count }
     /// The oldest held message.
     var first: Entry? { head < entries.count ? entries[head] : nil }
-    /// Bytes of keys and values held.
-    var byteCount: Int { arena.count - (head < entries.count ? entries[head].keyStart : arena.count) }
 
     /// Appends a message, copying its key and value bytes.
     mutating func append(offset: Int64, timestamp: Int64, orderTimestamp: Int64,

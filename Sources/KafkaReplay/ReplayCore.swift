@@ -100,11 +100,6 @@ struct ReplayCore {
         self.cursors = cursors
     }
 
-    /// The index of each partition, in the core's (topic, partition) order.
-    var partitionIndex: [TopicPartition: Int] {
-        Dictionary(uniqueKeysWithValues: cursors.enumerated().map { ($1.topicPartition, $0) })
-    }
-
     // MARK: input
 
     /// Takes one event from the source.
@@ -148,9 +143,6 @@ struct ReplayCore {
     }
 
     // MARK: state
-
-    /// Whether every partition has caught up.
-    var allCaughtUp: Bool { cursors.allSatisfy(\.caughtUp) }
 
     /// Whether every partition has caught up and released everything before that point.
     var isLive: Bool { cursors.allSatisfy(\.isLive) }

@@ -81,7 +81,7 @@ func timed(_ body: () throws -> Void) rethrows -> Double {
 }
 
 /// Runs `spool ingest` end to end into a fresh database; returns the result and the stored count.
-func ingest(_ bootstrap: String, count: Int, name: String, extra: [String] = []) throws -> BenchResult {
+func ingest(_ bootstrap: String, name: String, extra: [String] = []) throws -> BenchResult {
     brokerStarts += 1
     let db = work + "/ingest-\(brokerStarts).sqlite"
     let child = try ChildProcess(spool, ["ingest", "--brokers", bootstrap, "--topic", "bench", "--db", db, "--quiet",
@@ -143,12 +143,12 @@ func run() throws -> [BenchResult] {
     results.append(BenchResult(name: "c. SQLite insert alone (store write path)", messages: written, seconds: insertSeconds, peakBytes: nil))
 
     log("(d) spool ingest end to end")
-    let endToEnd = try ingest(bootstrap, count: messages, name: "d. spool ingest end to end")
+    let endToEnd = try ingest(bootstrap, name: "d. spool ingest end to end")
     guard endToEnd.messages == messages else { throw BenchError("spool ingest stored \(endToEnd.messages) of \(messages)") }
     results.append(endToEnd)
 
     log("startup: spool ingest of the first 100 messages per partition")
-    let firstBatch = try ingest(bootstrap, count: 100 * partitionCount, name: "startup to first stored batch",
+    let firstBatch = try ingest(bootstrap, name: "startup to first stored batch",
                                 extra: ["--until", String(1_700_000_000_000 + 100 * partitionCount)])
     results.append(firstBatch)
     return results
@@ -161,7 +161,7 @@ func runMemory(count: Int) throws -> BenchResult {
     defer { broker.signal(SIGTERM); _ = broker.wait() }
     try checkLoaded(bootstrap, count: count)
     log("(e) spool ingest of \(count) messages")
-    let result = try ingest(bootstrap, count: count, name: "e. spool ingest, lz4, \(ByteText.count(Int64(count))) backlog")
+    let result = try ingest(bootstrap, name: "e. spool ingest, lz4, \(ByteText.count(Int64(count))) backlog")
     guard result.messages == count else { throw BenchError("spool ingest stored \(result.messages) of \(count)") }
     return result
 }

@@ -108,7 +108,6 @@ struct IngestCommand: ParsableCommand {
         let display = ProgressDisplay(enabled: !quiet)
         let summary = try IngestPipeline(databasePath: db, options: options, logger: logger)
             .run(stop: stopRequested, progressInterval: display.interval) { display.show($0) }
-        display.finish()
         if !quiet { print(ProgressText.summary(summary, path: db), terminator: "") }
     }
 }

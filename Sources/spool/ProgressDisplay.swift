@@ -43,6 +43,4 @@ final class ProgressDisplay {
         }
         writeAll(STDERR_FILENO, text)
     }
-
-    func finish() {}
 }

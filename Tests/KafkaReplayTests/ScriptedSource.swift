@@ -18,7 +18,6 @@ final class ScriptedSource: MessageSource {
     var available: [Int]
     private(set) var paused: Set<Int> = []
     private(set) var stopped: Set<Int> = []
-    private(set) var pauseCalls = 0
     private(set) var resumeCalls = 0
     private var eofSent: Set<Int> = []
     private var turn = 0
@@ -80,7 +79,6 @@ final class ScriptedSource: MessageSource {
     }
 
     func pause(_ partitionIndexes: [Int]) throws {
-        pauseCalls += 1
         paused.formUnion(partitionIndexes)
     }
 

@@ -1,14 +1,9 @@
+import SpoolTestSupport
 import Foundation
 import KafkaReplay
 import Logging
 import SpoolStore
 import Testing
-
-func quietLogger() -> Logger {
-    var logger = Logger(label: "test")
-    logger.logLevel = .critical
-    return logger
-}
 
 /// Produces `perPartition` messages on each partition of `topic`; returns them.
 @discardableResult

@@ -1,3 +1,4 @@
+import SpoolTestSupport
 import KafkaReplay
 import SpoolIngest
 import SpoolStore

@@ -1,5 +1,6 @@
 import Foundation
 import KafkaReplay
+import SpoolTestSupport
 import Testing
 
 /// Runs the built `spool` binary (it sits next to the test bundle in the build folder).
@@ -78,16 +79,4 @@ enum SpoolProcess {
     static func run(_ arguments: [String], directory: String, timeout: Double = 90) throws -> Result {
         try Running(arguments, directory: directory).wait(timeout: timeout)
     }
-}
-
-/// A fresh temporary directory, removed when dropped.
-final class TemporaryDirectory {
-    let path: String
-    init() {
-        path = NSTemporaryDirectory() + "spool-cli-" + UUID().uuidString
-        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-    func file(_ name: String) -> String { path + "/" + name }
-    var entries: [String] { ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted() }
 }

@@ -1,3 +1,4 @@
+import SpoolTestSupport
 import KafkaReplay
 import Testing
 @testable import SpoolIngest

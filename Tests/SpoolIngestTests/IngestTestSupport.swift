@@ -1,30 +1,11 @@
 import KafkaReplay
+import SpoolTestSupport
 import Logging
 import SpoolStore
 import Testing
 #if canImport(Glibc)
 import Glibc
 #endif
-
-/// A fresh temporary directory, removed when the value is dropped.
-final class TemporaryDirectory {
-    let path: String
-
-    init() {
-        var template = Array("/tmp/spool-ingest-XXXXXX".utf8CString)
-        path = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
-    }
-
-    deinit { _ = system("rm -rf '\(path)'") }
-
-    func file(_ name: String) -> String { path + "/" + name }
-}
-
-func quietLogger() -> Logger {
-    var logger = Logger(label: "test")
-    logger.logLevel = .critical
-    return logger
-}
 
 /// Produces `count` messages per partition with distinct keys/values and increasing timestamps.
 @discardableResult

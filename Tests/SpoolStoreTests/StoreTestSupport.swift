@@ -1,25 +1,10 @@
 import KafkaReplay
+import SpoolTestSupport
 import Testing
 #if canImport(Glibc)
 import Glibc
 #endif
 @testable import SpoolStore
-
-/// A fresh temporary directory, removed when the value is dropped.
-final class TemporaryDirectory {
-    let path: String
-
-    init() {
-        var template = Array("/tmp/spool-test-XXXXXX".utf8CString)
-        path = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
-    }
-
-    deinit {
-        _ = system("rm -rf '\(path)'")
-    }
-
-    func file(_ name: String) -> String { path + "/" + name }
-}
 
 /// The bytes of a file, or nil when it cannot be read.
 func fileBytes(_ path: String) -> [UInt8]? {
