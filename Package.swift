@@ -4,6 +4,7 @@ import PackageDescription
 let package = Package(
     name: "Spool",
     products: [
+        .library(name: "SpoolModel", targets: ["SpoolModel"]),
         .library(name: "KafkaReplay", targets: ["KafkaReplay"]),
         .library(name: "SpoolStore", targets: ["SpoolStore"]),
         .library(name: "SpoolIngest", targets: ["SpoolIngest"]),
@@ -24,10 +25,13 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
+        // The shared vocabulary: no C, no Kafka, no SQLite.
+        .target(name: "SpoolModel"),
         .target(
             name: "KafkaReplay",
             dependencies: [
                 "CRdKafka",
+                "SpoolModel",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -42,7 +46,7 @@ let package = Package(
         ),
         .target(
             name: "SpoolStore",
-            dependencies: ["CSQLite", "KafkaReplay"],
+            dependencies: ["CSQLite", "SpoolModel"],
             plugins: ["EmbedMigrationsPlugin"]
         ),
         .systemLibrary(name: "CMalloc"),
@@ -50,6 +54,7 @@ let package = Package(
             name: "SpoolIngest",
             dependencies: [
                 "CMalloc",
+                "SpoolModel",
                 "KafkaReplay",
                 "SpoolStore",
                 .product(name: "Logging", package: "swift-log"),
@@ -57,12 +62,12 @@ let package = Package(
         ),
         .target(
             name: "SpoolCLI",
-            dependencies: ["KafkaReplay", "SpoolStore", "SpoolIngest"]
+            dependencies: ["SpoolModel", "KafkaReplay", "SpoolStore", "SpoolIngest"]
         ),
         .executableTarget(
             name: "spool",
             dependencies: [
-                "KafkaReplay", "SpoolStore", "SpoolIngest", "SpoolCLI",
+                "SpoolModel", "KafkaReplay", "SpoolStore", "SpoolIngest", "SpoolCLI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -70,7 +75,7 @@ let package = Package(
         .executableTarget(
             name: "SpoolBench",
             dependencies: [
-                "KafkaReplay", "SpoolStore", "SpoolCLI",
+                "SpoolModel", "KafkaReplay", "SpoolStore", "SpoolCLI",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -89,11 +94,11 @@ let package = Package(
         ),
         .testTarget(
             name: "SpoolStoreTests",
-            dependencies: ["SpoolStore", "KafkaReplay", "SpoolTestSupport"]
+            dependencies: ["SpoolStore", "SpoolModel", "SpoolTestSupport"]
         ),
         .testTarget(
             name: "KafkaReplayTests",
-            dependencies: ["KafkaReplay"]
+            dependencies: ["KafkaReplay", "SpoolTestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

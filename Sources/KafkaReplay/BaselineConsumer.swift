@@ -32,7 +32,7 @@ public enum BaselineConsumer {
             guard clock.now < deadline else {
                 throw ReplayError.timedOut(operation: "consuming \(messages) messages (got \(received))", seconds: timeoutSeconds)
             }
-            guard let message = rd_kafka_consumer_poll(client.handle, 100) else { continue }
+            guard let message = client.withHandle({ rd_kafka_consumer_poll($0, 100) }) else { continue }
             defer { rd_kafka_message_destroy(message) }
             let m = message.pointee
             guard m.err == RD_KAFKA_RESP_ERR_NO_ERROR else { continue }

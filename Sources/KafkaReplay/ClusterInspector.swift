@@ -14,8 +14,7 @@ public enum ClusterInspector {
         for topic in topics {
             for partition in 0..<Int32(counts[topic] ?? 0) {
                 let tp = TopicPartition(topic: topic, partition: partition)
-                let marks = try client.watermarks(tp, timeoutMs: timeoutMs)
-                result[tp] = Watermarks(low: marks.low, high: marks.high)
+                result[tp] = try client.watermarks(tp, timeoutMs: timeoutMs)
             }
         }
         return (client.clusterID(timeoutMs: timeoutMs), result)

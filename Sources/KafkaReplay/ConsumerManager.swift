@@ -20,19 +20,23 @@ public final class ConsumerManager {
 
     /// The Kafka cluster id reported by the brokers, when they report one.
     public let clusterID: String?
-    /// The cutoff between replay and live, in Unix milliseconds.
-    public let cutoffMs: Int64
+    /// The cutoff between replay and live, in Unix milliseconds; `nil` when there is none (each
+    /// partition is live once it reaches the high watermark seen at start).
+    public let cutoffMs: Int64?
     /// The most messages one `poll` returns.
     public let batchSize: Int
 
     /// Connects, resolves every partition's replay range and starts fetching.
     ///
+    /// Both spellings of kafkars are accepted: `ConsumerManager(config:topics:)` (no cutoff,
+    /// 10,000 per batch) and the older `ConsumerManager(config:topics:cutoffMs:batchSize:)`.
+    ///
     /// - Parameters:
     ///   - config: librdkafka properties (`bootstrap.servers`, security settings, ...). A missing
-    ///     `group.id` gets a unique one; `enable.auto.commit`, `auto.offset.reset=error` and
-    ///     `enable.partition.eof` are set by the manager.
+    ///     `group.id` gets a unique random one; `enable.auto.commit`, `auto.offset.reset=error`
+    ///     and `enable.partition.eof` are set by the manager.
     ///   - topics: the topics to replay, each at most once.
-    ///   - cutoffMs: the boundary between replay and live, in Unix milliseconds.
+    ///   - cutoffMs: the boundary between replay and live, in Unix milliseconds; `nil` for none.
     ///   - batchSize: the most messages one `poll` returns; must be positive.
     ///   - startOffsets: the next offset to read for partitions being resumed; overrides the
     ///     topic's policy there. An offset the broker no longer holds (or not yet) throws
@@ -40,13 +44,61 @@ public final class ConsumerManager {
     ///   - endOffsets: replay end offsets to use instead of the current high watermark (a resumed
     ///     bounded backfill keeps the end it resolved first). Clamped to the high watermark.
     ///   - stopAtCutoff: a bounded backfill: nothing after a partition's catch-up point is ever
-    ///     released, so a run that stops when live stores exactly the replay range.
+    ///     released, so a run that stops when live stores exactly the replay range. Otherwise
+    ///     partitions added to a topic while it is read are found (metadata is checked every
+    ///     `topic.metadata.refresh.interval.ms`, at most 5 s) and read from their first offset.
     ///   - logger: where librdkafka's and the manager's messages go (secrets redacted).
-    public init(config: [String: String], topics: [SourceTopic], cutoffMs: Int64, batchSize: Int,
+    public init(config: [String: String], topics: [SourceTopic], cutoffMs: Int64? = nil, batchSize: Int = 10_000,
                 startOffsets: [TopicPartition: Int64] = [:],
                 endOffsets: [TopicPartition: Int64] = [:],
                 stopAtCutoff: Bool = false,
                 logger: Logger = Logger(label: "spool.kafka")) throws {
+        try Self.validate(topics: topics, batchSize: batchSize, startOffsets: startOffsets)
+        let effective = Self.effectiveConfig(config)
+        let redactor = SecretRedactor(config: effective)
+        // Metadata, watermarks and time lookups go through a client of their own, so the
+        // consumer can be created with prefetch bounds sized for the number of partitions.
+        let client = try RDKafkaClient(kind: .consumer, config: effective, logger: logger)
+        let timeout = Self.requestTimeoutMs
+        let leaders = try client.partitionLeaders(topics: topics.map(\.name), timeoutMs: timeout)
+        var watermarks: [TopicPartition: Watermarks] = [:]
+        for topic in topics {
+            for partition in 0..<Int32(leaders[topic.name]?.count ?? 0) {
+                let tp = TopicPartition(topic: topic.name, partition: partition)
+                watermarks[tp] = try client.watermarks(tp, timeoutMs: timeout)
+            }
+        }
+        var lookup = BrokerOffsetLookup(client: client, config: effective, logger: logger, timeoutMs: timeout)
+        var specs: [ReplayCore.PartitionSpec] = []
+        for topic in topics {
+            let resolution = try StartOffsetResolver.resolve(topic: topic, watermarks: watermarks, startOffsets: startOffsets,
+                                                             endOffsets: endOffsets, nowMs: WallClock.nowMs(), lookup: &lookup)
+            for (tp, offset) in resolution.searched.sorted(by: { $0.key < $1.key }) {
+                logger.info("broker gave no offset for the start time of \(tp); found offset \(offset) by binary search")
+            }
+            specs += resolution.ranges.map { ReplayCore.PartitionSpec(topicPartition: $0.key, range: $0.value) }
+        }
+        lookup.close()
+        // After the metadata requests above the cluster id is known without another round trip.
+        let clusterID = client.clusterID(timeoutMs: timeout)
+        try client.throwPendingFatalError()
+
+        let core = ReplayCore(partitions: specs, cutoffMs: cutoffMs, batchSize: batchSize, stopAtCutoff: stopAtCutoff)
+        let consumer = try RDKafkaClient(kind: .consumer, config: Self.prefetchBounded(effective, partitions: specs.count, userConfig: config),
+                                         logger: logger)
+        let source = try RDKafkaMessageSource(client: consumer, partitions: core.cursors.map(\.topicPartition),
+                                              leaders: Self.onePartitionPerLeader(leaders),
+                                              discovery: stopAtCutoff ? nil : Self.discoveryInterval(config),
+                                              logger: logger, redactor: redactor)
+        try source.assign(core.cursors.map { ($0.topicPartition, $0.startOffset) })
+        self.driver = ReplayDriver(core: core, source: source)
+        self.logger = logger
+        self.clusterID = clusterID
+        self.cutoffMs = cutoffMs
+        self.batchSize = batchSize
+    }
+
+    private static func validate(topics: [SourceTopic], batchSize: Int, startOffsets: [TopicPartition: Int64]) throws {
         guard batchSize > 0 else {
             throw ReplayError.invalidArgument(name: "batch size", reason: "must be at least 1, got \(batchSize)")
         }
@@ -62,103 +114,24 @@ public final class ConsumerManager {
             throw ReplayError.invalidArgument(name: "start offset for \(tp)",
                                               reason: "topic '\(tp.topic)' is not among the topics to replay")
         }
-        let effective = Self.effectiveConfig(config)
-        let redactor = SecretRedactor(config: effective)
-        // Metadata, watermarks and time lookups go through a client of their own, so the
-        // consumer can be created with prefetch bounds sized for the number of partitions.
-        let client = try RDKafkaClient(kind: .consumer, config: effective, logger: logger)
-        let timeout = Self.requestTimeoutMs
+    }
 
-        var specs: [ReplayCore.PartitionSpec] = []
-        var probe: PartitionProbe?
-        let leaders = try client.partitionLeaders(topics: topics.map(\.name), timeoutMs: timeout)
-        var leaderRepresentatives: [Int32: TopicPartition] = [:]
-        for topic in topics {
-            let count = leaders[topic.name]?.count ?? 0
-            for (partition, leader) in (leaders[topic.name] ?? []).enumerated() where leader >= 0 && leaderRepresentatives[leader] == nil {
-                leaderRepresentatives[leader] = TopicPartition(topic: topic.name, partition: Int32(partition))
-            }
-            let tps = (0..<Int32(count)).map { TopicPartition(topic: topic.name, partition: $0) }
-            var marks: [TopicPartition: (low: Int64, high: Int64)] = [:]
-            for tp in tps { marks[tp] = try client.watermarks(tp, timeoutMs: timeout) }
-
-            var starts: [TopicPartition: Int64] = [:]
-            var byPolicy: [TopicPartition] = []
-            for tp in tps {
-                let (low, high) = marks[tp]!
-                if let requested = startOffsets[tp] {
-                    guard requested >= low && requested <= high else {
-                        throw ReplayError.offsetOutOfRange(topic: tp.topic, partition: tp.partition,
-                                                           requested: requested, earliest: low, latest: high)
-                    }
-                    starts[tp] = requested
-                } else {
-                    byPolicy.append(tp)
-                }
-            }
-            let targetTime: Int64?
-            switch topic.policy {
-            case .earliest:
-                targetTime = nil
-                for tp in byPolicy { starts[tp] = marks[tp]!.low }
-            case .latest:
-                targetTime = nil
-                for tp in byPolicy { starts[tp] = marks[tp]!.high }
-            case .relativeTime(let ms):
-                targetTime = WallClock.nowMs() - ms
-            case .absoluteTime(let ms):
-                targetTime = ms
-            }
-            if let targetTime, !byPolicy.isEmpty {
-                let answers = try client.offsetsForTimes(byPolicy, timestampMs: targetTime, timeoutMs: timeout)
-                var unanswered: [TopicPartition: (low: Int64, high: Int64)] = [:]
-                for tp in byPolicy {
-                    let (low, high) = marks[tp]!
-                    if let answer = answers[tp] ?? nil {
-                        starts[tp] = min(max(answer, low), high)
-                    } else {
-                        unanswered[tp] = (low, high)
-                    }
-                }
-                if !unanswered.isEmpty {
-                    // "No offset": either nothing is at or after the time, or the broker has no
-                    // time index. Read the partitions to tell, binary-searching where needed.
-                    if probe == nil { probe = try PartitionProbe(config: effective, logger: logger, timeoutMs: timeout) }
-                    let before = probe!.rounds
-                    let found = try probe!.offsets(for: targetTime, in: unanswered)
-                    for (tp, offset) in found.sorted(by: { $0.key < $1.key }) {
-                        starts[tp] = offset
-                        if offset < unanswered[tp]!.high {
-                            logger.info("broker gave no offset for time \(targetTime) on \(tp); found offset \(offset) by binary search")
-                        }
-                    }
-                    logger.info("timestamp lookup for topic '\(topic.name)' read \(probe!.rounds - before) probe rounds over \(unanswered.count) partitions")
-                }
-            }
-            for tp in tps {
-                let high = marks[tp]!.high
-                let end = endOffsets[tp].map { min($0, high) } ?? high
-                specs.append(ReplayCore.PartitionSpec(topicPartition: tp, startOffset: starts[tp]!, endOffset: end))
+    /// One partition led by each broker (the fetch nudger asks each leader once per tick).
+    private static func onePartitionPerLeader(_ leaders: [String: [Int32]]) -> [TopicPartition] {
+        var representatives: [Int32: TopicPartition] = [:]
+        for topic in leaders.keys.sorted() {
+            for (partition, leader) in leaders[topic]!.enumerated() where leader >= 0 && representatives[leader] == nil {
+                representatives[leader] = TopicPartition(topic: topic, partition: Int32(partition))
             }
         }
-        probe = nil
-        // After the metadata requests above the cluster id is known without another round trip.
-        let clusterID = client.clusterID(timeoutMs: timeout)
-        try client.throwPendingFatalError()
+        return representatives.keys.sorted().map { representatives[$0]! }
+    }
 
-        let core = ReplayCore(partitions: specs, cutoffMs: cutoffMs, batchSize: batchSize, stopAtCutoff: stopAtCutoff)
-        let ordered = core.cursors.map(\.topicPartition)
-        let consumer = try RDKafkaClient(kind: .consumer, config: Self.prefetchBounded(effective, partitions: specs.count, userConfig: config),
-                                         logger: logger)
-        let source = try RDKafkaMessageSource(client: consumer, partitions: ordered,
-                                              leaders: leaderRepresentatives.keys.sorted().map { leaderRepresentatives[$0]! },
-                                              logger: logger, redactor: redactor)
-        try source.assign(core.cursors.map { ($0.topicPartition, $0.startOffset) })
-        self.driver = ReplayDriver(core: core, source: source)
-        self.logger = logger
-        self.clusterID = clusterID
-        self.cutoffMs = cutoffMs
-        self.batchSize = batchSize
+    /// How often a following consumer checks the metadata for added partitions: librdkafka's
+    /// `topic.metadata.refresh.interval.ms` when set (at least 100 ms), else 5 s.
+    static func discoveryInterval(_ config: [String: String]) -> Duration {
+        guard let text = config["topic.metadata.refresh.interval.ms"], let ms = Int64(text), ms > 0 else { return .seconds(5) }
+        return .milliseconds(max(ms, 100))
     }
 
     /// Returns the next released messages, at most `batchSize`, waiting up to `timeoutMs`.

@@ -1,8 +1,11 @@
 /// A binary min-heap of partition heads keyed by (timestamp, rank).
 struct CursorHeap {
+    /// A partition head: ordered by timestamp, then by the partition's rank ((topic, partition)
+    /// order); `index` says which cursor it is.
     struct Key: Comparable {
         var timestamp: Int64
         var rank: Int
+        var index: Int
         static func < (lhs: Key, rhs: Key) -> Bool {
             lhs.timestamp != rhs.timestamp ? lhs.timestamp < rhs.timestamp : lhs.rank < rhs.rank
         }

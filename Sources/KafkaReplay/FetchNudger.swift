@@ -11,11 +11,12 @@ import Synchronization
 /// broker for one partition's watermarks every few milliseconds (a tiny ListOffsets request).
 /// It stays silent while the consumer is idle or live without traffic.
 final class FetchNudger {
-    /// The consumer handle. `@unchecked Sendable` because `rd_kafka_t` is thread-safe for
-    /// `rd_kafka_query_watermark_offsets`, and `stop()` ends every use before the owner destroys it.
-    private struct Handle: @unchecked Sendable { let pointer: OpaquePointer }
+    /// The consumer client, kept alive by the nudger. `@unchecked Sendable` because `rd_kafka_t`
+    /// is thread-safe for `rd_kafka_query_watermark_offsets`, the only call made from the timer,
+    /// and `stop()` ends every use before the owner lets the client go.
+    private struct Client: @unchecked Sendable { let client: RDKafkaClient }
 
-    private let handle: Handle
+    private let client: Client
     private let partitions: [TopicPartition]
     private let queue = DispatchQueue(label: "spool.fetch-nudger")
     private let timer: DispatchSourceTimer
@@ -27,17 +28,17 @@ final class FetchNudger {
     }
 
     /// Nudges the leaders of `partitions` (one partition per leader broker) every `intervalMs`.
-    init(handle: OpaquePointer, partitions: [TopicPartition], intervalMs: Int) {
-        self.handle = Handle(pointer: handle)
+    init(client: RDKafkaClient, partitions: [TopicPartition], intervalMs: Int) {
+        self.client = Client(client: client)
         self.partitions = partitions
         timer = DispatchSource.makeTimerSource(queue: queue)
         timer.schedule(deadline: .now() + .milliseconds(intervalMs), repeating: .milliseconds(intervalMs))
-        timer.setEventHandler { [handle = self.handle, partitions, active] in
+        timer.setEventHandler { [client = self.client, partitions, active] in
             guard active.value.exchange(false, ordering: .relaxed) else { return }
             for tp in partitions {
                 var low: Int64 = 0
                 var high: Int64 = 0
-                _ = rd_kafka_query_watermark_offsets(handle.pointer, tp.topic, tp.partition, &low, &high, 1_000)
+                _ = client.client.withHandle { rd_kafka_query_watermark_offsets($0, tp.topic, tp.partition, &low, &high, 1_000) }
             }
         }
         timer.resume()

@@ -50,7 +50,7 @@ public final class MockKafkaCluster {
             throw ReplayError.invalidArgument(name: "broker count", reason: "must be at least 1, got \(brokers)")
         }
         owner = try RDKafkaClient(kind: .producer, config: ["log_level": "3"], logger: logger)
-        guard let cluster = rd_kafka_mock_cluster_new(owner.handle, Int32(brokers)) else {
+        guard let cluster = owner.withHandle({ rd_kafka_mock_cluster_new($0, Int32(brokers)) }) else {
             throw ReplayError.invalidArgument(name: "mock cluster", reason: "librdkafka could not start the mock brokers")
         }
         self.cluster = cluster
@@ -86,16 +86,16 @@ public final class MockKafkaCluster {
     public func produceTransaction(topic: String, _ messages: [MockMessage], commit: Bool) throws {
         if transactionalProducer == nil {
             let client = try makeProducer(extra: ["transactional.id": "spool-mock-\(UInt32.random(in: 0...UInt32.max))"])
-            try check(rd_kafka_init_transactions(client.handle, 30_000), "initialising transactions")
+            try check(client.withHandle { rd_kafka_init_transactions($0, 30_000) }, "initialising transactions")
             transactionalProducer = client
         }
         let client = transactionalProducer!
-        try check(rd_kafka_begin_transaction(client.handle), "beginning a transaction")
+        try check(client.withHandle { rd_kafka_begin_transaction($0) }, "beginning a transaction")
         try send(messages, topic: topic, through: client)
         if commit {
-            try check(rd_kafka_commit_transaction(client.handle, 30_000), "committing a transaction")
+            try check(client.withHandle { rd_kafka_commit_transaction($0, 30_000) }, "committing a transaction")
         } else {
-            try check(rd_kafka_abort_transaction(client.handle, 30_000), "aborting a transaction")
+            try check(client.withHandle { rd_kafka_abort_transaction($0, 30_000) }, "aborting a transaction")
         }
     }
 
@@ -165,14 +165,16 @@ public final class MockKafkaCluster {
             while true {
                 let err = withOptionalBytes(message.key) { key in
                     withOptionalBytes(message.value) { value in
-                        spool_produce(client.handle, topic, message.partition,
-                                      key?.baseAddress ?? (key == nil ? nil : spool_empty_bytes()), key?.count ?? 0,
-                                      value?.baseAddress ?? (value == nil ? nil : spool_empty_bytes()), value?.count ?? 0,
-                                      message.timestamp)
+                        client.withHandle { handle in
+                            spool_produce(handle, topic, message.partition,
+                                          key?.baseAddress ?? (key == nil ? nil : spool_empty_bytes()), key?.count ?? 0,
+                                          value?.baseAddress ?? (value == nil ? nil : spool_empty_bytes()), value?.count ?? 0,
+                                          message.timestamp)
+                        }
                     }
                 }
                 if err == RD_KAFKA_RESP_ERR__QUEUE_FULL {
-                    rd_kafka_poll(client.handle, 10)
+                    _ = client.withHandle { rd_kafka_poll($0, 10) }
                     continue
                 }
                 guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
@@ -181,7 +183,7 @@ public final class MockKafkaCluster {
                 break
             }
         }
-        let err = rd_kafka_flush(client.handle, 60_000)
+        let err = client.withHandle { rd_kafka_flush($0, 60_000) }
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw RDKafkaClient.error(err, "flushing messages to '\(topic)'") }
         let failures = client.context.deliveryFailures.withLock { $0 }
         if let first = failures.first {

@@ -35,7 +35,7 @@ final class PartitionProbe {
         while answers.count < requests.count && clock.now < deadline {
             try client.throwPendingFatalError()
             // A short wait: a longer one is not cut short when the first fetch arrives.
-            guard let message = rd_kafka_consumer_poll(client.handle, 10) else { continue }
+            guard let message = client.withHandle({ rd_kafka_consumer_poll($0, 10) }) else { continue }
             defer { rd_kafka_message_destroy(message) }
             let m = message.pointee
             guard let rkt = m.rkt else { continue }
@@ -59,7 +59,7 @@ final class PartitionProbe {
     /// For each partition (with its watermarks), the smallest offset from which reading yields a
     /// message with timestamp >= `timestampMs`, or the high watermark when there is none.
     /// Assumes timestamps do not decrease within a partition.
-    func offsets(for timestampMs: Int64, in partitions: [TopicPartition: (low: Int64, high: Int64)]) throws -> [TopicPartition: Int64] {
+    func offsets(for timestampMs: Int64, in partitions: [TopicPartition: Watermarks]) throws -> [TopicPartition: Int64] {
         var result: [TopicPartition: Int64] = [:]
         // The last message of each partition (stepping back over trailing control records).
         var pending: [TopicPartition: Int64] = [:]

@@ -27,6 +27,12 @@ public struct PartitionState: Hashable, Sendable {
     /// The next offset to read to continue after everything released: `releasedOffset + 1`.
     public var nextOffset: Int64 { releasedOffset + 1 }
 
+    /// The partition this snapshot describes.
+    public var topicPartition: TopicPartition { TopicPartition(topic: topic, partition: partition) }
+
+    /// The replay range: `replayStartOffset..<replayEndOffset`.
+    public var replayRange: ReplayRange { ReplayRange(start: replayStartOffset, end: replayEndOffset) }
+
     /// Creates a snapshot.
     public init(topic: String, partition: Int32, replayStartOffset: Int64, replayEndOffset: Int64,
                 consumedOffset: Int64, releasedOffset: Int64, lastConsumedTimestamp: Int64?,

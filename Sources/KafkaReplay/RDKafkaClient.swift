@@ -29,8 +29,8 @@ final class RDKafkaCallbackContext: Sendable {
 final class RDKafkaClient {
     enum Kind { case producer, consumer }
 
-    /// The librdkafka handle; valid for the life of this object and must not escape it.
-    let handle: OpaquePointer
+    /// The librdkafka handle; lent only through `withHandle`.
+    private let handle: OpaquePointer
     let context: RDKafkaCallbackContext
     private let retainedContext: Unmanaged<RDKafkaCallbackContext>
     private let kind: Kind
@@ -91,6 +91,12 @@ final class RDKafkaClient {
         } else {
             context.logger.warning("librdkafka did not finish shutting down within 5 s; leaving it behind")
         }
+    }
+
+    /// Calls `body` with the librdkafka handle; the pointer must not escape `body` (it is
+    /// destroyed with this object).
+    func withHandle<R>(_ body: (OpaquePointer) throws -> R) rethrows -> R {
+        try body(handle)
     }
 
     /// Throws the first fatal error reported through the error callback, if any.
@@ -164,7 +170,7 @@ final class RDKafkaClient {
     }
 
     /// The low and high watermarks of one partition.
-    func watermarks(_ tp: TopicPartition, timeoutMs: Int32) throws -> (low: Int64, high: Int64) {
+    func watermarks(_ tp: TopicPartition, timeoutMs: Int32) throws -> Watermarks {
         var low: Int64 = -1
         var high: Int64 = -1
         let err = rd_kafka_query_watermark_offsets(handle, tp.topic, tp.partition, &low, &high, timeoutMs)
@@ -174,7 +180,7 @@ final class RDKafkaClient {
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
             throw Self.error(err, "reading the watermarks of \(tp) failed")
         }
-        return (low, high)
+        return Watermarks(low: low, high: high)
     }
 
     /// Asks the broker for the first offset at or after `timestampMs` on each partition;
@@ -204,6 +210,18 @@ final class RDKafkaClient {
         let list = RDKafkaPartitionList(offsets)
         let err = rd_kafka_assign(handle, list.pointer)
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw Self.error(err, "assigning partitions failed") }
+    }
+
+    /// Adds these partitions, at these offsets, to the current assignment; partitions already
+    /// assigned keep their positions and queues.
+    func incrementalAssign(_ offsets: [(TopicPartition, Int64)]) throws {
+        guard !offsets.isEmpty else { return }
+        let list = RDKafkaPartitionList(offsets)
+        guard let failure = rd_kafka_incremental_assign(handle, list.pointer) else { return }
+        defer { rd_kafka_error_destroy(failure) }
+        let code = rd_kafka_error_code(failure)
+        let text = rd_kafka_error_string(failure).map { String(cString: $0) } ?? ""
+        throw Self.error(code, "adding partitions to the assignment failed (\(text))")
     }
 
     /// Pauses or resumes fetching these partitions.

@@ -17,10 +17,13 @@ import Glibc
 /// pause/resume, so this deliberately uses the single-message call. Key and value bytes are
 /// handed to the core while the message is alive and copied there; the message is destroyed
 /// right after.
+///
+/// A following consumer (`discovery` set) also checks the metadata now and then and starts
+/// reading partitions added to its topics (see `PartitionDiscovery`).
 final class RDKafkaMessageSource: MessageSource {
     let client: RDKafkaClient
-    let partitions: [TopicPartition]
-    private let indexByTopic: [String: [Int]]
+    private(set) var partitions: [TopicPartition]
+    private var indexByTopic: [String: [Int]] = [:]
     private var indexByTopicHandle: [OpaquePointer: [Int]] = [:]
     private let logger: Logger
     private let redactor: SecretRedactor
@@ -32,27 +35,19 @@ final class RDKafkaMessageSource: MessageSource {
     private var wakeRead: Int32 = -1
     private var wakeWrite: Int32 = -1
     private var nudger: FetchNudger?
+    private var discovery: PartitionDiscovery?
     /// How many messages are taken from one partition before moving to the next.
     static let burst = 32
 
     /// `partitions` in the core's order; events name partitions by their index in it. Splits
     /// every partition's queue from the consumer queue; call `assign` afterwards.
     init(client: RDKafkaClient, partitions: [TopicPartition], leaders: [TopicPartition] = [],
-         logger: Logger, redactor: SecretRedactor) throws {
+         discovery: Duration? = nil, logger: Logger, redactor: SecretRedactor) throws {
         self.client = client
-        self.partitions = partitions
+        self.partitions = []
         self.logger = logger
         self.redactor = redactor
-        self.paused = Array(repeating: false, count: partitions.count)
-        var byTopic: [String: [Int]] = [:]
-        for (index, tp) in partitions.enumerated() {
-            var slots = byTopic[tp.topic] ?? []
-            let needed = Int(tp.partition) + 1
-            if slots.count < needed { slots.append(contentsOf: repeatElement(-1, count: needed - slots.count)) }
-            slots[Int(tp.partition)] = index
-            byTopic[tp.topic] = slots
-        }
-        indexByTopic = byTopic
+        self.paused = []
         var fds: [Int32] = [-1, -1]
         guard pipe(&fds) == 0 else {
             throw ReplayError.invalidArgument(name: "consumer", reason: "could not create a wake-up pipe")
@@ -63,22 +58,39 @@ final class RDKafkaMessageSource: MessageSource {
             _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
         }
-        for tp in partitions {
-            guard let queue = rd_kafka_queue_get_partition(client.handle, tp.topic, tp.partition) else {
+        try addQueues(for: partitions)
+        if let consumerQueue = client.withHandle({ rd_kafka_queue_get_consumer($0) }) {
+            rd_kafka_queue_io_event_enable(consumerQueue, wakeWrite, "w", 1)
+            rd_kafka_queue_destroy(consumerQueue)
+        }
+        if !leaders.isEmpty {
+            nudger = FetchNudger(client: client, partitions: leaders, intervalMs: 20)
+        }
+        if let discovery {
+            self.discovery = PartitionDiscovery(interval: discovery)
+        }
+    }
+
+    /// Splits each partition's queue from the consumer queue (before it is assigned) and gives
+    /// it the next index.
+    private func addQueues(for added: [TopicPartition]) throws {
+        for tp in added {
+            guard let queue = client.withHandle({ rd_kafka_queue_get_partition($0, tp.topic, tp.partition) }) else {
                 throw ReplayError.invalidArgument(name: "partition \(tp)", reason: "librdkafka has no queue for it")
             }
             // An application forward (here: none) is never overridden by assignment.
             rd_kafka_queue_forward(queue, nil)
             rd_kafka_queue_io_event_enable(queue, wakeWrite, "w", 1)
             queues.append(queue)
+            var slots = indexByTopic[tp.topic] ?? []
+            let needed = Int(tp.partition) + 1
+            if slots.count < needed { slots.append(contentsOf: repeatElement(-1, count: needed - slots.count)) }
+            slots[Int(tp.partition)] = partitions.count
+            indexByTopic[tp.topic] = slots
+            partitions.append(tp)
+            paused.append(false)
         }
-        if let consumerQueue = rd_kafka_queue_get_consumer(client.handle) {
-            rd_kafka_queue_io_event_enable(consumerQueue, wakeWrite, "w", 1)
-            rd_kafka_queue_destroy(consumerQueue)
-        }
-        if !leaders.isEmpty {
-            nudger = FetchNudger(handle: client.handle, partitions: leaders, intervalMs: 20)
-        }
+        indexByTopicHandle.removeAll()
     }
 
     deinit {
@@ -87,7 +99,7 @@ final class RDKafkaMessageSource: MessageSource {
             rd_kafka_queue_io_event_enable(queue, -1, nil, 0)
             rd_kafka_queue_destroy(queue)
         }
-        if let consumerQueue = rd_kafka_queue_get_consumer(client.handle) {
+        if let consumerQueue = client.withHandle({ rd_kafka_queue_get_consumer($0) }) {
             rd_kafka_queue_io_event_enable(consumerQueue, -1, nil, 0)
             rd_kafka_queue_destroy(consumerQueue)
         }
@@ -142,7 +154,8 @@ final class RDKafkaMessageSource: MessageSource {
     private func serveConsumerQueue(_ core: inout ReplayCore) throws -> Bool {
         try client.throwPendingFatalError()
         try checkTopicsIfAsked()
-        guard let message = rd_kafka_consumer_poll(client.handle, 0) else { return false }
+        try discoverPartitionsIfDue(&core)
+        guard let message = client.withHandle({ rd_kafka_consumer_poll($0, 0) }) else { return false }
         defer { rd_kafka_message_destroy(message) }
         try deliver(message, &core)
         return true
@@ -167,6 +180,23 @@ final class RDKafkaMessageSource: MessageSource {
             // Brokers unreachable or busy: keep reading, check again later.
             client.context.topicCheckNeeded.withLock { $0 = true }
         }
+    }
+
+    /// Every `discovery` interval, asks the metadata whether the topics gained partitions and
+    /// starts reading new ones at their first offset; fewer partitions end the replay.
+    private func discoverPartitionsIfDue(_ core: inout ReplayCore) throws {
+        guard var discovery, discovery.isDue() else { return }
+        defer { self.discovery = discovery }
+        guard let found = try discovery.newPartitions(client: client, known: partitions) else { return }
+        let specs = try found.map { tp in
+            ReplayCore.PartitionSpec(topicPartition: tp, range: try discovery.range(of: tp, client: client))
+        }
+        for (topic, added) in Dictionary(grouping: found, by: \.topic).sorted(by: { $0.key < $1.key }) {
+            logger.info("topic '\(topic)' gained partitions \(added.map(\.partition).sorted()); reading them from their first offset")
+        }
+        let indexes = core.addPartitions(specs)
+        try addQueues(for: indexes.map { core.cursors[$0].topicPartition })
+        try client.incrementalAssign(indexes.map { (core.cursors[$0].topicPartition, core.cursors[$0].startOffset) })
     }
 
     private func drainWakeups() {

@@ -12,19 +12,21 @@
 /// as if it carried the timestamp of the message before it in its partition (or first of all,
 /// when it is the partition's first message).
 struct ReplayCore {
-    /// What the core knows of one partition at creation.
+    /// What the core knows of one partition when it starts reading it.
     struct PartitionSpec {
         var topicPartition: TopicPartition
-        var startOffset: Int64
-        var endOffset: Int64
+        var range: ReplayRange
     }
 
     /// One partition's progress and held messages.
     struct Cursor {
         let topicPartition: TopicPartition
         let topicIndex: Int32
-        let startOffset: Int64
-        let endOffset: Int64
+        let range: ReplayRange
+        /// The partition's place in (topic, partition) order: breaks timestamp ties.
+        var rank: Int
+        var startOffset: Int64 { range.start }
+        var endOffset: Int64 { range.end }
         var consumedOffset: Int64
         var releasedOffset: Int64
         var lastTimestamp: Int64?
@@ -59,45 +61,58 @@ struct ReplayCore {
         var isEmpty: Bool { pause.isEmpty && resume.isEmpty && stop.isEmpty }
     }
 
+    /// The cutoff in Unix ms; `Int64.max` when there is none (live at the start-time end).
     let cutoffMs: Int64
     let batchSize: Int
     /// When true (a bounded backfill), nothing after a partition's catch-up point is released and
     /// a caught-up partition stays paused.
     let stopAtCutoff: Bool
-    let topicNames: [String]
+    private(set) var topicNames: [String]
+    private var topicIndex: [String: Int32] = [:]
     private(set) var cursors: [Cursor]
     private(set) var heldCount = 0
     /// Messages dropped because their offset was already consumed (a re-delivery).
     private(set) var duplicatesIgnored = 0
 
-    /// Creates the core for these partitions; `batchSize` must be positive.
-    init(partitions: [PartitionSpec], cutoffMs: Int64, batchSize: Int, stopAtCutoff: Bool = false) {
+    /// Creates the core for these partitions; `batchSize` must be positive. A `nil` cutoff
+    /// means none: partitions catch up at the end of their range.
+    init(partitions: [PartitionSpec], cutoffMs: Int64?, batchSize: Int, stopAtCutoff: Bool = false) {
         precondition(batchSize > 0, "batchSize is validated by ConsumerManager")
-        self.cutoffMs = cutoffMs
+        self.cutoffMs = cutoffMs ?? Int64.max
         self.batchSize = batchSize
         self.stopAtCutoff = stopAtCutoff
-        var names: [String] = []
-        var topicIndex: [String: Int32] = [:]
-        var cursors: [Cursor] = []
+        self.topicNames = []
+        self.cursors = []
+        addPartitions(partitions)
+    }
+
+    /// Starts reading more partitions (a topic grew); returns their cursor indexes, in order.
+    ///
+    /// New cursors go at the end, so the indexes a source already knows stay valid; ranks are
+    /// renumbered so timestamp ties still break by (topic, partition). A partition whose range
+    /// is not empty is not caught up, so releases wait for its first message as they do at start.
+    @discardableResult
+    mutating func addPartitions(_ partitions: [PartitionSpec]) -> [Int] {
+        var added: [Int] = []
         for spec in partitions.sorted(by: { $0.topicPartition < $1.topicPartition }) {
             let topic = spec.topicPartition.topic
             let index: Int32
             if let known = topicIndex[topic] {
                 index = known
             } else {
-                index = Int32(names.count)
-                names.append(topic)
+                index = Int32(topicNames.count)
+                topicNames.append(topic)
                 topicIndex[topic] = index
             }
-            let empty = spec.startOffset >= spec.endOffset
-            cursors.append(Cursor(topicPartition: spec.topicPartition, topicIndex: index,
-                                  startOffset: spec.startOffset, endOffset: spec.endOffset,
-                                  consumedOffset: spec.startOffset - 1, releasedOffset: spec.startOffset - 1,
+            added.append(cursors.count)
+            cursors.append(Cursor(topicPartition: spec.topicPartition, topicIndex: index, range: spec.range, rank: 0,
+                                  consumedOffset: spec.range.start - 1, releasedOffset: spec.range.start - 1,
                                   lastTimestamp: nil, lastOrderTimestamp: nil,
-                                  caughtUp: empty, mustReleaseThrough: nil))
+                                  caughtUp: spec.range.isEmpty, mustReleaseThrough: nil))
         }
-        self.topicNames = names
-        self.cursors = cursors
+        let order = cursors.indices.sorted { cursors[$0].topicPartition < cursors[$1].topicPartition }
+        for (rank, index) in order.enumerated() { cursors[index].rank = rank }
+        return added
     }
 
     // MARK: input
@@ -222,16 +237,18 @@ struct ReplayCore {
     /// then partition); returns how many it moved.
     mutating func release(into batch: inout MessageBatch, limit: Int) -> Int {
         guard limit > 0, heldCount > 0, let ceiling = releaseLimit else { return 0 }
+        // Partitions added since the batch was started may bring a topic name.
+        if batch.topicNames.count != topicNames.count { batch.setTopicNames(topicNames) }
         var heap = CursorHeap()
         for index in cursors.indices {
             if let first = cursors[index].held.first, first.orderTimestamp <= ceiling,
                first.offset <= cursors[index].releasableThrough(stopAtCutoff: stopAtCutoff) {
-                heap.push(CursorHeap.Key(timestamp: first.orderTimestamp, rank: index))
+                heap.push(CursorHeap.Key(timestamp: first.orderTimestamp, rank: cursors[index].rank, index: index))
             }
         }
         var released = 0
         while released < limit, let top = heap.popMin() {
-            let index = top.rank
+            let index = top.index
             // Release a run from this partition while it stays ahead of every other head.
             while released < limit {
                 let entry = cursors[index].held.releaseFirst(into: &batch,
@@ -241,7 +258,7 @@ struct ReplayCore {
                 released += 1
                 guard let next = cursors[index].held.first, next.orderTimestamp <= ceiling,
                       next.offset <= cursors[index].releasableThrough(stopAtCutoff: stopAtCutoff) else { break }
-                let key = CursorHeap.Key(timestamp: next.orderTimestamp, rank: index)
+                let key = CursorHeap.Key(timestamp: next.orderTimestamp, rank: cursors[index].rank, index: index)
                 if let other = heap.min, other < key {
                     heap.push(key)
                     break

@@ -25,6 +25,8 @@ public enum ReplayError: Error, Equatable, CustomStringConvertible, Sendable {
     case messageTooLarge(waiting: [TopicPartition: Int64], detail: String)
     /// A topic disappeared from the cluster while it was being read.
     case topicDeleted(name: String)
+    /// A topic has fewer partitions than are being read (it was deleted and recreated).
+    case partitionsRemoved(topic: String, reading: Int, now: Int)
 
     /// A sentence that names what failed and what to do.
     public var description: String {
@@ -50,6 +52,8 @@ public enum ReplayError: Error, Equatable, CustomStringConvertible, Sendable {
             return "a message is larger than the configured maximum and cannot be read\(places.isEmpty ? "" : "; not yet read: \(places)"). Raise receive.message.max.bytes and fetch.max.bytes with -X (librdkafka: \(detail))"
         case .topicDeleted(let name):
             return "topic '\(name)' no longer exists on the cluster (deleted while it was being read); what was read so far is stored"
+        case .partitionsRemoved(let topic, let reading, let now):
+            return "topic '\(topic)' now has \(now) partition(s) but \(reading) were being read; Kafka never removes partitions, so the topic was probably deleted and recreated. What was read so far is stored; capture the new topic into a new --db file"
         }
     }
 }

@@ -132,11 +132,13 @@ func run() throws -> [BenchResult] {
                                 offset: released[p], timestamp: message.timestamp))
         }
         let batch = MessageBatch(rows)
-        let states = (0..<partitionCount).map { p in
-            PartitionState(topic: "bench", partition: Int32(p), replayStartOffset: 0, replayEndOffset: Int64(messages / partitionCount),
-                           consumedOffset: released[p], releasedOffset: released[p], lastConsumedTimestamp: nil, isLive: false, isPaused: false)
+        let checkpoints = (0..<partitionCount).map { p in
+            PartitionCheckpoint(topicPartition: TopicPartition(topic: "bench", partition: Int32(p)),
+                                range: ReplayRange(start: 0, end: Int64(messages / partitionCount)),
+                                consumedOffset: released[p], releasedOffset: released[p], lastConsumedTimestamp: nil,
+                                isLive: false, isPaused: false)
         }
-        insertSeconds += try timed { try store.write(batch: batch, states: states, completeUntil: nil) }
+        insertSeconds += try timed { try store.write(batch: batch, checkpoints: checkpoints, completeUntil: nil) }
         written += batch.count
     }
     store.close()

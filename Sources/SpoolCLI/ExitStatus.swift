@@ -23,12 +23,8 @@ public enum ExitStatus: Int32, Sendable {
         case let error as StoreError:
             if case .inUse = error { return .inUse }
             return .storage
-        case let error as IngestError:
-            switch error {
-            case .store(let inner): return forError(inner)
-            case .kafka(let inner): return forError(inner)
-            default: return .kafka
-            }
+        case is IngestError:
+            return .kafka
         case let error as ReplayError:
             switch error {
             case .invalidTopic, .duplicateTopic, .invalidArgument, .configuration: return .usage

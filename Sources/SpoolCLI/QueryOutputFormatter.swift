@@ -1,4 +1,3 @@
-import SpoolIngest
 import SpoolStore
 
 /// Writes query results in one of the `OutputFormat`s.

@@ -99,8 +99,6 @@ struct SplitMix64: RandomNumberGenerator {
 extension String {
     /// A hash that is the same in every process (Swift's `hashValue` is seeded per process).
     var hashValueStable: Int {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
-        return Int(truncatingIfNeeded: hash)
+        Int(truncatingIfNeeded: StableHash.fnv1a64(utf8))
     }
 }

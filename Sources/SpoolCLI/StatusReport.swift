@@ -53,9 +53,9 @@ public struct StatusReport: Sendable {
         var header = ["topic", "partition", "start", "end", "next", "stored", "live", "last timestamp"]
         if watermarks != nil { header += ["high", "lag"] }
         let rows = partitions.map { row -> [String] in
-            var cells = [row.state.topic, String(row.state.partition), String(row.state.replayStartOffset),
-                         String(row.state.replayEndOffset), String(row.nextOffset), String(row.storedCount),
-                         row.state.isLive ? "yes" : "no",
+            var cells = [row.checkpoint.topicPartition.topic, String(row.checkpoint.topicPartition.partition), String(row.checkpoint.range.start),
+                         String(row.checkpoint.range.end), String(row.nextOffset), String(row.storedCount),
+                         row.checkpoint.isLive ? "yes" : "no",
                          row.lastStoredTimestamp.map { TimeText.iso8601($0) } ?? "-"]
             if let watermarks {
                 let high = watermarks[row.topicPartition]?.high
@@ -79,15 +79,15 @@ public struct StatusReport: Sendable {
     public func json() -> String {
         let partitionObjects = partitions.map { row -> String in
             var fields: [(String, String)] = [
-                ("topic", JSONText.string(row.state.topic)),
-                ("partition", String(row.state.partition)),
-                ("replay_start_offset", String(row.state.replayStartOffset)),
-                ("replay_end_offset", String(row.state.replayEndOffset)),
-                ("consumed_offset", String(row.state.consumedOffset)),
-                ("released_offset", String(row.state.releasedOffset)),
+                ("topic", JSONText.string(row.checkpoint.topicPartition.topic)),
+                ("partition", String(row.checkpoint.topicPartition.partition)),
+                ("replay_start_offset", String(row.checkpoint.range.start)),
+                ("replay_end_offset", String(row.checkpoint.range.end)),
+                ("consumed_offset", String(row.checkpoint.consumedOffset)),
+                ("released_offset", String(row.checkpoint.releasedOffset)),
                 ("next_offset", String(row.nextOffset)),
                 ("stored_count", String(row.storedCount)),
-                ("is_live", row.state.isLive ? "true" : "false"),
+                ("is_live", row.checkpoint.isLive ? "true" : "false"),
                 ("last_stored_timestamp", JSONText.integer(row.lastStoredTimestamp)),
             ]
             if let watermarks {

@@ -1,6 +1,6 @@
 internal import CMalloc
 import Dispatch
-import KafkaReplay
+import SpoolModel
 import SpoolStore
 import Synchronization
 
@@ -14,8 +14,9 @@ final class BatchWriter: Sendable {
     /// What one transaction stores.
     private struct Job: Sendable {
         var batch: MessageBatch
-        var states: [PartitionState]
+        var checkpoints: [PartitionCheckpoint]
         var completeUntil: Int64?
+        var addedPartitions: SpoolStore.AddedPartitions?
     }
 
     /// Hands the store to the writer queue. `@unchecked Sendable` because `SpoolStore` is not
@@ -39,15 +40,17 @@ final class BatchWriter: Sendable {
     }
 
     /// Queues one transaction; waits while `capacity` are already waiting.
-    func submit(batch: MessageBatch, states: [PartitionState], completeUntil: Int64?) throws {
+    func submit(batch: MessageBatch, checkpoints: [PartitionCheckpoint], completeUntil: Int64?,
+                addedPartitions: SpoolStore.AddedPartitions? = nil) throws {
         try rethrowFailure()
         slots.wait()
-        let job = Job(batch: batch, states: states, completeUntil: completeUntil)
+        let job = Job(batch: batch, checkpoints: checkpoints, completeUntil: completeUntil, addedPartitions: addedPartitions)
         queue.async { [self] in
             defer { slots.signal() }
             guard failure.withLock({ $0 == nil }) else { return }
             do {
-                try handle.store.write(batch: job.batch, states: job.states, completeUntil: job.completeUntil)
+                try handle.store.write(batch: job.batch, checkpoints: job.checkpoints, completeUntil: job.completeUntil,
+                                       addedPartitions: job.addedPartitions)
                 // Batches are built on the consumer thread and freed here; glibc keeps such
                 // freed memory in per-thread arenas, so hand it back now and then to keep the
                 // resident size flat over long runs.

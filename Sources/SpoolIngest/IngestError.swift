@@ -1,6 +1,3 @@
-import KafkaReplay
-import SpoolStore
-
 /// Why an ingest run could not continue, beyond the store's and the consumer's own errors.
 public enum IngestError: Error, Equatable, CustomStringConvertible, Sendable {
     /// Retention deleted offsets Spool had not read yet, and gaps were not accepted.
@@ -9,10 +6,6 @@ public enum IngestError: Error, Equatable, CustomStringConvertible, Sendable {
     case aheadOfBroker(topic: String, partition: Int32, storedNextOffset: Int64, highWatermark: Int64)
     /// The brokers belong to another cluster than the one the database was filled from.
     case clusterMismatch(path: String, stored: String, current: String)
-    /// The consumer failed.
-    case kafka(ReplayError)
-    /// The database failed.
-    case store(StoreError)
 
     /// A sentence naming what failed and what to do.
     public var description: String {
@@ -23,10 +16,6 @@ public enum IngestError: Error, Equatable, CustomStringConvertible, Sendable {
             return "\(topic)[\(partition)]: the next offset to read is \(stored), beyond the broker's high watermark \(high); the topic was probably deleted and recreated. Spool will not restart it silently: capture it into a new --db file."
         case let .clusterMismatch(path, stored, current):
             return "\(path) was filled from Kafka cluster '\(stored)', but the brokers belong to cluster '\(current)'; use a new --db file for a different cluster."
-        case .kafka(let error):
-            return error.description
-        case .store(let error):
-            return error.description
         }
     }
 }

@@ -1,4 +1,4 @@
-import KafkaReplay
+import SpoolModel
 import SpoolStore
 
 /// What an ingest run reads, how it stops and how it writes.

@@ -1,15 +1,20 @@
 import KafkaReplay
 import Logging
+import SpoolModel
 import SpoolStore
 
 /// Captures Kafka topics into a Spool database: `ConsumerManager` → `SpoolStore`, exactly once.
 ///
-/// Every released batch is written together with the partition state after it in one
+/// Every released batch is written together with the partition checkpoints after it in one
 /// transaction, so a restart resumes each partition right after its last stored message. A
 /// bounded backfill (the default) stops once every partition is live and stores exactly the
 /// messages before the cutoff and the start-time high watermark; an interrupted one continues
 /// the same job (same cutoff, same resolved ranges) when run again. With `follow` it keeps
-/// going until `StopSignal` fires. Either way a stop finishes the current transaction first.
+/// going until `StopSignal` fires, and partitions added to a topic meanwhile are read from their
+/// first offset and recorded with the run. Either way a stop finishes the current transaction.
+///
+/// The pipeline alone maps the consumer's state to what the store keeps, and alone checks
+/// that the brokers are the cluster the database was filled from.
 public final class IngestPipeline {
     /// The database file.
     public let databasePath: String
@@ -39,70 +44,87 @@ public final class IngestPipeline {
         let plan = try RunPlan.make(store: store, options: options)
         var gapsAccepted = 0
         let manager = try openConsumer(store: store, plan: plan, gapsAccepted: &gapsAccepted)
-
         if let stored = try store.clusterID(), let current = manager.clusterID, stored != current {
             throw IngestError.clusterMismatch(path: databasePath, stored: stored, current: current)
         }
-        let states = manager.partitionState()
-        var ranges: [TopicPartition: ReplayRange] = plan.savedRanges
-        for state in states where ranges[TopicPartition(topic: state.topic, partition: state.partition)] == nil {
-            ranges[TopicPartition(topic: state.topic, partition: state.partition)] =
-                ReplayRange(start: state.replayStartOffset, end: state.replayEndOffset)
+        let runID = try recordRun(store: store, plan: plan, manager: manager)
+        var tally = IngestTally(storedBefore: try store.messageCounts(), topics: options.topics.map(\.name),
+                                partitions: manager.partitionState().map(\.topicPartition))
+        let report = { (tally: IngestTally) -> Void in
+            progress?(tally.snapshot(manager, elapsed: (clock.now - started).seconds))
         }
+        var stoppedOnRequest = false
+        do {
+            stoppedOnRequest = try consume(manager, into: store, runID: runID, stop: stop, tally: &tally,
+                                           progressInterval: progressInterval, report: progress == nil ? nil : report)
+            try store.write(batch: MessageBatch(), checkpoints: Self.checkpoints(manager), completeUntil: manager.completeUntil)
+            try store.finishRun(runID, status: manager.isLive ? .live : .stopped)
+        } catch {
+            try? store.finishRun(runID, status: .failed)
+            throw error
+        }
+        report(tally)
+        return IngestSummary(runID: runID, storedPerTopic: tally.storedThisRunPerTopic, elapsedSeconds: (clock.now - started).seconds,
+                             isLive: manager.isLive, stoppedOnRequest: stoppedOnRequest,
+                             databaseBytes: store.fileSize(), gapsAccepted: gapsAccepted)
+    }
+
+    /// The store's checkpoints for the consumer's partition state.
+    static func checkpoints(_ manager: ConsumerManager) -> [PartitionCheckpoint] {
+        manager.partitionState().map(PartitionCheckpoint.init)
+    }
+
+    /// Records a new run (or continues the interrupted one) and stores the starting checkpoints.
+    private func recordRun(store: SpoolStore, plan: RunPlan, manager: ConsumerManager) throws -> Int64 {
         let runID: Int64
         if let continued = plan.continuedRunID {
             runID = continued
             logger.info("continuing run \(continued) with cutoff \(plan.cutoff)")
         } else {
+            var ranges = plan.savedRanges
+            for state in manager.partitionState() where ranges[state.topicPartition] == nil {
+                ranges[state.topicPartition] = state.replayRange
+            }
             runID = try store.startRun(clusterID: manager.clusterID, cutoff: plan.cutoff, bounded: !options.follow,
                                        topics: options.topics, ranges: ranges)
         }
-        try store.write(batch: MessageBatch(), states: states, completeUntil: manager.completeUntil)
+        try store.write(batch: MessageBatch(), checkpoints: Self.checkpoints(manager), completeUntil: manager.completeUntil)
+        return runID
+    }
 
-        var storedThisRun: [String: Int64] = [:]
-        var storedBefore = try store.messageCounts()
-        for topic in options.topics where storedBefore[topic.name] == nil { storedBefore[topic.name] = 0 }
+    /// Polls and hands batches to the writer thread until live (bounded) or stopped; returns
+    /// whether a stop was asked for.
+    private func consume(_ manager: ConsumerManager, into store: SpoolStore, runID: Int64, stop: StopSignal,
+                         tally: inout IngestTally, progressInterval: Double,
+                         report: ((IngestTally) -> Void)?) throws -> Bool {
+        let clock = ContinuousClock()
         var lastProgress = clock.now
-        var stoppedOnRequest = false
         var wasLive = manager.isLive
         let writer = BatchWriter(store: store, capacity: 3)
-        do {
-            defer { try? writer.finish() }
-            while true {
-                if stop.isStopped {
-                    stoppedOnRequest = true
-                    break
+        defer { try? writer.finish() }
+        while !stop.isStopped {
+            if !options.follow && manager.isLive { break }
+            let batch = try manager.poll(timeoutMs: options.pollTimeoutMs)
+            let states = manager.partitionState()
+            let added = tally.admit(states)
+            let live = manager.isLive
+            if !batch.isEmpty || live != wasLive || !added.isEmpty {
+                for (tp, range) in added.sorted(by: { $0.key < $1.key }) {
+                    logger.info("\(tp) joined the run: reading offsets \(range)")
                 }
-                if !options.follow && manager.isLive { break }
-                let batch = try manager.poll(timeoutMs: options.pollTimeoutMs)
-                let live = manager.isLive
-                if !batch.isEmpty || live != wasLive {
-                    try writer.submit(batch: batch, states: manager.partitionState(), completeUntil: manager.completeUntil)
-                    count(batch, into: &storedThisRun)
-                    wasLive = live
-                }
-                if let progress, (clock.now - lastProgress) >= .seconds(progressInterval) {
-                    lastProgress = clock.now
-                    progress(snapshot(manager, storedBefore: storedBefore, storedThisRun: storedThisRun,
-                                      elapsed: (clock.now - started).seconds))
-                }
+                try writer.submit(batch: batch, checkpoints: states.map(PartitionCheckpoint.init),
+                                  completeUntil: manager.completeUntil,
+                                  addedPartitions: added.isEmpty ? nil : .init(runID: runID, ranges: added))
+                tally.count(batch)
+                wasLive = live
             }
-            try writer.finish()
-            try store.write(batch: MessageBatch(), states: manager.partitionState(), completeUntil: manager.completeUntil)
-            let status: RunStatus = manager.isLive ? .live : .stopped
-            // A follow run keeps its run open-ended; a bounded one is finished when live.
-            try store.finishRun(runID, status: status)
-        } catch {
-            try? store.finishRun(runID, status: .failed)
-            throw error
+            if let report, (clock.now - lastProgress) >= .seconds(progressInterval) {
+                lastProgress = clock.now
+                report(tally)
+            }
         }
-        progress?(snapshot(manager, storedBefore: storedBefore, storedThisRun: storedThisRun,
-                           elapsed: (clock.now - started).seconds))
-        var perTopic: [String: Int64] = [:]
-        for topic in options.topics { perTopic[topic.name] = storedThisRun[topic.name] ?? 0 }
-        return IngestSummary(runID: runID, storedPerTopic: perTopic, elapsedSeconds: (clock.now - started).seconds,
-                             isLive: manager.isLive, stoppedOnRequest: stoppedOnRequest,
-                             databaseBytes: store.fileSize(), gapsAccepted: gapsAccepted)
+        try writer.finish()
+        return stop.isStopped
     }
 
     /// Creates the consumer; a stored offset that retention deleted is recorded as a gap and
@@ -113,9 +135,10 @@ public final class IngestPipeline {
         while true {
             attempts += 1
             do {
-                return try ConsumerManager(config: options.kafkaConfig, topics: options.topics, cutoffMs: plan.cutoff,
+                return try ConsumerManager(config: options.kafkaConfig, topics: plan.consumerTopics(options.topics), cutoffMs: plan.cutoff,
                                            batchSize: options.batchSize, startOffsets: startOffsets,
-                                           endOffsets: plan.endOffsets, stopAtCutoff: !options.follow, logger: logger)
+                                           endOffsets: plan.savedRanges.mapValues(\.end), stopAtCutoff: !options.follow,
+                                           logger: logger)
             } catch ReplayError.offsetOutOfRange(let topic, let partition, let requested, let earliest, let latest) {
                 if requested > latest {
                     throw IngestError.aheadOfBroker(topic: topic, partition: partition, storedNextOffset: requested, highWatermark: latest)
@@ -132,31 +155,13 @@ public final class IngestPipeline {
             }
         }
     }
+}
 
-    /// Adds the batch's rows per topic (counting runs of one topic, not row by row lookups).
-    private func count(_ batch: MessageBatch, into counts: inout [String: Int64]) {
-        var perTopic = [Int64](repeating: 0, count: batch.topicNames.count)
-        for index in batch.topicIndexes { perTopic[Int(index)] += 1 }
-        for (index, name) in batch.topicNames.enumerated() where perTopic[index] > 0 {
-            counts[name, default: 0] += perTopic[index]
-        }
+extension PartitionCheckpoint {
+    /// What the store keeps of the consumer's state of one partition.
+    init(_ state: PartitionState) {
+        self.init(topicPartition: state.topicPartition, range: state.replayRange,
+                  consumedOffset: state.consumedOffset, releasedOffset: state.releasedOffset,
+                  lastConsumedTimestamp: state.lastConsumedTimestamp, isLive: state.isLive, isPaused: state.isPaused)
     }
-
-    private func snapshot(_ manager: ConsumerManager, storedBefore: [String: Int64], storedThisRun: [String: Int64],
-                          elapsed: Double) -> IngestProgress {
-        var byTopic: [String: IngestProgress.TopicProgress] = [:]
-        for state in manager.partitionState() {
-            var entry = byTopic[state.topic] ?? IngestProgress.TopicProgress(
-                topic: state.topic, stored: (storedBefore[state.topic] ?? 0) + (storedThisRun[state.topic] ?? 0),
-                storedThisRun: storedThisRun[state.topic] ?? 0, remaining: 0, livePartitions: 0, partitions: 0)
-            entry.partitions += 1
-            if state.isLive { entry.livePartitions += 1 }
-            entry.remaining += max(0, state.replayEndOffset - state.nextOffset)
-            byTopic[state.topic] = entry
-        }
-        return IngestProgress(topics: byTopic.values.sorted { $0.topic < $1.topic }, elapsedSeconds: elapsed,
-                              heldMessages: manager.heldMessageCount, pausedPartitions: manager.pausedPartitionCount,
-                              isLive: manager.isLive)
-    }
-
 }

@@ -27,20 +27,23 @@ public final class QueryRunner {
         let connection = try SQLiteConnection.openForReading(path: path)
         _ = try connection.integer("SELECT count(*) FROM sqlite_master")
         self.connection = connection
-        let db = try connection.db
-        sqlite3_hard_heap_limit64(maxMemoryBytes)
-        sqlite3_limit(db, SQLITE_LIMIT_ATTACHED, 0)
-        sqlite3_limit(db, SQLITE_LIMIT_LENGTH, Int32(clamping: min(maxMemoryBytes / 4, 1_000_000_000)))
-        _ = spool_sqlite_db_config_int(db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0)
-        _ = spool_sqlite_db_config_int(db, SQLITE_DBCONFIG_DEFENSIVE, 1)
-        _ = spool_sqlite_db_config_int(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0)
-        guardContext = QueryGuard()
-        sqlite3_set_authorizer(db, queryAuthorizer, Unmanaged.passUnretained(guardContext).toOpaque())
-        sqlite3_progress_handler(db, 1_000, queryProgress, Unmanaged.passUnretained(guardContext).toOpaque())
+        let guardContext = QueryGuard()
+        self.guardContext = guardContext
+        try connection.withHandle { db in
+            sqlite3_hard_heap_limit64(maxMemoryBytes)
+            sqlite3_limit(db, SQLITE_LIMIT_ATTACHED, 0)
+            sqlite3_limit(db, SQLITE_LIMIT_LENGTH, Int32(clamping: min(maxMemoryBytes / 4, 1_000_000_000)))
+            _ = spool_sqlite_db_config_int(db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0)
+            _ = spool_sqlite_db_config_int(db, SQLITE_DBCONFIG_DEFENSIVE, 1)
+            _ = spool_sqlite_db_config_int(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0)
+            // The guard lives as long as the runner, which removes both callbacks before closing.
+            sqlite3_set_authorizer(db, queryAuthorizer, Unmanaged.passUnretained(guardContext).toOpaque())
+            sqlite3_progress_handler(db, 1_000, queryProgress, Unmanaged.passUnretained(guardContext).toOpaque())
+        }
     }
 
     deinit {
-        if let db = connection.handle {
+        _ = try? connection.withHandle { db in
             sqlite3_set_authorizer(db, nil, nil)
             sqlite3_progress_handler(db, 0, nil, nil)
         }
@@ -49,7 +52,11 @@ public final class QueryRunner {
 
     /// Runs `sql`, calling `columns` once with the column names, then `row` for each row.
     public func run(_ sql: String, columns: ([String]) throws -> Void, row: ([QueryValue]) throws -> Void) throws {
-        let db = try connection.db
+        try connection.withHandle { db in try run(sql, on: db, columns: columns, row: row) }
+    }
+
+    private func run(_ sql: String, on db: OpaquePointer, columns: ([String]) throws -> Void,
+                     row: ([QueryValue]) throws -> Void) throws {
         guardContext.denial = nil
         var statement: OpaquePointer?
         var tailOffset = 0

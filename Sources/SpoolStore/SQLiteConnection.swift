@@ -8,7 +8,7 @@ import Glibc
 /// Related SQLite documentation: https://www.sqlite.org/c3ref/open.html
 final class SQLiteConnection {
     let path: String
-    private(set) var handle: OpaquePointer?
+    private var handle: OpaquePointer?
 
     /// Opens `path`; `create` also creates a missing file. Nothing is written by opening.
     init(path: String, readOnly: Bool, create: Bool, uri: Bool = false) throws {
@@ -38,17 +38,21 @@ final class SQLiteConnection {
         }
     }
 
-    /// The raw handle; it must not escape the call.
-    var db: OpaquePointer {
-        get throws {
-            guard let handle else { throw StoreError.inconsistent(path: path, reason: "the database connection is closed") }
-            return handle
-        }
+    /// Calls `body` with the raw handle; the pointer must not escape `body`. Throws when the
+    /// connection is closed.
+    func withHandle<R>(_ body: (OpaquePointer) throws -> R) throws -> R {
+        guard let handle else { throw StoreError.inconsistent(path: path, reason: "the database connection is closed") }
+        return try body(handle)
+    }
+
+    /// The rowid of the last row inserted on this connection.
+    func lastInsertRowID() throws -> Int64 {
+        try withHandle { sqlite3_last_insert_rowid($0) }
     }
 
     /// Runs one or more statements that return no rows.
     func execute(_ sql: String) throws {
-        let rc = sqlite3_exec(try db, sql, nil, nil, nil)
+        let rc = try withHandle { sqlite3_exec($0, sql, nil, nil, nil) }
         guard rc == SQLITE_OK else { throw error(rc) }
     }
 
@@ -56,7 +60,7 @@ final class SQLiteConnection {
     func prepare(_ sql: String, persistent: Bool = false) throws -> SQLiteStatement {
         var statement: OpaquePointer?
         let flags = persistent ? UInt32(SQLITE_PREPARE_PERSISTENT) : 0
-        let rc = sqlite3_prepare_v3(try db, sql, -1, flags, &statement, nil)
+        let rc = try withHandle { sqlite3_prepare_v3($0, sql, -1, flags, &statement, nil) }
         guard rc == SQLITE_OK, let statement else { throw error(rc) }
         return SQLiteStatement(statement, connection: self)
     }
@@ -77,7 +81,7 @@ final class SQLiteConnection {
 
     /// Sets how long a statement waits for another connection's lock before failing.
     func setBusyTimeout(ms: Int) throws {
-        sqlite3_busy_timeout(try db, Int32(ms))
+        _ = try withHandle { sqlite3_busy_timeout($0, Int32(ms)) }
         busyTimeoutMs = Int32(ms)
     }
 

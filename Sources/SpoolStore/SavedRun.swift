@@ -1,4 +1,4 @@
-import KafkaReplay
+import SpoolModel
 
 /// An ingest run as recorded in the database: what was asked for and what it resolved to.
 public struct SavedRun: Equatable, Sendable {
@@ -33,19 +33,5 @@ public struct SavedRun: Equatable, Sendable {
         self.finishedAt = finishedAt
         self.topics = topics
         self.ranges = ranges
-    }
-}
-
-/// A partition's resolved replay range: from `start` up to (not including) `end`.
-public struct ReplayRange: Equatable, Hashable, Sendable {
-    /// The first offset to read.
-    public var start: Int64
-    /// The high watermark when the run started.
-    public var end: Int64
-
-    /// Creates a range.
-    public init(start: Int64, end: Int64) {
-        self.start = start
-        self.end = end
     }
 }

@@ -1,9 +1,9 @@
-import KafkaReplay
+import SpoolModel
 
 /// One row of `partition_state`: a partition's progress as of the last committed batch.
 public struct StoredPartition: Equatable, Sendable {
-    /// The replay state (PARTITION_STATE_SCHEMA) when the batch was committed.
-    public var state: PartitionState
+    /// The partition's checkpoint (PARTITION_STATE_SCHEMA) when the batch was committed.
+    public var checkpoint: PartitionCheckpoint
     /// The next offset to read on resume.
     public var nextOffset: Int64
     /// How many messages of the partition are stored.
@@ -14,11 +14,11 @@ public struct StoredPartition: Equatable, Sendable {
     public var updatedAt: Int64
 
     /// The partition this row describes.
-    public var topicPartition: TopicPartition { TopicPartition(topic: state.topic, partition: state.partition) }
+    public var topicPartition: TopicPartition { checkpoint.topicPartition }
 
     /// Creates a row.
-    public init(state: PartitionState, nextOffset: Int64, storedCount: Int64, lastStoredTimestamp: Int64?, updatedAt: Int64) {
-        self.state = state
+    public init(checkpoint: PartitionCheckpoint, nextOffset: Int64, storedCount: Int64, lastStoredTimestamp: Int64?, updatedAt: Int64) {
+        self.checkpoint = checkpoint
         self.nextOffset = nextOffset
         self.storedCount = storedCount
         self.lastStoredTimestamp = lastStoredTimestamp

@@ -82,11 +82,10 @@ struct IngestCommand: ParsableCommand {
     }
 
     func run() throws {
-        var config = try kafka.config()
+        let config = try kafka.config()
         guard config["bootstrap.servers"] != nil || config["metadata.broker.list"] != nil else {
             throw ValidationError("--brokers is required (or bootstrap.servers in -X or --config-file)")
         }
-        config["client.id"] = config["client.id"] ?? "spool"
         let topics = try topic.map(TopicSpec.parse)
         let choice: CutoffChoice
         if let until {

@@ -29,7 +29,7 @@ struct StatusCommand: ParsableCommand {
         var watermarks: [TopicPartition: Watermarks]?
         let config = try kafka.config()
         if config["bootstrap.servers"] != nil {
-            let topics = Array(Set(try store.storedPartitions().map(\.state.topic))).sorted()
+            let topics = Array(Set(try store.storedPartitions().map(\.topicPartition.topic))).sorted()
             watermarks = try ClusterInspector.watermarks(config: config, topics: topics,
                                                          logger: makeLogger(label: "spool", verbose: false, quiet: true)).partitions
         }

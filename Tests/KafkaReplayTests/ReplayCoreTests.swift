@@ -219,8 +219,8 @@ struct ReplayCoreTests {
 extension ReplayCoreTests {
     @Test func aBoundedBackfillReleasesNothingPastTheCatchUpPoint() throws {
         let specs = [
-            ReplayCore.PartitionSpec(topicPartition: TopicPartition(topic: "t", partition: 0), startOffset: 0, endOffset: 6),
-            ReplayCore.PartitionSpec(topicPartition: TopicPartition(topic: "t", partition: 1), startOffset: 0, endOffset: 6),
+            ReplayCore.PartitionSpec(topicPartition: TopicPartition(topic: "t", partition: 0), range: ReplayRange(start: 0, end: 6)),
+            ReplayCore.PartitionSpec(topicPartition: TopicPartition(topic: "t", partition: 1), range: ReplayRange(start: 0, end: 6)),
         ]
         let driver = ReplayDriver(core: ReplayCore(partitions: specs, cutoffMs: 30, batchSize: 10, stopAtCutoff: true),
                                   source: ScriptedSource([
@@ -274,5 +274,47 @@ extension ReplayCoreTests {
             let expected = item(Int(message.offset), partition: Int(message.partition))
             #expect(message.key == expected.key && message.value == expected.value && message.timestamp == expected.timestamp)
         }
+    }
+
+    @Test func partitionsAddedWhileFollowingAreReadFromTheirFirstOffsetInOrder() throws {
+        // A followed topic with two live partitions gains partitions 2 and 3 after four messages.
+        let driver = scriptedDriver([
+            ScriptedSource.partition(timestamps: [10, 30, 50, 70]),
+            ScriptedSource.partition(timestamps: [20, 40, 60, 80]),
+        ])
+        driver.source.grow(after: 4, [
+            (ReplayCore.PartitionSpec(topicPartition: TopicPartition(topic: "t", partition: 3), range: ReplayRange(start: 0, end: 2)),
+             ScriptedSource.partition(timestamps: [25, 65])),
+            (ReplayCore.PartitionSpec(topicPartition: TopicPartition(topic: "t", partition: 2), range: ReplayRange(start: 5, end: 8)),
+             ScriptedSource.partition(timestamps: [15, 45, 75], startOffset: 5)),
+        ])
+        var released: [Message] = []
+        for _ in 0..<50 { released += try driver.poll(timeoutMs: 0) }
+        #expect(driver.core.isLive)
+        // Every message exactly once, each partition in offset order.
+        for (partition, offsets) in [(0, [0, 1, 2, 3]), (1, [0, 1, 2, 3]), (2, [5, 6, 7]), (3, [0, 1])] {
+            #expect(released.filter { $0.partition == Int32(partition) }.map(\.offset) == offsets.map(Int64.init), "t[\(partition)]")
+        }
+        #expect(released.count == 13)
+        // The state lists all four in (topic, partition) order, starting where they were added.
+        let states = driver.core.partitionStates().sorted { $0.partition < $1.partition }
+        #expect(states.map(\.partition) == [0, 1, 2, 3])
+        #expect(states.map(\.replayStartOffset) == [0, 0, 5, 0])
+        #expect(states.map(\.nextOffset) == [4, 4, 8, 2])
+    }
+
+    @Test func timestampTiesBreakByPartitionEvenForAddedPartitions() throws {
+        let driver = scriptedDriver([ScriptedSource.partition(timestamps: [100]), ScriptedSource.partition(timestamps: [100])],
+                                    cutoff: 50)
+        // Partition 0 is caught up by its first message (past the cutoff); the added partition
+        // 0 of topic "a" sorts first, so at equal timestamps it is released first.
+        driver.source.grow(after: 0, [
+            (ReplayCore.PartitionSpec(topicPartition: TopicPartition(topic: "a", partition: 0), range: ReplayRange(start: 0, end: 1)),
+             ScriptedSource.partition(timestamps: [100])),
+        ])
+        var released: [Message] = []
+        for _ in 0..<20 { released += try driver.poll(timeoutMs: 0) }
+        #expect(released.map(\.topic) == ["a", "t", "t"])
+        #expect(released.map(\.partition) == [0, 0, 1])
     }
 }

@@ -25,6 +25,9 @@ final class ScriptedSource: MessageSource {
     var eofOffsets: [Int: Int64] = [:]
     /// Offsets to deliver a second time (as a broker re-fetch would), per partition.
     var redeliver: [Int: [Item]] = [:]
+    /// Partitions the topic gains once `after` messages were delivered (as discovery would add them).
+    private var growth: [(after: Int, specs: [ReplayCore.PartitionSpec], items: [[Item]])] = []
+    private(set) var delivered = 0
 
     init(_ items: [[Item]]) {
         self.items = items
@@ -39,7 +42,22 @@ final class ScriptedSource: MessageSource {
         }
     }
 
+    /// Adds partitions (with their scripted items) to the core after `after` deliveries.
+    func grow(after: Int, _ partitions: [(ReplayCore.PartitionSpec, [Item])]) {
+        // The core gives new partitions indexes in (topic, partition) order.
+        let ordered = partitions.sorted { $0.0.topicPartition < $1.0.topicPartition }
+        growth.append((after, ordered.map(\.0), ordered.map(\.1)))
+    }
+
     func next(timeoutMs: Int32, into core: inout ReplayCore) throws -> Bool {
+        if let first = growth.first, delivered >= first.after {
+            growth.removeFirst()
+            let indexes = core.addPartitions(first.specs)
+            #expect(indexes == Array(items.count..<items.count + first.specs.count), "new partitions get the next indexes")
+            items += first.items
+            positions += Array(repeating: 0, count: first.items.count)
+            available += first.items.map(\.count)
+        }
         for step in 0..<items.count {
             let p = (turn + step) % items.count
             guard !paused.contains(p) else { continue }
@@ -67,6 +85,7 @@ final class ScriptedSource: MessageSource {
     }
 
     private func deliver(_ item: Item, _ p: Int, _ core: inout ReplayCore) {
+        delivered += 1
         func with(_ bytes: [UInt8]?, _ body: (UnsafeRawBufferPointer?) -> Void) {
             guard let bytes else { return body(nil) }
             bytes.withUnsafeBytes { body($0) }
@@ -98,8 +117,8 @@ func scriptedDriver(_ partitions: [[ScriptedSource.Item]], ends: [Int64]? = nil,
                     cutoff: Int64 = Int64.max, batchSize: Int = 10) -> ReplayDriver<ScriptedSource> {
     let specs = partitions.enumerated().map { index, items in
         ReplayCore.PartitionSpec(topicPartition: TopicPartition(topic: "t", partition: Int32(index)),
-                                 startOffset: starts?[index] ?? (items.first?.offset ?? 0),
-                                 endOffset: ends?[index] ?? (items.last.map { $0.offset + 1 } ?? 0))
+                                 range: ReplayRange(start: starts?[index] ?? (items.first?.offset ?? 0),
+                                                    end: ends?[index] ?? (items.last.map { $0.offset + 1 } ?? 0)))
     }
     return ReplayDriver(core: ReplayCore(partitions: specs, cutoffMs: cutoff, batchSize: batchSize),
                         source: ScriptedSource(partitions))

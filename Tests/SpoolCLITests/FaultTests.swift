@@ -185,9 +185,11 @@ struct FaultTests {
             for round in 0..<20 {
                 let rows = (0..<200).map { Message(key: nil, value: Array(repeating: 1, count: 300), topic: "t", partition: 0,
                                                    offset: Int64(round * 200 + $0), timestamp: 1) }
-                try store.write(batch: MessageBatch(rows), states: [PartitionState(topic: "t", partition: 0, replayStartOffset: 0, replayEndOffset: 9_999,
-                                                                                     consumedOffset: Int64(round * 200 + 199), releasedOffset: Int64(round * 200 + 199),
-                                                                                     lastConsumedTimestamp: 1, isLive: false, isPaused: false)], completeUntil: nil)
+                let through = Int64(round * 200 + 199)
+                let checkpoint = PartitionCheckpoint(topicPartition: TopicPartition(topic: "t", partition: 0),
+                                                     range: ReplayRange(start: 0, end: 9_999), consumedOffset: through,
+                                                     releasedOffset: through, lastConsumedTimestamp: 1, isLive: false, isPaused: false)
+                try store.write(batch: MessageBatch(rows), checkpoints: [checkpoint], completeUntil: nil)
             }
             try store.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             store.close()
@@ -266,7 +268,7 @@ struct FaultTests {
         // A writer is open and its WAL holds data the main file does not have yet.
         let writer = try SpoolStore.openForWriting(path: dir.file("q.sqlite"))
         try writer.write(batch: MessageBatch([Message(key: nil, value: nil, topic: "q", partition: 0, offset: 30, timestamp: 1)]),
-                         states: [], completeUntil: nil)
+                         checkpoints: [], completeUntil: nil)
         try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: dir.file("q.sqlite-shm"))
         let busy = try runTool("/usr/bin/setpriv", asNobody(["query", dir.file("q.sqlite"), "SELECT count(*) AS n FROM messages", "--format", "csv"]),
                                directory: "/")

@@ -34,7 +34,7 @@ struct IngestPipelineTests {
         let run = try #require(try store.latestRun())
         #expect(run.status == .live && run.bounded)
         #expect(run.ranges.count == 4)
-        #expect(try store.storedPartitions().allSatisfy { $0.state.isLive })
+        #expect(try store.storedPartitions().allSatisfy { $0.checkpoint.isLive })
         #expect(try store.completeUntil() != nil)
         #expect(try store.clusterID() != nil)
     }

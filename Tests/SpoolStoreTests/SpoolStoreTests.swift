@@ -1,5 +1,5 @@
 import SpoolTestSupport
-import KafkaReplay
+import SpoolModel
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -89,7 +89,7 @@ struct SpoolStoreTests {
         let truncated = dir.file("truncated.sqlite")
         do {
             let store = try SpoolStore.openForWriting(path: truncated)
-            try store.write(batch: makeBatch(count: 2_000, valueSize: 200), states: [stateAfter(through: 1_999)], completeUntil: nil)
+            try store.write(batch: makeBatch(count: 2_000, valueSize: 200), checkpoints: [stateAfter(through: 1_999)], completeUntil: nil)
             try store.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             store.close()
         }
@@ -128,8 +128,8 @@ struct SpoolStoreTests {
         let path = dir.file("resume.sqlite")
         do {
             let store = try SpoolStore.openForWriting(path: path)
-            try store.write(batch: makeBatch(count: 100), states: [stateAfter(through: 99), stateAfter(partition: 1, through: -1)], completeUntil: 1_050)
-            try store.write(batch: makeBatch(from: 100, count: 50), states: [stateAfter(through: 149)], completeUntil: 1_100)
+            try store.write(batch: makeBatch(count: 100), checkpoints: [stateAfter(through: 99), stateAfter(partition: 1, through: -1)], completeUntil: 1_050)
+            try store.write(batch: makeBatch(from: 100, count: 50), checkpoints: [stateAfter(through: 149)], completeUntil: 1_100)
             store.close()
         }
         let store = try SpoolStore.openForWriting(path: path)
@@ -146,6 +146,30 @@ struct SpoolStoreTests {
         #expect(try store.verify().isSound)
     }
 
+    @Test func interleavedPartitionsAreStoredWithTheirOwnBytes() throws {
+        let dir = TemporaryDirectory()
+        let store = try SpoolStore.openForWriting(path: dir.file("mixed.sqlite"))
+        // Rows alternate over three partitions with sizes from 0 to 300 bytes, so the write path
+        // regroups them by partition and must still bind each row's own key and value.
+        var rows: [Message] = []
+        for i in 0..<900 {
+            let partition = Int32(i % 3)
+            let key: [UInt8]? = i % 7 == 0 ? nil : (0..<(i % 13)).map { UInt8(($0 + i) % 256) }
+            let value: [UInt8]? = i % 11 == 0 ? nil : (0..<(i % 301)).map { UInt8(($0 * 7 + i) % 256) }
+            rows.append(Message(key: key, value: value, topic: i % 2 == 0 ? "a" : "b", partition: partition,
+                                offset: Int64(i / 6), timestamp: Int64(i)))
+        }
+        let checkpoints = ["a", "b"].flatMap { topic in (0..<3).map { stateAfter(topic: topic, partition: Int32($0), through: 149) } }
+        try store.write(batch: MessageBatch(rows), checkpoints: checkpoints, completeUntil: nil)
+        for topic in ["a", "b"] {
+            for partition in Int32(0)..<3 {
+                let want = rows.filter { $0.topic == topic && $0.partition == partition }
+                #expect(try store.messages(topic: topic, partition: partition) == want, "\(topic)[\(partition)]")
+            }
+        }
+        #expect(try store.verify().isSound)
+    }
+
     @Test func nullAndEmptyBlobsStayDistinct() throws {
         let dir = TemporaryDirectory()
         let store = try SpoolStore.openForWriting(path: dir.file("blobs.sqlite"))
@@ -153,7 +177,7 @@ struct SpoolStoreTests {
             Message(key: nil, value: nil, topic: "t", partition: 0, offset: 0, timestamp: 1),
             Message(key: [], value: [], topic: "t", partition: 0, offset: 1, timestamp: 2),
         ])
-        try store.write(batch: batch, states: [stateAfter(through: 1)], completeUntil: nil)
+        try store.write(batch: batch, checkpoints: [stateAfter(through: 1)], completeUntil: nil)
         let stored = try store.messages(topic: "t", partition: 0)
         #expect(stored[0].key == nil && stored[0].value == nil)
         #expect(stored[1].key == [] && stored[1].value == [])
@@ -165,11 +189,11 @@ struct SpoolStoreTests {
         let dir = TemporaryDirectory()
         let path = dir.file("full.sqlite")
         let store = try SpoolStore.openForWriting(path: path)
-        try store.write(batch: makeBatch(count: 10), states: [stateAfter(through: 9)], completeUntil: 1_009)
+        try store.write(batch: makeBatch(count: 10), checkpoints: [stateAfter(through: 9)], completeUntil: 1_009)
         let pages = try store.connection.integer("PRAGMA page_count") ?? 0
         try store.connection.execute("PRAGMA max_page_count = \(pages + 5)")
         #expect {
-            try store.write(batch: makeBatch(from: 10, count: 5_000, valueSize: 500), states: [stateAfter(through: 5_009)], completeUntil: 9_999)
+            try store.write(batch: makeBatch(from: 10, count: 5_000, valueSize: 500), checkpoints: [stateAfter(through: 5_009)], completeUntil: 9_999)
         } throws: { error in
             guard case .storage(let badPath, _, let message) = error as? StoreError else { return false }
             return badPath == path && message.contains("full")
@@ -180,16 +204,16 @@ struct SpoolStoreTests {
         #expect(try store.verify().isSound)
         // Space is freed: the same batch goes through.
         try store.connection.execute("PRAGMA max_page_count = 1073741823")
-        try store.write(batch: makeBatch(from: 10, count: 5_000, valueSize: 500), states: [stateAfter(through: 5_009)], completeUntil: 9_999)
+        try store.write(batch: makeBatch(from: 10, count: 5_000, valueSize: 500), checkpoints: [stateAfter(through: 5_009)], completeUntil: 9_999)
         #expect(try store.resumeOffsets()[TopicPartition(topic: "t", partition: 0)] == 5_010)
     }
 
     @Test func aDuplicateOffsetRollsTheWholeBatchBack() throws {
         let dir = TemporaryDirectory()
         let store = try SpoolStore.openForWriting(path: dir.file("dup.sqlite"))
-        try store.write(batch: makeBatch(count: 10), states: [stateAfter(through: 9)], completeUntil: nil)
+        try store.write(batch: makeBatch(count: 10), checkpoints: [stateAfter(through: 9)], completeUntil: nil)
         #expect(throws: StoreError.self) {
-            try store.write(batch: makeBatch(from: 5, count: 10), states: [stateAfter(through: 14)], completeUntil: nil)
+            try store.write(batch: makeBatch(from: 5, count: 10), checkpoints: [stateAfter(through: 14)], completeUntil: nil)
         }
         #expect(try store.connection.integer("SELECT count(*) FROM messages") == 10)
         #expect(try store.resumeOffsets()[TopicPartition(topic: "t", partition: 0)] == 10)
@@ -212,11 +236,11 @@ struct SpoolStoreTests {
         let dir = TemporaryDirectory()
         let path = dir.file("snap.sqlite")
         let writer = try SpoolStore.openForWriting(path: path)
-        try writer.write(batch: MessageBatch(), states: [stateAfter(through: -1)], completeUntil: nil)
+        try writer.write(batch: MessageBatch(), checkpoints: [stateAfter(through: -1)], completeUntil: nil)
         let reader = try SpoolStore.openForReading(path: path)
         var checks = 0
         for round in 0..<40 {
-            try writer.write(batch: makeBatch(from: Int64(round * 250), count: 250), states: [stateAfter(through: Int64(round * 250 + 249))], completeUntil: nil)
+            try writer.write(batch: makeBatch(from: Int64(round * 250), count: 250), checkpoints: [stateAfter(through: Int64(round * 250 + 249))], completeUntil: nil)
             let report = try reader.verify()
             #expect(report.isSound, "\(report.problems)")
             #expect(report.messageCount == Int64((round + 1) * 250))
@@ -224,7 +248,7 @@ struct SpoolStoreTests {
         }
         #expect(checks == 40)
         #expect(!reader.isWriter)
-        #expect(throws: StoreError.self) { try reader.write(batch: MessageBatch(), states: [], completeUntil: nil) }
+        #expect(throws: StoreError.self) { try reader.write(batch: MessageBatch(), checkpoints: [], completeUntil: nil) }
     }
 
     @Test func runsGapsAndViewsAreRecorded() throws {
@@ -240,10 +264,16 @@ struct SpoolStoreTests {
         #expect(try store.clusterID() == "c1")
         try store.finishRun(id, status: .live)
         #expect(try store.latestRun()?.status == .live)
-        #expect(throws: StoreError.self) {
-            try store.startRun(clusterID: "other", cutoff: 1, bounded: true, topics: [], ranges: [:])
-        }
-        try store.write(batch: makeBatch(topic: "orders.v1", count: 3), states: [stateAfter(topic: "orders.v1", through: 2)], completeUntil: nil)
+        // The first cluster id stays the database's (refusing another is the pipeline's check).
+        let second = try store.startRun(clusterID: "other", cutoff: 1, bounded: false, topics: [], ranges: [:])
+        #expect(try store.clusterID() == "c1")
+        // Partitions that join a run are recorded in the same transaction as their checkpoints.
+        let grown = TopicPartition(topic: "orders.v1", partition: 1)
+        try store.write(batch: makeBatch(topic: "orders.v1", count: 3),
+                        checkpoints: [stateAfter(topic: "orders.v1", through: 2), stateAfter(topic: "orders.v1", partition: 1, end: 5, through: -1)],
+                        completeUntil: nil, addedPartitions: .init(runID: second, ranges: [grown: ReplayRange(start: 0, end: 5)]))
+        #expect(try store.latestRun()?.ranges == [grown: ReplayRange(start: 0, end: 5)])
+        #expect(try store.storedPartitions().map(\.topicPartition) == [tp, grown])
         #expect(try store.connection.integer("SELECT count(*) FROM \"orders.v1\"") == 3)
         let gap = GapRecord(topic: "orders.v1", partition: 0, firstMissingOffset: 3, lastMissingOffset: 9, detectedAt: 1, accepted: false)
         try store.recordGap(gap)

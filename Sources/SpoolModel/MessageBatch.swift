@@ -71,8 +71,38 @@ public struct MessageBatch: RandomAccessCollection, Sendable {
         try Self.withSlice(valueBytes, valueStarts, valueIsNull, position, body)
     }
 
-    /// Total key and value bytes held by the batch.
-    public var payloadByteCount: Int { keyBytes.count + valueBytes.count }
+    /// Lends the key and value bytes of every row to `body` at once; the view must not escape it.
+    ///
+    /// Both byte buffers stay pinned for the whole call, so a writer can bind many rows' bytes
+    /// without copying (SQLite's `SQLITE_STATIC`) and step its statement inside `body`.
+    public func withPayloads<R>(_ body: (Payloads) throws -> R) rethrows -> R {
+        try keyBytes.withUnsafeBytes { keys in
+            try valueBytes.withUnsafeBytes { values in
+                try body(Payloads(keyBytes: keys, keyStarts: keyStarts, keyIsNull: keyIsNull,
+                                  valueBytes: values, valueStarts: valueStarts, valueIsNull: valueIsNull))
+            }
+        }
+    }
+
+    /// Every row's key and value bytes, valid only inside the `withPayloads(_:)` call that lent it.
+    public struct Payloads {
+        fileprivate let keyBytes: UnsafeRawBufferPointer
+        fileprivate let keyStarts: [Int]
+        fileprivate let keyIsNull: [Bool]
+        fileprivate let valueBytes: UnsafeRawBufferPointer
+        fileprivate let valueStarts: [Int]
+        fileprivate let valueIsNull: [Bool]
+
+        /// Row `position`'s key bytes, `nil` when the key is null.
+        public func key(at position: Int) -> UnsafeRawBufferPointer? {
+            keyIsNull[position] ? nil : UnsafeRawBufferPointer(rebasing: keyBytes[keyStarts[position]..<keyStarts[position + 1]])
+        }
+
+        /// Row `position`'s value bytes, `nil` when the value is null.
+        public func value(at position: Int) -> UnsafeRawBufferPointer? {
+            valueIsNull[position] ? nil : UnsafeRawBufferPointer(rebasing: valueBytes[valueStarts[position]..<valueStarts[position + 1]])
+        }
+    }
 
     private static func withSlice<R>(_ bytes: [UInt8], _ starts: [Int], _ isNull: [Bool], _ position: Int,
                                      _ body: (UnsafeRawBufferPointer?) throws -> R) rethrows -> R {
@@ -82,9 +112,10 @@ public struct MessageBatch: RandomAccessCollection, Sendable {
         }
     }
 
-    // MARK: building (internal)
+    // MARK: building (for the replay consumer)
 
-    mutating func reserve(rows: Int) {
+    /// Reserves room for `rows` more rows.
+    package mutating func reserve(rows: Int) {
         topicIndexes.reserveCapacity(rows)
         partitions.reserveCapacity(rows)
         offsets.reserveCapacity(rows)
@@ -95,9 +126,11 @@ public struct MessageBatch: RandomAccessCollection, Sendable {
         valueIsNull.reserveCapacity(rows)
     }
 
-    mutating func setTopicNames(_ names: [String]) { topicNames = names }
+    /// Sets the topic names that `appendRow(topicIndex:...)` indexes into.
+    package mutating func setTopicNames(_ names: [String]) { topicNames = names }
 
-    mutating func appendRow(topicIndex: Int32, partition: Int32, offset: Int64, timestamp: Int64,
+    /// Appends one row, copying the key and value bytes (`nil` for null).
+    package mutating func appendRow(topicIndex: Int32, partition: Int32, offset: Int64, timestamp: Int64,
                             key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?) {
         topicIndexes.append(topicIndex)
         partitions.append(partition)

@@ -1,0 +1,183 @@
+internal import CSQLite
+import SpoolModel
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The write path: stores one released batch and the partition checkpoints after it.
+///
+/// Owns the persistent prepared statements and each topic's name as a C string for the life of
+/// the connection. Key and value bytes are bound without copying (`SQLITE_STATIC`) from inside
+/// `MessageBatch.withPayloads`, and every row is stepped and reset inside that same call, so no
+/// pointer SQLite holds outlives the scope that lent it.
+final class BatchInserter {
+    private let connection: SQLiteConnection
+    private var insertMessage: SQLiteStatement?
+    private var upsertCheckpoint: SQLiteStatement?
+    private var updateProgress: SQLiteStatement?
+    private var topicCStrings: [String: UnsafeMutablePointer<CChar>] = [:]
+
+    init(connection: SQLiteConnection) {
+        self.connection = connection
+    }
+
+    deinit {
+        finalize()
+    }
+
+    /// Finalizes the statements and frees the topic names; the statements are prepared again on
+    /// the next write.
+    func finalize() {
+        insertMessage = nil
+        upsertCheckpoint = nil
+        updateProgress = nil
+        for pointer in topicCStrings.values { free(pointer) }
+        topicCStrings.removeAll()
+    }
+
+    /// Inserts the batch's rows; returns, per partition, how many rows it gained and the last
+    /// one's timestamp. Call inside a transaction.
+    func insert(_ batch: MessageBatch) throws -> [TopicPartition: (count: Int64, lastTimestamp: Int64)] {
+        guard !batch.isEmpty else { return [:] }
+        let insert = try statement(&insertMessage, """
+            INSERT INTO messages (key, value, topic, partition, offset, timestamp) VALUES (?, ?, ?, ?, ?, ?)
+            """)
+        let topicPointers = batch.topicNames.map { cString(for: $0) }
+        let topicLengths = batch.topicNames.map { $0.utf8.count }
+        let (order, groups) = Self.partitionOrder(batch)
+        var gained: [TopicPartition: (count: Int64, lastTimestamp: Int64)] = [:]
+        try batch.withPayloads { payloads in
+            let topicIndexes = batch.topicIndexes
+            let partitions = batch.partitions
+            let offsets = batch.offsets
+            let timestamps = batch.timestamps
+            for group in groups {
+                let first = order[group.lowerBound]
+                let topicIndex = Int(topicIndexes[first])
+                let partition = partitions[first]
+                for position in group {
+                    let row = order[position]
+                    insert.bindStatic(1, blob: payloads.key(at: row))
+                    insert.bindStatic(2, blob: payloads.value(at: row))
+                    insert.bindStatic(3, text: topicPointers[topicIndex], count: topicLengths[topicIndex])
+                    insert.bind(4, Int64(partition))
+                    insert.bind(5, offsets[row])
+                    insert.bind(6, timestamps[row])
+                    // Reset (which also clears the bindings) before the payloads are given back.
+                    defer { insert.reset() }
+                    try insert.step()
+                }
+                let tp = TopicPartition(topic: batch.topicNames[topicIndex], partition: partition)
+                gained[tp] = (Int64(group.count), timestamps[order[group.upperBound - 1]])
+            }
+        }
+        return gained
+    }
+
+    /// Upserts each checkpoint with the rows its partition gained. Call inside a transaction.
+    func upsert(_ checkpoints: [PartitionCheckpoint], gained: [TopicPartition: (count: Int64, lastTimestamp: Int64)],
+                nowMs: Int64) throws {
+        let upsert = try statement(&upsertCheckpoint, """
+            INSERT INTO partition_state (topic, partition, replay_start_offset, replay_end_offset, consumed_offset,
+                released_offset, last_consumed_timestamp, is_live, is_paused, next_offset, stored_count,
+                last_stored_timestamp, updated_at)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+            ON CONFLICT (topic, partition) DO UPDATE SET
+                replay_start_offset = excluded.replay_start_offset,
+                replay_end_offset = excluded.replay_end_offset,
+                consumed_offset = excluded.consumed_offset,
+                released_offset = excluded.released_offset,
+                last_consumed_timestamp = excluded.last_consumed_timestamp,
+                is_live = excluded.is_live,
+                is_paused = excluded.is_paused,
+                next_offset = excluded.next_offset,
+                stored_count = stored_count + excluded.stored_count,
+                last_stored_timestamp = coalesce(excluded.last_stored_timestamp, last_stored_timestamp),
+                updated_at = excluded.updated_at
+            """)
+        for checkpoint in checkpoints {
+            let stored = gained[checkpoint.topicPartition]
+            upsert.bind(1, checkpoint.topicPartition.topic)
+            upsert.bind(2, Int64(checkpoint.topicPartition.partition))
+            upsert.bind(3, checkpoint.range.start)
+            upsert.bind(4, checkpoint.range.end)
+            upsert.bind(5, checkpoint.consumedOffset)
+            upsert.bind(6, checkpoint.releasedOffset)
+            upsert.bind(7, checkpoint.lastConsumedTimestamp)
+            upsert.bind(8, checkpoint.isLive ? 1 : 0)
+            upsert.bind(9, checkpoint.isPaused ? 1 : 0)
+            upsert.bind(10, checkpoint.nextOffset)
+            upsert.bind(11, stored?.count ?? 0)
+            upsert.bind(12, stored?.lastTimestamp)
+            upsert.bind(13, nowMs)
+            try upsert.run()
+        }
+    }
+
+    /// Records how far every partition is completely stored. Call inside a transaction.
+    func setCompleteUntil(_ completeUntil: Int64?, nowMs: Int64) throws {
+        let progress = try statement(&updateProgress, "UPDATE progress SET complete_until = ?1, updated_at = ?2 WHERE id = 1")
+        progress.bind(1, completeUntil)
+        progress.bind(2, nowMs)
+        try progress.run()
+    }
+
+    /// The batch's row indexes grouped by (topic, partition), keeping each partition's order,
+    /// with the range of `order` each partition occupies.
+    ///
+    /// A batch is merged by timestamp across partitions; inserting it partition by partition
+    /// makes the unique index see runs of increasing keys instead of jumps between partitions.
+    /// Within one transaction the order of inserts changes nothing else.
+    static func partitionOrder(_ batch: MessageBatch) -> (order: [Int], groups: [Range<Int>]) {
+        var slotByKey: [Int: Int] = [:]
+        var slots = [Int](repeating: 0, count: batch.count)
+        var counts: [Int] = []
+        let topicIndexes = batch.topicIndexes
+        let partitions = batch.partitions
+        for row in 0..<batch.count {
+            let key = Int(topicIndexes[row]) << 32 | Int(UInt32(bitPattern: partitions[row]))
+            let slot: Int
+            if let known = slotByKey[key] {
+                slot = known
+            } else {
+                slot = counts.count
+                slotByKey[key] = slot
+                counts.append(0)
+            }
+            slots[row] = slot
+            counts[slot] += 1
+        }
+        // Slots in (topic, partition) order, then a stable counting sort.
+        var start = [Int](repeating: 0, count: counts.count)
+        var groups: [Range<Int>] = []
+        groups.reserveCapacity(counts.count)
+        var next = 0
+        for key in slotByKey.keys.sorted() {
+            let slot = slotByKey[key]!
+            start[slot] = next
+            groups.append(next..<next + counts[slot])
+            next += counts[slot]
+        }
+        var order = [Int](repeating: 0, count: batch.count)
+        for row in 0..<batch.count {
+            order[start[slots[row]]] = row
+            start[slots[row]] += 1
+        }
+        return (order, groups)
+    }
+
+    private func statement(_ slot: inout SQLiteStatement?, _ sql: String) throws -> SQLiteStatement {
+        if let existing = slot { return existing }
+        let prepared = try connection.prepare(sql, persistent: true)
+        slot = prepared
+        return prepared
+    }
+
+    /// The topic's name as a C string owned by the inserter (freed in `finalize`).
+    private func cString(for topic: String) -> UnsafeMutablePointer<CChar> {
+        if let existing = topicCStrings[topic] { return existing }
+        let pointer = strdup(topic)!
+        topicCStrings[topic] = pointer
+        return pointer
+    }
+}

@@ -1,0 +1,75 @@
+import SpoolModel
+
+extension SpoolStore {
+    /// The next offset to read for every stored partition: where a resumed consumer starts.
+    public func resumeOffsets() throws -> [TopicPartition: Int64] {
+        Dictionary(uniqueKeysWithValues: try storedPartitions().map { ($0.topicPartition, $0.nextOffset) })
+    }
+
+    /// Every row of `partition_state`, in (topic, partition) order.
+    public func storedPartitions() throws -> [StoredPartition] {
+        let query = try connection.prepare("""
+            SELECT topic, partition, replay_start_offset, replay_end_offset, consumed_offset, released_offset,
+                   last_consumed_timestamp, is_live, is_paused, next_offset, stored_count, last_stored_timestamp, updated_at
+            FROM partition_state ORDER BY topic, partition
+            """)
+        var rows: [StoredPartition] = []
+        while try query.step() {
+            let checkpoint = PartitionCheckpoint(
+                topicPartition: TopicPartition(topic: query.text(0) ?? "", partition: Int32(query.int64(1))),
+                range: ReplayRange(start: query.int64(2), end: query.int64(3)),
+                consumedOffset: query.int64(4), releasedOffset: query.int64(5),
+                lastConsumedTimestamp: query.optionalInt64(6), isLive: query.int64(7) != 0, isPaused: query.int64(8) != 0)
+            rows.append(StoredPartition(checkpoint: checkpoint, nextOffset: query.int64(9), storedCount: query.int64(10),
+                                        lastStoredTimestamp: query.optionalInt64(11), updatedAt: query.int64(12)))
+        }
+        return rows
+    }
+
+    /// The Kafka cluster id the database is fed from, once known.
+    public func clusterID() throws -> String? {
+        try connection.text("SELECT cluster_id FROM progress WHERE id = 1")
+    }
+
+    /// The timestamp up to which every partition is completely stored, once known.
+    public func completeUntil() throws -> Int64? {
+        try connection.integer("SELECT complete_until FROM progress WHERE id = 1")
+    }
+
+    /// Every recorded gap, oldest first.
+    public func gaps() throws -> [GapRecord] {
+        let query = try connection.prepare("""
+            SELECT topic, partition, first_missing_offset, last_missing_offset, detected_at, accepted FROM gaps ORDER BY id
+            """)
+        var rows: [GapRecord] = []
+        while try query.step() {
+            rows.append(GapRecord(topic: query.text(0) ?? "", partition: Int32(query.int64(1)),
+                                  firstMissingOffset: query.int64(2), lastMissingOffset: query.int64(3),
+                                  detectedAt: query.int64(4), accepted: query.int64(5) != 0))
+        }
+        return rows
+    }
+
+    /// Stored message counts per topic.
+    public func messageCounts() throws -> [String: Int64] {
+        let query = try connection.prepare("SELECT topic, sum(stored_count) FROM partition_state GROUP BY topic")
+        var counts: [String: Int64] = [:]
+        while try query.step() { counts[query.text(0) ?? ""] = query.int64(1) }
+        return counts
+    }
+
+    /// The stored messages of one partition in offset order (for tests and audits).
+    public func messages(topic: String, partition: Int32) throws -> [Message] {
+        let query = try connection.prepare("""
+            SELECT key, value, topic, partition, offset, timestamp FROM messages WHERE topic = ? AND partition = ? ORDER BY offset
+            """)
+        query.bind(1, topic)
+        query.bind(2, Int64(partition))
+        var rows: [Message] = []
+        while try query.step() {
+            rows.append(Message(key: query.blob(0), value: query.blob(1), topic: query.text(2) ?? "",
+                                partition: Int32(query.int64(3)), offset: query.int64(4), timestamp: query.int64(5)))
+        }
+        return rows
+    }
+}

@@ -1,0 +1,62 @@
+import SpoolModel
+
+extension SpoolStore {
+    /// Audits the database in one read transaction (a consistent snapshot, even during ingest):
+    /// SQLite's integrity check, no duplicate (topic, partition, offset), partition state agreeing
+    /// with the stored rows, offsets only increasing in insertion order; gaps are listed.
+    public func verify() throws -> VerifyReport {
+        try connection.execute("BEGIN")
+        defer { _ = try? connection.execute("COMMIT") }
+        var problems: [String] = []
+        let integrity = try connection.prepare("PRAGMA integrity_check")
+        while try integrity.step() {
+            let line = integrity.text(0) ?? ""
+            if line != "ok" { problems.append("integrity check: \(line)") }
+        }
+        let duplicates = try connection.prepare("""
+            SELECT topic, partition, offset, count(*) FROM messages GROUP BY topic, partition, offset HAVING count(*) > 1 LIMIT 20
+            """)
+        while try duplicates.step() {
+            problems.append("\(duplicates.text(0) ?? "")[\(duplicates.int64(1))] offset \(duplicates.int64(2)) is stored \(duplicates.int64(3)) times")
+        }
+        let agreement = try connection.prepare("""
+            WITH actual AS (
+                SELECT topic, partition, count(*) AS n, max(offset) AS last_offset FROM messages GROUP BY topic, partition
+            )
+            SELECT coalesce(s.topic, a.topic), coalesce(s.partition, a.partition), s.stored_count, a.n, s.next_offset,
+                   a.last_offset, s.last_stored_timestamp,
+                   (SELECT timestamp FROM messages m WHERE m.topic = a.topic AND m.partition = a.partition AND m.offset = a.last_offset)
+            FROM partition_state s FULL OUTER JOIN actual a ON a.topic = s.topic AND a.partition = s.partition
+            """)
+        while try agreement.step() {
+            let name = "\(agreement.text(0) ?? "")[\(agreement.int64(1))]"
+            guard let storedCount = agreement.optionalInt64(2), let nextOffset = agreement.optionalInt64(4) else {
+                problems.append("\(name) has stored messages but no partition state")
+                continue
+            }
+            let actualCount = agreement.optionalInt64(3) ?? 0
+            if storedCount != actualCount {
+                problems.append("\(name): partition state counts \(storedCount) messages, the table holds \(actualCount)")
+            }
+            if let lastOffset = agreement.optionalInt64(5) {
+                if nextOffset <= lastOffset {
+                    problems.append("\(name): next offset \(nextOffset) is not after the last stored offset \(lastOffset); a resume would store it twice")
+                }
+                if agreement.optionalInt64(6) != agreement.optionalInt64(7) {
+                    problems.append("\(name): partition state's last stored timestamp differs from the last stored message's")
+                }
+            }
+        }
+        let order = try connection.prepare("""
+            SELECT topic, partition, offset, previous FROM (
+                SELECT topic, partition, offset, lag(offset) OVER (PARTITION BY topic, partition ORDER BY rowid) AS previous FROM messages
+            ) WHERE previous >= offset LIMIT 20
+            """)
+        while try order.step() {
+            problems.append("\(order.text(0) ?? "")[\(order.int64(1))]: offset \(order.int64(2)) was stored after offset \(order.int64(3))")
+        }
+        let messageCount = try connection.integer("SELECT count(*) FROM messages") ?? 0
+        let partitionCount = Int(try connection.integer("SELECT count(*) FROM partition_state") ?? 0)
+        return VerifyReport(problems: problems, gaps: try gaps(), messageCount: messageCount, partitionCount: partitionCount)
+    }
+}
