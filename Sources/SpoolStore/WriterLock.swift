@@ -1,3 +1,4 @@
+import SpoolModel
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -47,7 +48,7 @@ final class WriterLock {
         var info = stat()
         guard fstat(fd, &info) == 0 else { return nil }
         let inode = UInt64(info.st_ino)
-        guard let locks = readFile("/proc/locks") else { return nil }
+        guard let locks = TextFile.read("/proc/locks") else { return nil }
         for line in locks.split(separator: "\n") {
             let fields = line.split(separator: " ", omittingEmptySubsequences: true)
             guard fields.count >= 6, fields.contains("FLOCK"),
@@ -55,23 +56,9 @@ final class WriterLock {
                   let lockInode = UInt64(deviceInode.split(separator: ":")[2]), lockInode == inode,
                   let pidIndex = fields.firstIndex(where: { $0 == "WRITE" }).map({ $0 + 1 }), pidIndex < fields.count,
                   let pid = Int32(fields[pidIndex]), pid != getpid() else { continue }
-            let command = readFile("/proc/\(pid)/comm")?.split(separator: "\n").first.map(String.init)
+            let command = TextFile.read("/proc/\(pid)/comm")?.split(separator: "\n").first.map(String.init)
             return "process \(pid)" + (command.map { " \($0)" } ?? "")
         }
         return nil
-    }
-
-    private static func readFile(_ path: String) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, 4096) }
-            if count <= 0 { break }
-            bytes.append(contentsOf: buffer[0..<count])
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }

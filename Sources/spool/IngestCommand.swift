@@ -65,20 +65,36 @@ struct IngestCommand: ParsableCommand {
     func validate() throws {
         if topic.isEmpty { throw ValidationError("--topic is required: name at least one topic to capture, e.g. --topic orders") }
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1 (got \(batchSize))") }
-        if Durability(rawValue: durability) == nil {
-            throw ValidationError("--durability must be normal or full (got '\(durability)')")
-        }
-        if until != nil && follow { throw ValidationError("--until is a bounded backfill and cannot be combined with --follow") }
-        if until != nil && cutoff != "now" { throw ValidationError("--until sets the cutoff itself; give either --until or --cutoff") }
-        if TimeText.parseInstant(cutoff, nowMs: 0) == nil {
-            throw ValidationError("--cutoff '\(cutoff)' is not a time; use now, ISO-8601 such as 2026-11-01T00:00:00Z, or epoch milliseconds")
-        }
-        if let until, TimeText.parseInstant(until, nowMs: 0) == nil || until == "now" {
-            throw ValidationError("--until '\(until)' is not a time; use ISO-8601 such as 2026-11-01T00:00:00Z, or epoch milliseconds")
-        }
+        _ = try durabilityChoice()
+        _ = try cutoffChoice()
         for spec in topic {
             do { _ = try TopicSpec.parse(spec) } catch let error as TopicSpec.ParseError { throw ValidationError(error.description) }
         }
+    }
+
+    /// `--durability` as a `Durability`.
+    private func durabilityChoice() throws -> Durability {
+        guard let choice = Durability(rawValue: durability) else {
+            throw ValidationError("--durability must be normal or full (got '\(durability)')")
+        }
+        return choice
+    }
+
+    /// `--until` or `--cutoff` as a `CutoffChoice` (they exclude each other and --follow).
+    private func cutoffChoice() throws -> CutoffChoice {
+        if let until {
+            if follow { throw ValidationError("--until is a bounded backfill and cannot be combined with --follow") }
+            if cutoff != "now" { throw ValidationError("--until sets the cutoff itself; give either --until or --cutoff") }
+            guard until != "now", let ms = TimeText.parseInstant(until, nowMs: 0) else {
+                throw ValidationError("--until '\(until)' is not a time; use ISO-8601 such as 2026-11-01T00:00:00Z, or epoch milliseconds")
+            }
+            return .at(ms)
+        }
+        if cutoff == "now" { return .now }
+        guard let ms = TimeText.parseInstant(cutoff, nowMs: 0) else {
+            throw ValidationError("--cutoff '\(cutoff)' is not a time; use now, ISO-8601 such as 2026-11-01T00:00:00Z, or epoch milliseconds")
+        }
+        return .at(ms)
     }
 
     func run() throws {
@@ -87,19 +103,8 @@ struct IngestCommand: ParsableCommand {
             throw ValidationError("--brokers is required (or bootstrap.servers in -X or --config-file)")
         }
         let topics = try topic.map(TopicSpec.parse)
-        let choice: CutoffChoice
-        if let until {
-            guard let ms = TimeText.parseInstant(until, nowMs: 0) else { throw ValidationError("--until '\(until)' is not a time") }
-            choice = .at(ms)
-        } else if cutoff == "now" {
-            choice = .now
-        } else {
-            guard let ms = TimeText.parseInstant(cutoff, nowMs: 0) else { throw ValidationError("--cutoff '\(cutoff)' is not a time") }
-            choice = .at(ms)
-        }
-        guard let durabilityChoice = Durability(rawValue: durability) else {
-            throw ValidationError("--durability must be normal or full (got '\(durability)')")
-        }
+        let choice = try cutoffChoice()
+        let durabilityChoice = try durabilityChoice()
         let logger = makeLogger(label: "spool", verbose: verbose, quiet: quiet)
         let options = IngestOptions(kafkaConfig: config, topics: topics, cutoff: choice, batchSize: batchSize,
                                     follow: follow, acceptGaps: acceptGaps, durability: durabilityChoice)

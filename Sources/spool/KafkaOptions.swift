@@ -1,8 +1,6 @@
 import ArgumentParser
 import SpoolCLI
-#if canImport(Glibc)
-import Glibc
-#endif
+import SpoolModel
 
 /// The Kafka connection options shared by `ingest` and `status`.
 struct KafkaOptions: ParsableArguments {
@@ -20,7 +18,7 @@ struct KafkaOptions: ParsableArguments {
     func config() throws -> [String: String] {
         var config: [String: String] = [:]
         if let configFile {
-            guard let text = readTextFile(configFile) else {
+            guard let text = TextFile.read(configFile) else {
                 throw ValidationError("--config-file \(configFile): cannot read the file; check the path and permissions")
             }
             do {
@@ -46,18 +44,4 @@ struct KafkaOptions: ParsableArguments {
             throw ValidationError("-X \(property): expected key=value, for example -X fetch.max.bytes=1048576")
         }
     }
-}
-
-/// The contents of a text file, or nil when it cannot be read.
-func readTextFile(_ path: String) -> String? {
-    guard let handle = fopen(path, "rb") else { return nil }
-    defer { fclose(handle) }
-    var bytes: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 65_536)
-    while true {
-        let count = fread(&buffer, 1, buffer.count, handle)
-        if count <= 0 { break }
-        bytes.append(contentsOf: buffer[0..<count])
-    }
-    return String(decoding: bytes, as: UTF8.self)
 }
