@@ -23,9 +23,11 @@ build: deps
 release: deps
 	$(SWIFT) build -c release $(SWIFTFLAGS)
 
-## test: the whole test suite against the in-process mock Kafka cluster
+## test: the whole test suite against the in-process mock Kafka cluster and noida-db (a second
+## Kafka-protocol broker), with the confluent-kafka Python client in .build/test-venv
 ## (one test at a time: the fault tests time real processes on a 2-core machine)
 test: deps
+	./scripts/test-venv.sh
 	$(SWIFT) build --build-tests $(SWIFTFLAGS)
 	$(SWIFT) test --skip-build --no-parallel
 

@@ -1,0 +1,163 @@
+import Foundation
+import KafkaReplay
+import SpoolTestSupport
+import Synchronization
+import Testing
+@testable import SpoolIngest
+@testable import SpoolStore
+
+/// Ingest against `noida-db`, a second Kafka-protocol broker that can do what librdkafka's mock
+/// cluster cannot: grow a topic's partitions and write real transaction markers. Data is
+/// produced by the confluent-kafka Python client (`Tests/tools/kafka_tool.py`).
+@Suite("Ingest against a second broker (noida-db)", .serialized, .timeLimit(.minutes(3)))
+struct SecondBrokerTests {
+    /// An ingest running on a thread of its own until `stop` fires.
+    final class BackgroundIngest: Sendable {
+        /// The run's result once it returned, shared with its thread.
+        private final class Outcome: Sendable {
+            let result = Mutex<Result<IngestSummary, any Error>?>(nil)
+            let done = DispatchSemaphore(value: 0)
+        }
+
+        let stop = StopSignal()
+        private let outcome = Outcome()
+
+        init(path: String, options: IngestOptions) {
+            let thread = Thread { [stop, outcome] in
+                let result = Result { try IngestPipeline(databasePath: path, options: options, logger: quietLogger()).run(stop: stop) }
+                outcome.result.withLock { $0 = result }
+                outcome.done.signal()
+            }
+            thread.start()
+        }
+
+        /// Asks the ingest to stop and returns its summary (throws its error, or after 60 s).
+        func finish() throws -> IngestSummary {
+            stop.stop()
+            guard outcome.done.wait(timeout: .now() + 60) == .success else {
+                throw KafkaTestError("the background ingest did not stop within 60 s of being asked")
+            }
+            return try outcome.result.withLock { $0! }.get()
+        }
+
+        /// The ingest's error if it ended by itself.
+        var failure: (any Error)? {
+            outcome.result.withLock { result in
+                if case .failure(let error) = result { return error }
+                return nil
+            }
+        }
+    }
+
+    private func options(_ broker: NoidaBroker, _ topics: [SourceTopic], follow: Bool = false) -> IngestOptions {
+        IngestOptions(kafkaConfig: ["bootstrap.servers": broker.bootstrap, "topic.metadata.refresh.interval.ms": "300"],
+                      topics: topics, batchSize: 50, follow: follow, pollTimeoutMs: 50)
+    }
+
+    private func storedCount(_ path: String, _ topic: String) -> Int64 {
+        ((try? SpoolStore.openForReading(path: path).messageCounts()) ?? [:])[topic] ?? 0
+    }
+
+    /// Every produced record is stored once at its partition and offset with its key and value.
+    private func expectStoredExactly(_ path: String, topic: String, _ produced: [ProducedRecord],
+                                     sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let store = try SpoolStore.openForReading(path: path)
+        defer { store.close() }
+        for partition in Set(produced.map(\.partition)).sorted() {
+            let want = produced.filter { $0.partition == partition }.sorted { $0.offset < $1.offset }
+            let got = try store.messages(topic: topic, partition: partition)
+            #expect(got.map(\.offset) == want.map(\.offset), "offsets of \(topic)[\(partition)]", sourceLocation: sourceLocation)
+            #expect(got.map { $0.key.map { String(decoding: $0, as: UTF8.self) } } == want.map(\.key),
+                    "keys of \(topic)[\(partition)]", sourceLocation: sourceLocation)
+            #expect(got.map { $0.value.map { String(decoding: $0, as: UTF8.self) } } == want.map(\.value),
+                    "values of \(topic)[\(partition)]", sourceLocation: sourceLocation)
+        }
+        #expect(try store.messageCounts()[topic] == Int64(produced.count), sourceLocation: sourceLocation)
+        let report = try store.verify()
+        #expect(report.isSound, "\(report.problems)", sourceLocation: sourceLocation)
+    }
+
+    @Test func partitionsAddedDuringAFollowAreReadExactlyOnce() throws {
+        let broker = try NoidaBroker()
+        let dir = TemporaryDirectory()
+        let db = dir.file("grow.sqlite")
+        try KafkaTool.createTopic("grow", partitions: 2, brokers: broker.bootstrap)
+        var produced = try KafkaTool.produce("grow", count: 20, brokers: broker.bootstrap, keyPrefix: "a-", valuePrefix: "first-")
+        let ingest = BackgroundIngest(path: db, options: options(broker, [.fromEarliest("grow")], follow: true))
+        try waitUntil("the first 20 messages are stored", timeout: .seconds(60)) {
+            if let failure = ingest.failure { throw failure }
+            return storedCount(db, "grow") == 20
+        }
+        try KafkaTool.addPartitions("grow", total: 4, brokers: broker.bootstrap)
+        let later = try KafkaTool.produce("grow", count: 100, brokers: broker.bootstrap, keyPrefix: "b-", valuePrefix: "second-")
+        #expect(Set(later.map(\.partition)) == [0, 1, 2, 3], "the producer spread the messages over all four partitions")
+        produced += later
+        try waitUntil("all 120 messages are stored, those of the new partitions included", timeout: .seconds(60)) {
+            if let failure = ingest.failure { throw failure }
+            return storedCount(db, "grow") == 120
+        }
+        let summary = try ingest.finish()
+        #expect(summary.storedPerTopic == ["grow": 120])
+        try expectStoredExactly(db, topic: "grow", produced)
+        let store = try SpoolStore.openForReading(path: db)
+        // The new partitions are in the partition state and recorded with the run, from offset 0.
+        #expect(try store.storedPartitions().map(\.topicPartition.partition) == [0, 1, 2, 3])
+        let run = try #require(try store.latestRun())
+        #expect(run.ranges.keys.map(\.partition).sorted() == [0, 1, 2, 3])
+        #expect(run.ranges[TopicPartition(topic: "grow", partition: 3)]?.start == 0)
+
+        // A later run resumes all four partitions: nothing twice, nothing missed.
+        produced += try KafkaTool.produce("grow", count: 40, brokers: broker.bootstrap, keyPrefix: "c-", valuePrefix: "third-")
+        let resumed = try IngestPipeline(databasePath: db, options: options(broker, [.fromEarliest("grow")]), logger: quietLogger()).run()
+        #expect(resumed.storedPerTopic == ["grow": 40])
+        try expectStoredExactly(db, topic: "grow", produced)
+    }
+
+    @Test func partitionsAddedWhileSpoolWasStoppedStartAtTheirFirstOffset() throws {
+        let broker = try NoidaBroker()
+        let dir = TemporaryDirectory()
+        let db = dir.file("later.sqlite")
+        try KafkaTool.createTopic("later", partitions: 1, brokers: broker.bootstrap)
+        var produced = try KafkaTool.produce("later", count: 10, brokers: broker.bootstrap, keyPrefix: "k", valuePrefix: "v")
+        // The topic is captured from "latest" on: only what comes after the first run.
+        let first = try IngestPipeline(databasePath: db, options: options(broker, [.fromLatest("later")]), logger: quietLogger()).run()
+        #expect(first.storedPerTopic == ["later": 0])
+        produced = []
+        try KafkaTool.addPartitions("later", total: 3, brokers: broker.bootstrap)
+        produced += try KafkaTool.produce("later", count: 30, brokers: broker.bootstrap, keyPrefix: "k", valuePrefix: "w")
+        // Partition 0 resumes where it was; partitions 1 and 2 are new, so they start at their
+        // first offset although the topic's policy is "latest".
+        let second = try IngestPipeline(databasePath: db, options: options(broker, [.fromLatest("later")]), logger: quietLogger()).run()
+        #expect(second.storedPerTopic == ["later": 30])
+        try expectStoredExactly(db, topic: "later", produced)
+    }
+
+    @Test func transactionMarkersAreNotWorkLeftAndAbortedRecordsAreNotStored() throws {
+        let broker = try NoidaBroker()
+        let dir = TemporaryDirectory()
+        let db = dir.file("tx.sqlite")
+        try KafkaTool.createTopic("tx", partitions: 2, brokers: broker.bootstrap)
+        var committed = try KafkaTool.produce("tx", count: 20, brokers: broker.bootstrap, keyPrefix: "c", valuePrefix: "commit-",
+                                              transactionalID: "spool-test-tx")
+        _ = try KafkaTool.produce("tx", count: 6, brokers: broker.bootstrap, keyPrefix: "a", valuePrefix: "abort-",
+                                  transactionalID: "spool-test-tx", abort: true)
+        committed += try KafkaTool.produce("tx", count: 10, brokers: broker.bootstrap, keyPrefix: "c", valuePrefix: "again-",
+                                           transactionalID: "spool-test-tx")
+        var last: IngestProgress?
+        let summary = try IngestPipeline(databasePath: db, options: options(broker, [.fromEarliest("tx")]), logger: quietLogger())
+            .run(progressInterval: 0) { last = $0 }
+        #expect(summary.isLive)
+        #expect(summary.storedPerTopic == ["tx": 30])
+        let topic = try #require(last?.topics.first)
+        #expect(topic.topic == "tx")
+        #expect(topic.remaining == 0, "a finished topic has nothing to go, whatever markers follow its last record")
+        #expect(topic.livePartitions == 2)
+        try expectStoredExactly(db, topic: "tx", committed)
+        // The markers do occupy offsets: the high watermark is past the last stored offset.
+        let store = try SpoolStore.openForReading(path: db)
+        for row in try store.storedPartitions() {
+            #expect(row.checkpoint.range.end > row.nextOffset,
+                    "\(row.topicPartition): end \(row.checkpoint.range.end), next \(row.nextOffset)")
+        }
+    }
+}

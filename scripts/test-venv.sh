@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Makes .build/test-venv: the Python environment that Spool's Kafka tests use, with
+# confluent-kafka (drives Tests/tools/kafka_tool.py) and noida-db (a second, real
+# Kafka-protocol broker on loopback). Idempotent: a no-op when the stamp matches the pins.
+#   PYTHON=python3.11 scripts/test-venv.sh   picks the interpreter (default: python3)
+set -euo pipefail
+
+NOIDA_VERSION=0.2.3
+REQUIREMENTS=(confluent-kafka==2.16.1 "noida-db==$NOIDA_VERSION")
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="$root/.build/test-venv"
+stamp="$venv/spool-requirements.txt"
+python="${PYTHON:-python3}"
+wanted="$(printf '%s\n' "${REQUIREMENTS[@]}")"
+
+die() { echo "test-venv: $*" >&2; exit 1; }
+
+if [ -x "$venv/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wanted" ] \
+    && "$venv/bin/python" -c '' 2>/dev/null; then
+    echo "test-venv: up to date ($venv: ${REQUIREMENTS[*]})"
+    exit 0
+fi
+
+command -v "$python" >/dev/null 2>&1 || die "no '$python' on PATH; install Python 3 (Debian: apt-get install python3 python3-venv)"
+
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+make_venv() { rm -rf "$venv" && "$python" -m venv "$venv" >"$log" 2>&1; }
+
+# A venv that no longer runs (e.g. its interpreter moved) is rebuilt; a working one is reused.
+if ! { [ -x "$venv/bin/python" ] && "$venv/bin/python" -m pip --version >/dev/null 2>&1; }; then
+    mkdir -p "$root/.build"
+    if ! make_venv; then
+        # Debian's python3 keeps venv/ensurepip in the separate python3-venv package.
+        [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+            || { cat "$log" >&2; die "'$python -m venv' failed; install python3-venv (apt-get install python3-venv) and run again"; }
+        echo "test-venv: '$python -m venv' failed; installing python3-venv with apt-get"
+        apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null \
+            || die "apt-get install python3-venv failed"
+        make_venv || { cat "$log" >&2; die "'$python -m venv $venv' failed even with python3-venv installed"; }
+    fi
+fi
+
+rm -f "$stamp"
+for requirement in "${REQUIREMENTS[@]}"; do
+    "$venv/bin/python" -m pip install --disable-pip-version-check --quiet "$requirement" \
+        || die "could not install $requirement into $venv (pip's message is above); the Kafka tests need it"
+done
+
+# Check that what was installed actually works before stamping it.
+"$venv/bin/python" -c 'import confluent_kafka' 2>/dev/null \
+    || die "confluent-kafka is missing from $venv: 'import confluent_kafka' fails"
+noida_version="$("$venv/bin/noida-db" version 2>/dev/null || true)"
+case "$noida_version" in
+    *"$NOIDA_VERSION"*) ;;
+    *) die "noida-db is missing or broken in $venv: '$venv/bin/noida-db version' printed '$noida_version'" ;;
+esac
+
+printf '%s\n' "$wanted" >"$stamp"
+echo "test-venv: installed ${REQUIREMENTS[*]} into $venv"
