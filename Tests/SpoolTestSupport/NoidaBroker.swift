@@ -12,6 +12,9 @@ private let streamSocket = SOCK_STREAM
 ///
 /// It is stopped (SIGTERM, then SIGKILL) and its directory removed by `stop()` or when the value is
 /// dropped. Brokers left behind by a test process that crashed are cleaned up by the next `init()`.
+///
+/// `@unchecked Sendable` because `Process` is not `Sendable`: the stored properties never change
+/// after `init`, and `stop()` (which signals the process) runs under `lock`, once.
 public final class NoidaBroker: @unchecked Sendable {
     /// The broker's port on 127.0.0.1.
     public let port: Int
