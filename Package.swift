@@ -81,7 +81,7 @@ let package = Package(
         ),
         .target(
             name: "SpoolTestSupport",
-            dependencies: [.product(name: "Logging", package: "swift-log")],
+            dependencies: ["SpoolModel", .product(name: "Logging", package: "swift-log")],
             path: "Tests/SpoolTestSupport"
         ),
         .testTarget(

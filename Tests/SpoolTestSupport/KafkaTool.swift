@@ -1,4 +1,5 @@
 import Foundation
+import SpoolModel
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -28,21 +29,6 @@ public struct ProducedRecord: Codable, Equatable, Sendable {
 
 /// Runs `Tests/tools/kafka_tool.py` with the test venv's Python against a broker.
 public enum KafkaTool {
-    /// A partition's low and high watermark (the high one is the last stable offset unless read
-    /// uncommitted). Nested so that it doesn't clash with KafkaReplay's `Watermarks`.
-    public struct Watermarks: Equatable, Sendable {
-        /// The first offset still in the log.
-        public var low: Int64
-        /// The offset the next message will get.
-        public var high: Int64
-
-        /// Creates a pair of watermarks.
-        public init(low: Int64, high: Int64) {
-            self.low = low
-            self.high = high
-        }
-    }
-
     /// Runs `kafka_tool.py --brokers BROKERS ARGS...` and returns its stdout.
     /// `args` is a subcommand and its options, e.g. `["create-topic", "t", "--partitions", "2"]`.
     /// Throws with the tool's stderr if it exits non-zero, and kills it after `timeout` seconds.
