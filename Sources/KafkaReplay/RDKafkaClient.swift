@@ -188,7 +188,7 @@ final class RDKafkaClient {
     func offsetsForTimes(_ partitions: [TopicPartition], timestampMs: Int64, timeoutMs: Int32) throws -> [TopicPartition: Int64?] {
         guard !partitions.isEmpty else { return [:] }
         let list = RDKafkaPartitionList(partitions.map { ($0, timestampMs) })
-        let err = rd_kafka_offsets_for_times(handle, list.pointer, timeoutMs)
+        let err = list.withPointer { rd_kafka_offsets_for_times(handle, $0, timeoutMs) }
         if err == RD_KAFKA_RESP_ERR__TIMED_OUT {
             throw ReplayError.timedOut(operation: "looking up offsets for time \(timestampMs)", seconds: Double(timeoutMs) / 1000)
         }
@@ -208,7 +208,7 @@ final class RDKafkaClient {
     /// Assigns exactly these partitions at these offsets.
     func assign(_ offsets: [(TopicPartition, Int64)]) throws {
         let list = RDKafkaPartitionList(offsets)
-        let err = rd_kafka_assign(handle, list.pointer)
+        let err = list.withPointer { rd_kafka_assign(handle, $0) }
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw Self.error(err, "assigning partitions failed") }
     }
 
@@ -217,7 +217,7 @@ final class RDKafkaClient {
     func incrementalAssign(_ offsets: [(TopicPartition, Int64)]) throws {
         guard !offsets.isEmpty else { return }
         let list = RDKafkaPartitionList(offsets)
-        guard let failure = rd_kafka_incremental_assign(handle, list.pointer) else { return }
+        guard let failure = list.withPointer({ rd_kafka_incremental_assign(handle, $0) }) else { return }
         defer { rd_kafka_error_destroy(failure) }
         let code = rd_kafka_error_code(failure)
         let text = rd_kafka_error_string(failure).map { String(cString: $0) } ?? ""
@@ -228,7 +228,7 @@ final class RDKafkaClient {
     func setPaused(_ partitions: [TopicPartition], paused: Bool) throws {
         guard !partitions.isEmpty else { return }
         let list = RDKafkaPartitionList(partitions.map { ($0, Int64(RD_KAFKA_OFFSET_INVALID)) })
-        let err = paused ? rd_kafka_pause_partitions(handle, list.pointer) : rd_kafka_resume_partitions(handle, list.pointer)
+        let err = list.withPointer { paused ? rd_kafka_pause_partitions(handle, $0) : rd_kafka_resume_partitions(handle, $0) }
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
             throw Self.error(err, "\(paused ? "pausing" : "resuming") partitions failed")
         }
@@ -245,9 +245,9 @@ final class RDKafkaClient {
 /// nothing else uses the handle: only that thread touches it.
 private struct DestroyableHandle: @unchecked Sendable { let pointer: OpaquePointer }
 
-/// Owns an `rd_kafka_topic_partition_list_t`; the pointer must not escape the owner's lifetime.
+/// Owns an `rd_kafka_topic_partition_list_t`, lent only through `withPointer`.
 final class RDKafkaPartitionList {
-    let pointer: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>
+    private let pointer: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>
 
     init(_ entries: [(TopicPartition, Int64)]) {
         pointer = rd_kafka_topic_partition_list_new(Int32(max(entries.count, 1)))
@@ -258,6 +258,12 @@ final class RDKafkaPartitionList {
     }
 
     deinit { rd_kafka_topic_partition_list_destroy(pointer) }
+
+    /// Calls `body` with the list; the pointer must not escape `body` (the list is destroyed
+    /// with this object, which stays alive for the call).
+    func withPointer<R>(_ body: (UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) throws -> R) rethrows -> R {
+        try body(pointer)
+    }
 
     /// Each element's partition, offset and error.
     func entries() -> [(TopicPartition, Int64, rd_kafka_resp_err_t)] {
