@@ -24,6 +24,27 @@ static inline rd_kafka_resp_err_t spool_produce(rd_kafka_t *rk, const char *topi
                              RD_KAFKA_V_END);
 }
 
+/* Like spool_produce, with headers (may be NULL). librdkafka takes ownership of the headers
+ * only when this succeeds; on an error the caller still owns and must destroy them. */
+static inline rd_kafka_resp_err_t spool_produce_with_headers(rd_kafka_t *rk, const char *topic,
+                                                             int32_t partition,
+                                                             const void *key, size_t key_len,
+                                                             const void *value, size_t value_len,
+                                                             int64_t timestamp_ms,
+                                                             rd_kafka_headers_t *headers) {
+    if (!headers)
+        return spool_produce(rk, topic, partition, key, key_len, value, value_len, timestamp_ms);
+    return rd_kafka_producev(rk,
+                             RD_KAFKA_V_TOPIC(topic),
+                             RD_KAFKA_V_PARTITION(partition),
+                             RD_KAFKA_V_KEY(key, key_len),
+                             RD_KAFKA_V_VALUE((void *)value, value_len),
+                             RD_KAFKA_V_TIMESTAMP(timestamp_ms),
+                             RD_KAFKA_V_HEADERS(headers),
+                             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                             RD_KAFKA_V_END);
+}
+
 /* A valid pointer for an empty (not null) key or value. */
 static inline const void *spool_empty_bytes(void) { return ""; }
 

@@ -6,6 +6,8 @@
 /* SQLITE_TRANSIENT is a cast macro Swift cannot import. */
 static inline sqlite3_destructor_type spool_sqlite_transient(void) { return SQLITE_TRANSIENT; }
 static inline sqlite3_destructor_type spool_sqlite_static(void) { return SQLITE_STATIC; }
+/* A valid pointer for empty text. */
+static inline const char *spool_sqlite_empty_text(void) { return ""; }
 
 /* sqlite3_db_config is variadic. */
 static inline int spool_sqlite_db_config_int(sqlite3 *db, int op, int value) {

@@ -1,10 +1,11 @@
 /// Something that happened on a partition, handed over by a `MessageSource`.
 ///
-/// The key and value pointers are valid only during the call that receives the event.
+/// The key, value and header pointers are valid only during the call that receives the event.
 enum SourceEvent {
-    /// A message of the partition at `partitionIndex` (an index into the partitions given to the core).
+    /// A message of the partition at `partitionIndex` (an index into the partitions given to the
+    /// core), with its headers in order (empty when it has none).
     case message(partitionIndex: Int, offset: Int64, timestamp: Int64,
-                 key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?)
+                 key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?, headers: [RawHeader])
     /// The broker reported that the partition has nothing at or after `nextOffset` for now.
     case endOfPartition(partitionIndex: Int, nextOffset: Int64)
 }

@@ -11,13 +11,16 @@ public struct MockMessage: Hashable, Sendable {
     public var value: [UInt8]?
     /// The CreateTime timestamp in Unix milliseconds; librdkafka replaces 0 with the current time.
     public var timestamp: Int64
+    /// The record's headers, in order (sent through librdkafka's header API).
+    public var headers: [MessageHeader]
 
     /// Creates a message to produce.
-    public init(partition: Int32, key: [UInt8]?, value: [UInt8]?, timestamp: Int64) {
+    public init(partition: Int32, key: [UInt8]?, value: [UInt8]?, timestamp: Int64, headers: [MessageHeader] = []) {
         self.partition = partition
         self.key = key
         self.value = value
         self.timestamp = timestamp
+        self.headers = headers
     }
 }
 
@@ -159,6 +162,23 @@ public final class MockKafkaCluster {
         return try RDKafkaClient(kind: .producer, config: config, logger: logger)
     }
 
+    /// A librdkafka header list for `headers` (copied), or nil when there are none.
+    private static func makeHeaders(_ headers: [MessageHeader]) -> OpaquePointer? {
+        guard !headers.isEmpty, let list = rd_kafka_headers_new(headers.count) else { return nil }
+        for header in headers {
+            let name = Array(header.name.utf8)
+            if let value = header.value {
+                value.withUnsafeBytes { bytes in
+                    _ = rd_kafka_header_add(list, name.map { CChar(bitPattern: $0) }, name.count,
+                                            bytes.baseAddress ?? spool_empty_bytes(), bytes.count)
+                }
+            } else {
+                _ = rd_kafka_header_add(list, name.map { CChar(bitPattern: $0) }, name.count, nil, 0)
+            }
+        }
+        return list
+    }
+
     private func send(_ messages: [MockMessage], topic: String, through client: RDKafkaClient) throws {
         client.context.deliveryFailures.withLock { $0.removeAll() }
         for message in messages {
@@ -166,10 +186,15 @@ public final class MockKafkaCluster {
                 let err = withOptionalBytes(message.key) { key in
                     withOptionalBytes(message.value) { value in
                         client.withHandle { handle in
-                            spool_produce(handle, topic, message.partition,
-                                          key?.baseAddress ?? (key == nil ? nil : spool_empty_bytes()), key?.count ?? 0,
-                                          value?.baseAddress ?? (value == nil ? nil : spool_empty_bytes()), value?.count ?? 0,
-                                          message.timestamp)
+                            let headers = Self.makeHeaders(message.headers)
+                            let err = spool_produce_with_headers(
+                                handle, topic, message.partition,
+                                key?.baseAddress ?? (key == nil ? nil : spool_empty_bytes()), key?.count ?? 0,
+                                value?.baseAddress ?? (value == nil ? nil : spool_empty_bytes()), value?.count ?? 0,
+                                message.timestamp, headers)
+                            // librdkafka owns the headers only when the message was accepted.
+                            if err != RD_KAFKA_RESP_ERR_NO_ERROR, let headers { rd_kafka_headers_destroy(headers) }
+                            return err
                         }
                     }
                 }

@@ -120,8 +120,8 @@ struct ReplayCore {
     /// Takes one event from the source.
     mutating func accept(_ event: SourceEvent) {
         switch event {
-        case let .message(index, offset, timestamp, key, value):
-            acceptMessage(index, offset: offset, timestamp: timestamp, key: key, value: value)
+        case let .message(index, offset, timestamp, key, value, headers):
+            acceptMessage(index, offset: offset, timestamp: timestamp, key: key, value: value, headers: headers)
         case let .endOfPartition(index, nextOffset):
             if !cursors[index].caughtUp && nextOffset >= cursors[index].endOffset {
                 markCaughtUp(index)
@@ -130,7 +130,7 @@ struct ReplayCore {
     }
 
     private mutating func acceptMessage(_ index: Int, offset: Int64, timestamp: Int64,
-                                        key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?) {
+                                        key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?, headers: [RawHeader]) {
         if offset <= cursors[index].consumedOffset {
             duplicatesIgnored += 1
             return
@@ -141,7 +141,7 @@ struct ReplayCore {
             markCaughtUp(index)
         }
         cursors[index].held.append(offset: offset, timestamp: timestamp, orderTimestamp: orderTimestamp,
-                                   key: key, value: value)
+                                   key: key, value: value, headers: headers)
         heldCount += 1
         cursors[index].consumedOffset = offset
         cursors[index].lastTimestamp = timestamp

@@ -41,12 +41,12 @@ let memoryPartitions = environment("BENCH_MEMORY_PARTITIONS", 64)
 func partitions(for count: Int) -> Int { max(1, (count + perPartition - 1) / perPartition) }
 
 /// Starts `spool dev-broker` with `count` bench-shaped messages in topic "bench".
-func startBroker(count: Int, compression: String = "none") throws -> (ChildProcess, String) {
+func startBroker(count: Int, compression: String = "none", shape: SampleData.Shape = .bench) throws -> (ChildProcess, String) {
     brokerStarts += 1
     let bootstrapFile = work + "/bootstrap-\(brokerStarts)"
     let partitionCount = compression == "none" ? partitions(for: count) : memoryPartitions
     let broker = try ChildProcess(spool, ["dev-broker", "--brokers", "1", "--topic", "bench:\(partitionCount)", "--compression", compression,
-                                          "--messages", String(count), "--shape", "bench", "--bootstrap-file", bootstrapFile],
+                                          "--messages", String(count), "--shape", shape.rawValue, "--bootstrap-file", bootstrapFile],
                                   stdoutPath: "/dev/null")
     let clock = ContinuousClock()
     let deadline = clock.now + .seconds(600)
@@ -115,9 +115,26 @@ func run() throws -> [BenchResult] {
     results.append(BenchResult(name: "b. ConsumerManager poll (ordering, no SQLite)", messages: polled, seconds: ordered, peakBytes: nil))
 
     log("(c) SQLite insert through the store's write path")
-    let store = try SpoolStore.openForWriting(path: work + "/insert-only.sqlite")
+    results.append(try insertOnly(shape: .bench, name: "c. SQLite insert alone (store write path)"))
+
+    log("(d) spool ingest end to end")
+    let endToEnd = try ingest(bootstrap, name: "d. spool ingest end to end")
+    guard endToEnd.messages == messages else { throw BenchError("spool ingest stored \(endToEnd.messages) of \(messages)") }
+    results.append(endToEnd)
+
+    log("startup: spool ingest of the first 100 messages per partition")
+    let firstBatch = try ingest(bootstrap, name: "startup to first stored batch",
+                                extra: ["--until", String(1_700_000_000_000 + 100 * partitions(for: messages))])
+    results.append(firstBatch)
+    return results
+}
+
+/// (c), or (c) with headers: the store's write path alone, batches built from sample data.
+func insertOnly(shape: SampleData.Shape, name: String) throws -> BenchResult {
+    brokerStarts += 1
+    let store = try SpoolStore.openForWriting(path: work + "/insert-only-\(brokerStarts).sqlite")
     let partitionCount = partitions(for: messages)
-    var generator = SampleData(shape: .bench, topic: "bench", partitions: Int32(partitionCount), total: messages, nowMs: 0)
+    var generator = SampleData(shape: shape, topic: "bench", partitions: Int32(partitionCount), total: messages, nowMs: 0)
     var released = [Int64](repeating: -1, count: partitionCount)
     var insertSeconds = 0.0
     var written = 0
@@ -129,7 +146,7 @@ func run() throws -> [BenchResult] {
             let p = Int(message.partition)
             released[p] += 1
             rows.append(Message(key: message.key, value: message.value, topic: "bench", partition: message.partition,
-                                offset: released[p], timestamp: message.timestamp))
+                                offset: released[p], timestamp: message.timestamp, headers: message.headers))
         }
         let batch = MessageBatch(rows)
         let checkpoints = (0..<partitionCount).map { p in
@@ -142,28 +159,20 @@ func run() throws -> [BenchResult] {
         written += batch.count
     }
     store.close()
-    results.append(BenchResult(name: "c. SQLite insert alone (store write path)", messages: written, seconds: insertSeconds, peakBytes: nil))
-
-    log("(d) spool ingest end to end")
-    let endToEnd = try ingest(bootstrap, name: "d. spool ingest end to end")
-    guard endToEnd.messages == messages else { throw BenchError("spool ingest stored \(endToEnd.messages) of \(messages)") }
-    results.append(endToEnd)
-
-    log("startup: spool ingest of the first 100 messages per partition")
-    let firstBatch = try ingest(bootstrap, name: "startup to first stored batch",
-                                extra: ["--until", String(1_700_000_000_000 + 100 * partitionCount)])
-    results.append(firstBatch)
-    return results
+    return BenchResult(name: name, messages: written, seconds: insertSeconds, peakBytes: nil)
 }
 
-/// (e): `spool ingest` at both sizes with the same partition count and lz4 batches.
-func runMemory(count: Int) throws -> BenchResult {
-    log("(e) loading \(count) lz4-compressed messages into \(memoryPartitions) partitions")
-    let (broker, bootstrap) = try startBroker(count: count, compression: "lz4")
+/// (e): `spool ingest` at both sizes with the same partition count and lz4 batches; (h): the
+/// same with three headers per record.
+func runMemory(count: Int, shape: SampleData.Shape = .bench) throws -> BenchResult {
+    let label = shape == .bench ? "e" : "h"
+    log("(\(label)) loading \(count) lz4-compressed \(shape.rawValue) messages into \(memoryPartitions) partitions")
+    let (broker, bootstrap) = try startBroker(count: count, compression: "lz4", shape: shape)
     defer { broker.signal(SIGTERM); _ = broker.wait() }
     try checkLoaded(bootstrap, count: count)
-    log("(e) spool ingest of \(count) messages")
-    let result = try ingest(bootstrap, name: "e. spool ingest, lz4, \(ByteText.count(Int64(count))) backlog")
+    log("(\(label)) spool ingest of \(count) messages")
+    let what = shape == .bench ? "" : ", 3 headers each"
+    let result = try ingest(bootstrap, name: "\(label). spool ingest, lz4, \(ByteText.count(Int64(count))) backlog\(what)")
     guard result.messages == count else { throw BenchError("spool ingest stored \(result.messages) of \(count)") }
     return result
 }
@@ -177,6 +186,11 @@ do {
     let large = try runMemory(count: largeMessages)
     results.append(smallMemory)
     results.append(large)
+    log("(c) with three headers per record")
+    let insertHeaders = try insertOnly(shape: .benchHeaders, name: "c. SQLite insert alone, 3 headers each")
+    let withHeaders = try runMemory(count: messages, shape: .benchHeaders)
+    results.append(insertHeaders)
+    results.append(withHeaders)
     let baseline = results[0].rate
     let sqlite = results[2].rate
     var rows: [[String]] = []
@@ -204,6 +218,10 @@ do {
         ("large_ingest_per_s", String(Int(large.rate))),
         ("large_ingest_peak_rss_bytes", JSONText.integer(large.peakBytes)),
         ("memory_growth_ratio", JSONText.number(growth)),
+        ("sqlite_insert_headers_per_s", String(Int(insertHeaders.rate))),
+        ("ingest_lz4_per_s", String(Int(smallMemory.rate))),
+        ("ingest_lz4_headers_per_s", String(Int(withHeaders.rate))),
+        ("ingest_lz4_headers_peak_rss_bytes", JSONText.integer(withHeaders.peakBytes)),
     ])
     print(json)
 } catch {

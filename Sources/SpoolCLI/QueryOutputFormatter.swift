@@ -4,7 +4,9 @@ import SpoolStore
 ///
 /// CSV and JSON Lines stream row by row; JSON streams the array; the table buffers rows to size
 /// its columns. Integers stay integers everywhere; in the table a column named `timestamp`,
-/// `*_timestamp`, `complete_until` or `*_at` also shows its value as ISO-8601.
+/// `*_timestamp`, `complete_until` or `*_at` also shows its value as ISO-8601. A `headers`
+/// column holding Spool's header JSON is embedded as JSON (an array, not a string) in `json`
+/// and `jsonl`, and shown as `name=value, ...` in tables.
 public struct QueryOutputFormatter {
     private let format: OutputFormat
     private let blobs: BlobStyle
@@ -96,6 +98,9 @@ public struct QueryOutputFormatter {
             let shown = isText || blobs != .text ? text : "x'\(text)'"
             return Self.clip(shown.replacing("\n", with: "\\n"))
         case .text(let text):
+            if Self.isHeadersColumn(column), let entries = HeaderText.parse(text) {
+                return Self.clip(HeaderText.compact(entries).replacing("\n", with: "\\n"))
+            }
             return Self.clip(text.replacing("\n", with: "\\n"))
         case .real:
             return plain(value)
@@ -109,11 +114,16 @@ public struct QueryOutputFormatter {
             case .null: encoded = "null"
             case .integer(let number): encoded = String(number)
             case .real(let number): encoded = JSONText.number(number)
-            case .text(let text): encoded = JSONText.string(text)
+            case .text(let text):
+                encoded = Self.isHeadersColumn(columns[index]) && HeaderText.parse(text) != nil ? text : JSONText.string(text)
             case .blob(let bytes): encoded = JSONText.string(blobs.render(bytes).0)
             }
             return (columns[index], encoded)
         })
+    }
+
+    static func isHeadersColumn(_ name: String) -> Bool {
+        name.lowercased() == "headers"
     }
 
     static func isTimeColumn(_ name: String) -> Bool {

@@ -2,10 +2,13 @@ import KafkaReplay
 
 /// Sample messages for `spool dev-broker`, generated in chunks so any count fits in memory.
 ///
-/// Two shapes: `.demo` is realistic (JSON values with a few fields, keys with some nulls, a
+/// Three shapes: `.demo` is realistic (JSON values with a few fields, keys with some nulls, a
 /// tombstone or two, timestamps spread over the last days, increasing per partition and
-/// interleaved across partitions); `.bench` is the benchmark's fixed shape (16-byte keys with
-/// every 10th null, 100-byte values, one message per partition in turn, timestamps increasing).
+/// interleaved across partitions, a trace id header on every record, a content type on most,
+/// a binary schema id on a few); `.bench` is the benchmark's fixed shape (16-byte keys with
+/// every 10th null, 100-byte values, one message per partition in turn, timestamps
+/// increasing, no headers); `.benchHeaders` is `.bench` with three headers per record (a
+/// 16-byte UTF-8 value, a 36-byte UUID string and an 8-byte binary value).
 public struct SampleData {
     /// The shape of the generated messages.
     public enum Shape: String, CaseIterable, Sendable {
@@ -13,6 +16,8 @@ public struct SampleData {
         case demo
         /// The benchmark's fixed-size messages.
         case bench
+        /// The benchmark's messages with three headers each.
+        case benchHeaders = "bench-headers"
     }
 
     private let shape: Shape
@@ -43,7 +48,11 @@ public struct SampleData {
         var messages: [MockMessage] = []
         messages.reserveCapacity(end - index)
         while index < end {
-            messages.append(shape == .demo ? demoMessage(index) : benchMessage(index))
+            switch shape {
+            case .demo: messages.append(demoMessage(index))
+            case .bench: messages.append(benchMessage(index))
+            case .benchHeaders: messages.append(benchMessage(index, headers: true))
+            }
             index += 1
         }
         return messages
@@ -69,17 +78,45 @@ public struct SampleData {
         let country = Self.countries[Int(generator.next() % UInt64(Self.countries.count))]
         let amount = "\(cents / 100).\(cents % 100 < 10 ? "0" : "")\(cents % 100)"
         let value = "{\"id\":\(index),\"user\":\"user-\(user)\",\"event\":\"\(event)\",\"amount\":\(amount),\"country\":\"\(country)\"}"
-        return MockMessage(partition: partition, key: key, value: tombstone ? nil : Array(value.utf8), timestamp: timestamp)
+        return MockMessage(partition: partition, key: key, value: tombstone ? nil : Array(value.utf8), timestamp: timestamp,
+                           headers: demoHeaders(index))
     }
 
-    private func benchMessage(_ index: Int) -> MockMessage {
+    /// A trace id on every record, a content type on most, a binary schema id on every 50th.
+    private mutating func demoHeaders(_ index: Int) -> [MessageHeader] {
+        var headers = [MessageHeader(name: "trace_id", value: Array(hexID(16).utf8))]
+        if index % 10 != 7 { headers.append(MessageHeader(name: "content-type", value: Array("application/json".utf8))) }
+        if index % 50 == 0 { headers.append(MessageHeader(name: "schema-id", value: [0, 0, 0x01, 0xF4])) }
+        return headers
+    }
+
+    private mutating func hexID(_ digits: Int) -> String {
+        var text = ""
+        while text.count < digits { text += String(generator.next(), radix: 16) }
+        return String(text.prefix(digits))
+    }
+
+    private func benchMessage(_ index: Int, headers: Bool = false) -> MockMessage {
         let partition = Int32(index % Int(partitions))
         let digits = String(index)
         let key: [UInt8]? = index % 10 == 9 ? nil : Array(("key-" + String(repeating: "0", count: max(0, 12 - digits.count)) + digits).utf8)
         var value = Array("{\"seq\":\(index),\"payload\":\"".utf8)
         while value.count < 98 { value.append(UInt8(ascii: "a") + UInt8(truncatingIfNeeded: (index &+ value.count) % 26)) }
         value += Array("\"}".utf8)
-        return MockMessage(partition: partition, key: key, value: value, timestamp: 1_700_000_000_000 + Int64(index))
+        return MockMessage(partition: partition, key: key, value: value, timestamp: 1_700_000_000_000 + Int64(index),
+                           headers: headers ? Self.benchHeaders(index) : [])
+    }
+
+    /// A 16-byte UTF-8 value, a 36-byte UUID string and an 8-byte binary value.
+    private static func benchHeaders(_ index: Int) -> [MessageHeader] {
+        let sequence = UInt64(index)
+        let hex = String(sequence, radix: 16)
+        let uuid = "00000000-0000-4000-8000-" + String(repeating: "0", count: max(0, 12 - hex.count)) + hex
+        let binary = (0..<8).map { UInt8(truncatingIfNeeded: (sequence &* 0x9e37_79b9_7f4a_7c15) >> ($0 * 8)) }
+        let tenant = String(index % 1_000_000_000)
+        return [MessageHeader(name: "tenant", value: Array(("tenant-" + String(repeating: "0", count: 9 - tenant.count) + tenant).utf8)),
+                MessageHeader(name: "request-id", value: Array(uuid.utf8)),
+                MessageHeader(name: "seq", value: binary)]
     }
 }
 

@@ -50,13 +50,14 @@ public struct StatusReport: Sendable {
             out += "run: none yet\n"
         }
         out += "complete until: \(completeUntil.map { "\($0) (\(TimeText.iso8601($0)))" } ?? "unknown")\n\n"
-        var header = ["topic", "partition", "start", "end", "next", "stored", "live", "last timestamp"]
+        var header = ["topic", "partition", "start", "end", "next", "stored", "live", "last timestamp", "headers from"]
         if watermarks != nil { header += ["high", "lag"] }
         let rows = partitions.map { row -> [String] in
             var cells = [row.checkpoint.topicPartition.topic, String(row.checkpoint.topicPartition.partition), String(row.checkpoint.range.start),
                          String(row.checkpoint.range.end), String(row.nextOffset), String(row.storedCount),
                          row.checkpoint.isLive ? "yes" : "no",
-                         row.lastStoredTimestamp.map { TimeText.iso8601($0) } ?? "-"]
+                         row.lastStoredTimestamp.map { TimeText.iso8601($0) } ?? "-",
+                         row.headersFromOffset.map(String.init) ?? "-"]
             if let watermarks {
                 let high = watermarks[row.topicPartition]?.high
                 cells += [high.map(String.init) ?? "?", lag(row).map(String.init) ?? "?"]
@@ -89,6 +90,7 @@ public struct StatusReport: Sendable {
                 ("stored_count", String(row.storedCount)),
                 ("is_live", row.checkpoint.isLive ? "true" : "false"),
                 ("last_stored_timestamp", JSONText.integer(row.lastStoredTimestamp)),
+                ("headers_from_offset", JSONText.integer(row.headersFromOffset)),
             ]
             if let watermarks {
                 fields.append(("high_watermark", JSONText.integer(watermarks[row.topicPartition]?.high)))

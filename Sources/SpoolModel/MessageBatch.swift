@@ -1,9 +1,11 @@
-/// A batch of released messages stored column by column in MESSAGE_SCHEMA order.
+/// A batch of released messages stored column by column in MESSAGE_SCHEMA order, plus headers.
 ///
 /// Keys and values live in one contiguous byte buffer each, with Arrow-style start offsets, so a
-/// batch of any size costs a handful of allocations. Iterating yields `Message` values (which copy
-/// their bytes); writers that care about speed read the columns directly with `withKey(at:_:)` and
-/// `withValue(at:_:)`.
+/// batch of any size costs a handful of allocations; headers (Spool's extension) live in a byte
+/// buffer of their own with one slice per header and one start per row, so a record without
+/// headers costs one integer. Iterating yields `Message` values (which copy their bytes);
+/// writers that care about speed read the columns directly with `withKey(at:_:)` and
+/// `withValue(at:_:)`, or every row's at once with `withPayloads(_:)`.
 public struct MessageBatch: RandomAccessCollection, Sendable {
     /// The distinct topic names referenced by `topicIndexes`.
     public private(set) var topicNames: [String] = []
@@ -22,6 +24,18 @@ public struct MessageBatch: RandomAccessCollection, Sendable {
     private var valueBytes: [UInt8] = []
     private var valueStarts: [Int] = [0]
     private var valueIsNull: [Bool] = []
+    /// Row `r`'s headers are `headerSlices[headerStarts[r]..<headerStarts[r + 1]]`.
+    private var headerStarts: [Int] = [0]
+    private var headerSlices: [HeaderSlice] = []
+    private var headerBytes: [UInt8] = []
+
+    /// Where one header's name and value sit in `headerBytes` (-1 as the length of a null value).
+    fileprivate struct HeaderSlice: Sendable {
+        var nameStart: Int
+        var nameLength: Int
+        var valueStart: Int
+        var valueLength: Int
+    }
 
     /// An empty batch.
     public init() {}
@@ -38,8 +52,18 @@ public struct MessageBatch: RandomAccessCollection, Sendable {
                 topicNames.append(message.topic)
                 topicIndex[message.topic] = index
             }
-            appendRow(topicIndex: index, partition: message.partition, offset: message.offset,
-                      timestamp: message.timestamp, key: message.key, value: message.value)
+            for header in message.headers {
+                var name = header.name
+                name.withUTF8 { nameBytes in
+                    Self.withOptional(header.value) { appendHeader(name: UnsafeRawBufferPointer(nameBytes), value: $0) }
+                }
+            }
+            Self.withOptional(message.key) { key in
+                Self.withOptional(message.value) { value in
+                    appendRow(topicIndex: index, partition: message.partition, offset: message.offset,
+                              timestamp: message.timestamp, key: key, value: value)
+                }
+            }
         }
     }
 
@@ -48,18 +72,31 @@ public struct MessageBatch: RandomAccessCollection, Sendable {
     /// One past the last row index.
     public var endIndex: Int { offsets.count }
 
-    /// The row at `position` as a `Message` (copies its key and value bytes).
+    /// The row at `position` as a `Message` (copies its key, value and header bytes).
     public subscript(position: Int) -> Message {
         Message(key: keyIsNull[position] ? nil : Array(keyBytes[keyStarts[position]..<keyStarts[position + 1]]),
                 value: valueIsNull[position] ? nil : Array(valueBytes[valueStarts[position]..<valueStarts[position + 1]]),
                 topic: topicNames[Int(topicIndexes[position])],
                 partition: partitions[position],
                 offset: offsets[position],
-                timestamp: timestamps[position])
+                timestamp: timestamps[position],
+                headers: headers(at: position))
     }
 
     /// The topic name of row `position`.
     public func topic(at position: Int) -> String { topicNames[Int(topicIndexes[position])] }
+
+    /// How many headers row `position` has.
+    public func headerCount(at position: Int) -> Int { headerStarts[position + 1] - headerStarts[position] }
+
+    /// Row `position`'s headers, in the record's order (copies their bytes).
+    public func headers(at position: Int) -> [MessageHeader] {
+        (headerStarts[position]..<headerStarts[position + 1]).map { index in
+            let slice = headerSlices[index]
+            return MessageHeader(name: String(decoding: headerBytes[slice.nameStart..<slice.nameStart + slice.nameLength], as: UTF8.self),
+                                 value: slice.valueLength < 0 ? nil : Array(headerBytes[slice.valueStart..<slice.valueStart + slice.valueLength]))
+        }
+    }
 
     /// Calls `body` with row `position`'s key bytes (`nil` when null); the pointer must not escape.
     public func withKey<R>(at position: Int, _ body: (UnsafeRawBufferPointer?) throws -> R) rethrows -> R {
@@ -71,20 +108,25 @@ public struct MessageBatch: RandomAccessCollection, Sendable {
         try Self.withSlice(valueBytes, valueStarts, valueIsNull, position, body)
     }
 
-    /// Lends the key and value bytes of every row to `body` at once; the view must not escape it.
+    /// Lends the key, value and header bytes of every row to `body` at once; the view must not
+    /// escape it.
     ///
-    /// Both byte buffers stay pinned for the whole call, so a writer can bind many rows' bytes
+    /// The byte buffers stay pinned for the whole call, so a writer can bind many rows' bytes
     /// without copying (SQLite's `SQLITE_STATIC`) and step its statement inside `body`.
     public func withPayloads<R>(_ body: (Payloads) throws -> R) rethrows -> R {
         try keyBytes.withUnsafeBytes { keys in
             try valueBytes.withUnsafeBytes { values in
-                try body(Payloads(keyBytes: keys, keyStarts: keyStarts, keyIsNull: keyIsNull,
-                                  valueBytes: values, valueStarts: valueStarts, valueIsNull: valueIsNull))
+                try headerBytes.withUnsafeBytes { headers in
+                    try body(Payloads(keyBytes: keys, keyStarts: keyStarts, keyIsNull: keyIsNull,
+                                      valueBytes: values, valueStarts: valueStarts, valueIsNull: valueIsNull,
+                                      headerBytes: headers, headerStarts: headerStarts, headerSlices: headerSlices))
+                }
             }
         }
     }
 
-    /// Every row's key and value bytes, valid only inside the `withPayloads(_:)` call that lent it.
+    /// Every row's key, value and header bytes, valid only inside the `withPayloads(_:)` call
+    /// that lent it.
     public struct Payloads {
         fileprivate let keyBytes: UnsafeRawBufferPointer
         fileprivate let keyStarts: [Int]
@@ -92,6 +134,9 @@ public struct MessageBatch: RandomAccessCollection, Sendable {
         fileprivate let valueBytes: UnsafeRawBufferPointer
         fileprivate let valueStarts: [Int]
         fileprivate let valueIsNull: [Bool]
+        fileprivate let headerBytes: UnsafeRawBufferPointer
+        fileprivate let headerStarts: [Int]
+        fileprivate let headerSlices: [HeaderSlice]
 
         /// Row `position`'s key bytes, `nil` when the key is null.
         public func key(at position: Int) -> UnsafeRawBufferPointer? {
@@ -102,6 +147,18 @@ public struct MessageBatch: RandomAccessCollection, Sendable {
         public func value(at position: Int) -> UnsafeRawBufferPointer? {
             valueIsNull[position] ? nil : UnsafeRawBufferPointer(rebasing: valueBytes[valueStarts[position]..<valueStarts[position + 1]])
         }
+
+        /// How many headers row `position` has.
+        public func headerCount(at position: Int) -> Int { headerStarts[position + 1] - headerStarts[position] }
+
+        /// Header `index` of row `position`: its name bytes and its value bytes (`nil` when null).
+        public func header(_ index: Int, at position: Int) -> (name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer?) {
+            let slice = headerSlices[headerStarts[position] + index]
+            let name = UnsafeRawBufferPointer(rebasing: headerBytes[slice.nameStart..<slice.nameStart + slice.nameLength])
+            let value = slice.valueLength < 0 ? nil
+                : UnsafeRawBufferPointer(rebasing: headerBytes[slice.valueStart..<slice.valueStart + slice.valueLength])
+            return (name, value)
+        }
     }
 
     private static func withSlice<R>(_ bytes: [UInt8], _ starts: [Int], _ isNull: [Bool], _ position: Int,
@@ -110,6 +167,11 @@ public struct MessageBatch: RandomAccessCollection, Sendable {
         return try bytes.withUnsafeBytes { all in
             try body(UnsafeRawBufferPointer(rebasing: all[starts[position]..<starts[position + 1]]))
         }
+    }
+
+    private static func withOptional<R>(_ bytes: [UInt8]?, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
+        guard let bytes else { return body(nil) }
+        return bytes.withUnsafeBytes { body($0) }
     }
 
     // MARK: building (for the replay consumer)
@@ -124,14 +186,26 @@ public struct MessageBatch: RandomAccessCollection, Sendable {
         keyIsNull.reserveCapacity(rows)
         valueStarts.reserveCapacity(rows + 1)
         valueIsNull.reserveCapacity(rows)
+        headerStarts.reserveCapacity(rows + 1)
     }
 
     /// Sets the topic names that `appendRow(topicIndex:...)` indexes into.
     package mutating func setTopicNames(_ names: [String]) { topicNames = names }
 
-    /// Appends one row, copying the key and value bytes (`nil` for null).
+    /// Adds a header to the row that the next `appendRow` appends (copying its bytes).
+    package mutating func appendHeader(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer?) {
+        let nameStart = headerBytes.count
+        headerBytes.append(contentsOf: name)
+        let valueStart = headerBytes.count
+        if let value { headerBytes.append(contentsOf: value) }
+        headerSlices.append(HeaderSlice(nameStart: nameStart, nameLength: name.count,
+                                        valueStart: valueStart, valueLength: value?.count ?? -1))
+    }
+
+    /// Appends one row, copying the key and value bytes (`nil` for null); the headers added
+    /// with `appendHeader` since the previous row are this row's.
     package mutating func appendRow(topicIndex: Int32, partition: Int32, offset: Int64, timestamp: Int64,
-                            key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?) {
+                                    key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?) {
         topicIndexes.append(topicIndex)
         partitions.append(partition)
         offsets.append(offset)
@@ -142,18 +216,6 @@ public struct MessageBatch: RandomAccessCollection, Sendable {
         if let value { valueBytes.append(contentsOf: value) }
         valueIsNull.append(value == nil)
         valueStarts.append(valueBytes.count)
-    }
-
-    private mutating func appendRow(topicIndex: Int32, partition: Int32, offset: Int64, timestamp: Int64,
-                                    key: [UInt8]?, value: [UInt8]?) {
-        func withOptional<R>(_ bytes: [UInt8]?, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
-            guard let bytes else { return body(nil) }
-            return bytes.withUnsafeBytes { body($0) }
-        }
-        withOptional(key) { k in
-            withOptional(value) { v in
-                appendRow(topicIndex: topicIndex, partition: partition, offset: offset, timestamp: timestamp, key: k, value: v)
-            }
-        }
+        headerStarts.append(headerSlices.count)
     }
 }

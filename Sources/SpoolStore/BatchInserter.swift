@@ -16,6 +16,8 @@ final class BatchInserter {
     private var upsertCheckpoint: SQLiteStatement?
     private var updateProgress: SQLiteStatement?
     private var topicCStrings: [String: UnsafeMutablePointer<CChar>] = [:]
+    /// Reused for each row's `headers` JSON (bound as a copy).
+    private var headersJSON: [UInt8] = []
 
     init(connection: SQLiteConnection) {
         self.connection = connection
@@ -40,7 +42,7 @@ final class BatchInserter {
     func insert(_ batch: MessageBatch) throws -> [TopicPartition: (count: Int64, lastTimestamp: Int64)] {
         guard !batch.isEmpty else { return [:] }
         let insert = try statement(&insertMessage, """
-            INSERT INTO messages (key, value, topic, partition, offset, timestamp) VALUES (?, ?, ?, ?, ?, ?)
+            INSERT INTO messages (key, value, topic, partition, offset, timestamp, headers) VALUES (?, ?, ?, ?, ?, ?, ?)
             """)
         let topicPointers = batch.topicNames.map { cString(for: $0) }
         let topicLengths = batch.topicNames.map { $0.utf8.count }
@@ -63,6 +65,11 @@ final class BatchInserter {
                     insert.bind(4, Int64(partition))
                     insert.bind(5, offsets[row])
                     insert.bind(6, timestamps[row])
+                    if payloads.headerCount(at: row) > 0 {
+                        headersJSON.removeAll(keepingCapacity: true)
+                        HeadersJSON.encode(payloads, row: row, into: &headersJSON)
+                        insert.bindCopy(7, text: headersJSON)
+                    }
                     // Reset (which also clears the bindings) before the payloads are given back.
                     defer { insert.reset() }
                     try insert.step()
@@ -80,8 +87,8 @@ final class BatchInserter {
         let upsert = try statement(&upsertCheckpoint, """
             INSERT INTO partition_state (topic, partition, replay_start_offset, replay_end_offset, consumed_offset,
                 released_offset, last_consumed_timestamp, is_live, is_paused, next_offset, stored_count,
-                last_stored_timestamp, updated_at)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+                last_stored_timestamp, updated_at, headers_from_offset)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?3)
             ON CONFLICT (topic, partition) DO UPDATE SET
                 replay_start_offset = excluded.replay_start_offset,
                 replay_end_offset = excluded.replay_end_offset,

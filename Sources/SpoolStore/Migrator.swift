@@ -8,9 +8,14 @@ struct Migrator {
     static let applicationID: Int64 = 0x5350_4F4C
 
     let migrations: [EmbeddedMigration]
+    /// Work a migration needs beyond its SQL, run in its transaction right after the SQL: the
+    /// per-topic views are made by the store, so migration 2 re-creates them with `headers`.
+    let followUps: [Int: (SQLiteConnection) throws -> Void]
 
-    init(migrations: [EmbeddedMigration] = embeddedMigrations) {
+    init(migrations: [EmbeddedMigration] = embeddedMigrations,
+         followUps: [Int: (SQLiteConnection) throws -> Void] = [2: SpoolStore.addHeadersToTopicViews]) {
         self.migrations = migrations.sorted { $0.version < $1.version }
+        self.followUps = followUps
     }
 
     /// The newest version this binary knows.
@@ -72,6 +77,7 @@ struct Migrator {
         for migration in migrations where migration.version > applied {
             try connection.inTransaction {
                 try connection.execute(migration.sql)
+                try followUps[migration.version]?(connection)
                 let record = try connection.prepare("INSERT INTO spool_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)")
                 record.bind(1, Int64(migration.version))
                 record.bind(2, migration.name)

@@ -176,6 +176,11 @@ private func queryAuthorizer(_ context: UnsafeMutableRawPointer?, _ action: Int3
         let name = (arg1 ?? "").lowercased()
         if arg2 != nil { return deny("PRAGMA \(name) may not be set") }
         return readablePragmas.contains(name) ? SQLITE_OK : deny("PRAGMA \(name) is not allowed")
+    case SQLITE_UPDATE where arg1 == "sqlite_master" || arg1 == "sqlite_temp_master":
+        // Table-valued functions (json_each, json_tree) ask for this while being prepared; it
+        // changes nothing. A real write to the schema is still refused: the statement must be
+        // read-only (checked after preparing) and the connection is opened read-only.
+        return SQLITE_OK
     case SQLITE_ATTACH, SQLITE_DETACH:
         return deny("ATTACH and DETACH are not allowed")
     case SQLITE_TRANSACTION, SQLITE_SAVEPOINT:

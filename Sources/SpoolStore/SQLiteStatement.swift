@@ -34,6 +34,14 @@ final class SQLiteStatement {
         sqlite3_bind_text(statement, index, value, -1, spool_sqlite_transient())
     }
 
+    /// Binds UTF-8 text given as bytes (copied).
+    func bindCopy(_ index: Int32, text: [UInt8]) {
+        text.withUnsafeBytes { bytes in
+            _ = sqlite3_bind_text(statement, index, bytes.baseAddress?.assumingMemoryBound(to: CChar.self) ?? spool_sqlite_empty_text(),
+                                  Int32(bytes.count), spool_sqlite_transient())
+        }
+    }
+
     /// Binds text that stays valid until the statement is reset (not copied).
     func bindStatic(_ index: Int32, text: UnsafePointer<CChar>, count: Int) {
         sqlite3_bind_text(statement, index, text, Int32(count), spool_sqlite_static())

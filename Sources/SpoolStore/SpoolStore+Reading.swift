@@ -10,7 +10,8 @@ extension SpoolStore {
     public func storedPartitions() throws -> [StoredPartition] {
         let query = try connection.prepare("""
             SELECT topic, partition, replay_start_offset, replay_end_offset, consumed_offset, released_offset,
-                   last_consumed_timestamp, is_live, is_paused, next_offset, stored_count, last_stored_timestamp, updated_at
+                   last_consumed_timestamp, is_live, is_paused, next_offset, stored_count, last_stored_timestamp, updated_at,
+                   \(hasHeaders ? "headers_from_offset" : "NULL")
             FROM partition_state ORDER BY topic, partition
             """)
         var rows: [StoredPartition] = []
@@ -21,7 +22,8 @@ extension SpoolStore {
                 consumedOffset: query.int64(4), releasedOffset: query.int64(5),
                 lastConsumedTimestamp: query.optionalInt64(6), isLive: query.int64(7) != 0, isPaused: query.int64(8) != 0)
             rows.append(StoredPartition(checkpoint: checkpoint, nextOffset: query.int64(9), storedCount: query.int64(10),
-                                        lastStoredTimestamp: query.optionalInt64(11), updatedAt: query.int64(12)))
+                                        lastStoredTimestamp: query.optionalInt64(11), updatedAt: query.int64(12),
+                                        headersFromOffset: query.optionalInt64(13)))
         }
         return rows
     }
@@ -61,15 +63,52 @@ extension SpoolStore {
     /// The stored messages of one partition in offset order (for tests and audits).
     public func messages(topic: String, partition: Int32) throws -> [Message] {
         let query = try connection.prepare("""
-            SELECT key, value, topic, partition, offset, timestamp FROM messages WHERE topic = ? AND partition = ? ORDER BY offset
+            SELECT key, value, topic, partition, offset, timestamp, \(hasHeaders ? "headers" : "NULL") FROM messages
+            WHERE topic = ? AND partition = ? ORDER BY offset
             """)
         query.bind(1, topic)
         query.bind(2, Int64(partition))
         var rows: [Message] = []
         while try query.step() {
+            let headers = try query.text(6).map { try decodeHeaders($0, topic: topic, partition: partition, offset: query.int64(4)) } ?? []
             rows.append(Message(key: query.blob(0), value: query.blob(1), topic: query.text(2) ?? "",
-                                partition: Int32(query.int64(3)), offset: query.int64(4), timestamp: query.int64(5)))
+                                partition: Int32(query.int64(3)), offset: query.int64(4), timestamp: query.int64(5),
+                                headers: headers))
         }
         return rows
+    }
+
+    /// The headers a `headers` JSON value holds, bytes rebuilt exactly (see `HeadersJSON`).
+    func decodeHeaders(_ json: String, topic: String, partition: Int32, offset: Int64) throws -> [MessageHeader] {
+        let entries = try connection.prepare("""
+            SELECT json_extract(value, '$.key'), json_extract(value, '$.key_base64'), json_type(value, '$.value'),
+                   json_extract(value, '$.value'), json_extract(value, '$.value_base64')
+            FROM json_each(?1) ORDER BY key
+            """)
+        entries.bind(1, json)
+        var headers: [MessageHeader] = []
+        func unreadable() -> StoreError {
+            .inconsistent(path: path, reason: "the headers of \(topic)[\(partition)] offset \(offset) are not Spool's header JSON; run spool verify")
+        }
+        while try entries.step() {
+            let name: String
+            if let text = entries.text(0) {
+                name = text
+            } else if let encoded = entries.text(1), let bytes = Base64.decode(encoded) {
+                name = String(decoding: bytes, as: UTF8.self)
+            } else {
+                throw unreadable()
+            }
+            let value: [UInt8]?
+            switch entries.text(2) {
+            case "text": value = entries.blob(3)
+            case "null": value = nil
+            default:
+                guard let encoded = entries.text(4), let bytes = Base64.decode(encoded) else { throw unreadable() }
+                value = bytes
+            }
+            headers.append(MessageHeader(name: name, value: value))
+        }
+        return headers
     }
 }

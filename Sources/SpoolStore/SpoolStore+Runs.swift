@@ -103,6 +103,14 @@ extension SpoolStore {
 
     /// Creates `"topic"` as a view over its messages, unless the name is taken by something else.
     private func createView(for topic: String) throws {
+        try Self.createView(for: topic, on: connection)
+    }
+
+    /// The columns of every per-topic view, in order.
+    static let viewColumns = "key, value, topic, partition, offset, timestamp, headers"
+
+    /// Creates `"topic"` as a view over its messages on `connection`, unless the name is taken.
+    static func createView(for topic: String, on connection: SQLiteConnection) throws {
         let existing = try connection.prepare("SELECT type FROM sqlite_master WHERE name = ? COLLATE NOCASE")
         existing.bind(1, topic)
         if try existing.step() { return }
@@ -110,7 +118,26 @@ extension SpoolStore {
         let quotedName = "\"" + topic.replacing("\"", with: "\"\"") + "\""
         let quotedValue = "'" + topic.replacing("'", with: "''") + "'"
         try connection.execute("""
-            CREATE VIEW \(quotedName) AS SELECT key, value, topic, partition, offset, timestamp FROM messages WHERE topic = \(quotedValue)
+            CREATE VIEW \(quotedName) AS SELECT \(viewColumns) FROM messages WHERE topic = \(quotedValue)
             """)
+    }
+
+    /// Re-creates the per-topic views Spool made before migration 2 so they include `headers`
+    /// (run inside migration 2's transaction). A view is Spool's when its SQL is exactly what
+    /// `createView` wrote then.
+    static func addHeadersToTopicViews(on connection: SQLiteConnection) throws {
+        let views = try connection.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'view' ORDER BY name")
+        var topics: [String] = []
+        while try views.step() {
+            let name = views.text(0) ?? ""
+            let quotedName = "\"" + name.replacing("\"", with: "\"\"") + "\""
+            let quotedValue = "'" + name.replacing("'", with: "''") + "'"
+            let before = "CREATE VIEW \(quotedName) AS SELECT key, value, topic, partition, offset, timestamp FROM messages WHERE topic = \(quotedValue)"
+            if views.text(1) == before { topics.append(name) }
+        }
+        for topic in topics {
+            try connection.execute("DROP VIEW \"" + topic.replacing("\"", with: "\"\"") + "\"")
+            try createView(for: topic, on: connection)
+        }
     }
 }

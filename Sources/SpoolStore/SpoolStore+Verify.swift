@@ -55,8 +55,47 @@ extension SpoolStore {
         while try order.step() {
             problems.append("\(order.text(0) ?? "")[\(order.int64(1))]: offset \(order.int64(2)) was stored after offset \(order.int64(3))")
         }
+        var rowsBeforeHeaders: Int64 = 0
+        if hasHeaders {
+            problems += try headerProblems()
+            rowsBeforeHeaders = try connection.integer("""
+                SELECT count(*) FROM messages m JOIN partition_state s ON s.topic = m.topic AND s.partition = m.partition
+                WHERE m.offset < s.headers_from_offset
+                """) ?? 0
+        }
         let messageCount = try connection.integer("SELECT count(*) FROM messages") ?? 0
         let partitionCount = Int(try connection.integer("SELECT count(*) FROM partition_state") ?? 0)
-        return VerifyReport(problems: problems, gaps: try gaps(), messageCount: messageCount, partitionCount: partitionCount)
+        return VerifyReport(problems: problems, gaps: try gaps(), messageCount: messageCount, partitionCount: partitionCount,
+                            rowsStoredBeforeHeaders: rowsBeforeHeaders)
+    }
+
+    /// Every `headers` value must be a non-empty JSON array of objects, each with a text `key`
+    /// (or `key_base64`) and one of a text or null `value` or a text `value_base64`; and rows
+    /// stored before a partition's header capture began cannot have headers.
+    private func headerProblems() throws -> [String] {
+        var problems: [String] = []
+        let shape = try connection.prepare("""
+            SELECT topic, partition, offset FROM messages WHERE headers IS NOT NULL AND CASE
+                WHEN NOT json_valid(headers) OR json_type(headers) != 'array' OR json_array_length(headers) = 0 THEN 1
+                ELSE EXISTS (SELECT 1 FROM json_each(headers) AS h WHERE h.type != 'object'
+                    OR (SELECT count(*) FROM json_each(h.value)) != 2
+                    OR coalesce(json_type(h.value, '$.key'), json_type(h.value, '$.key_base64')) IS NOT 'text'
+                    OR NOT (coalesce(json_type(h.value, '$.value'), '') IN ('text', 'null')
+                            OR json_type(h.value, '$.value_base64') IS 'text'))
+                END
+            LIMIT 20
+            """)
+        while try shape.step() {
+            problems.append("\(shape.text(0) ?? "")[\(shape.int64(1))] offset \(shape.int64(2)): headers are not a JSON array of {key, value} objects")
+        }
+        let early = try connection.prepare("""
+            SELECT m.topic, m.partition, m.offset, s.headers_from_offset FROM messages m
+            JOIN partition_state s ON s.topic = m.topic AND s.partition = m.partition
+            WHERE m.headers IS NOT NULL AND m.offset < s.headers_from_offset LIMIT 20
+            """)
+        while try early.step() {
+            problems.append("\(early.text(0) ?? "")[\(early.int64(1))] offset \(early.int64(2)) has headers but lies before offset \(early.int64(3)), where header capture began")
+        }
+        return problems
     }
 }

@@ -148,6 +148,10 @@ public final class SpoolStore {
         return total
     }
 
+    /// Whether the schema has headers (migration 2). A database opened read-only keeps the
+    /// version it has; only a writer upgrades it.
+    var hasHeaders: Bool { schemaVersion >= 2 }
+
     /// Throws unless this connection was opened for writing.
     func requireWriter() throws {
         guard isWriter else { throw StoreError.inconsistent(path: path, reason: "opened read-only; writes need openForWriting") }

@@ -12,16 +12,22 @@ public struct StoredPartition: Equatable, Sendable {
     public var lastStoredTimestamp: Int64?
     /// When the row was last written (Unix ms).
     public var updatedAt: Int64
+    /// The first offset captured with its headers; rows below it were stored before the schema
+    /// had headers and cannot say whether they had any. `nil` only for rows read from a
+    /// database that was never upgraded (opened read-only).
+    public var headersFromOffset: Int64?
 
     /// The partition this row describes.
     public var topicPartition: TopicPartition { checkpoint.topicPartition }
 
     /// Creates a row.
-    public init(checkpoint: PartitionCheckpoint, nextOffset: Int64, storedCount: Int64, lastStoredTimestamp: Int64?, updatedAt: Int64) {
+    public init(checkpoint: PartitionCheckpoint, nextOffset: Int64, storedCount: Int64, lastStoredTimestamp: Int64?, updatedAt: Int64,
+                headersFromOffset: Int64? = nil) {
         self.checkpoint = checkpoint
         self.nextOffset = nextOffset
         self.storedCount = storedCount
         self.lastStoredTimestamp = lastStoredTimestamp
         self.updatedAt = updatedAt
+        self.headersFromOffset = headersFromOffset
     }
 }

@@ -8,6 +8,9 @@ public struct VerifyReport: Sendable {
     public var messageCount: Int64
     /// Partitions with state.
     public var partitionCount: Int
+    /// Rows stored before their partition's header capture began (an upgraded database): they
+    /// cannot say whether they had headers.
+    public var rowsStoredBeforeHeaders: Int64 = 0
     /// Whether no problem was found.
     public var isSound: Bool { problems.isEmpty }
 }

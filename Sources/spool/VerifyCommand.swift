@@ -21,6 +21,9 @@ struct VerifyCommand: ParsableCommand {
         for gap in report.gaps {
             print("gap: \(gap.topic)[\(gap.partition)] offsets \(gap.firstMissingOffset)...\(gap.lastMissingOffset) deleted by retention (\(gap.accepted ? "accepted" : "refused"))")
         }
+        if report.rowsStoredBeforeHeaders > 0 {
+            print("note: \(ByteText.count(report.rowsStoredBeforeHeaders)) messages were stored before this database kept headers; their headers column is NULL whether or not they had any (spool status shows where header capture began per partition)")
+        }
         if report.isSound {
             print("ok: no problems found")
             return

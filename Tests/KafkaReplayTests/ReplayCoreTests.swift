@@ -256,10 +256,21 @@ extension ReplayCoreTests {
 
 extension ReplayCoreTests {
     @Test func heldBytesSurviveArenaCompaction() throws {
+        // Headers too: none, one, duplicate names, a null and an empty value, binary bytes.
+        func headers(_ index: Int) -> [MessageHeader] {
+            switch index % 5 {
+            case 0: return []
+            case 1: return [MessageHeader(name: "trace", value: Array("t-\(index)".utf8))]
+            case 2: return [MessageHeader(name: "a", value: nil), MessageHeader(name: "a", value: [])]
+            case 3: return [MessageHeader(name: "bin", value: [0, 255, UInt8(truncatingIfNeeded: index)])]
+            default: return (0..<7).map { MessageHeader(name: "h\($0)", value: Array(repeating: 65, count: $0 * index % 40)) }
+            }
+        }
         func item(_ index: Int, partition: Int) -> ScriptedSource.Item {
             ScriptedSource.Item(offset: Int64(index), timestamp: Int64(index * 2 + partition),
                                 key: index % 3 == 0 ? nil : Array("k\(partition)-\(index)".utf8),
-                                value: Array(repeating: UInt8(truncatingIfNeeded: index), count: index % 50))
+                                value: Array(repeating: UInt8(truncatingIfNeeded: index), count: index % 50),
+                                headers: headers(index + partition))
         }
         let first = (0..<5_000).map { item($0, partition: 0) }
         let second = (0..<5_000).map { item($0, partition: 1) }
@@ -273,6 +284,7 @@ extension ReplayCoreTests {
         for message in released {
             let expected = item(Int(message.offset), partition: Int(message.partition))
             #expect(message.key == expected.key && message.value == expected.value && message.timestamp == expected.timestamp)
+            #expect(message.headers == expected.headers, "headers of \(message.partition)@\(message.offset)")
         }
     }
 

@@ -10,6 +10,7 @@ final class ScriptedSource: MessageSource {
         var timestamp: Int64
         var key: [UInt8]?
         var value: [UInt8]?
+        var headers: [MessageHeader] = []
     }
 
     var items: [[Item]]
@@ -90,9 +91,26 @@ final class ScriptedSource: MessageSource {
             guard let bytes else { return body(nil) }
             bytes.withUnsafeBytes { body($0) }
         }
-        with(item.key) { key in
-            with(item.value) { value in
-                core.accept(.message(partitionIndex: p, offset: item.offset, timestamp: item.timestamp, key: key, value: value))
+        // Lend the headers' bytes the way librdkafka does: all from one buffer, valid for the call.
+        var buffer: [UInt8] = []
+        var places: [(name: Range<Int>, value: Range<Int>?)] = []
+        for header in item.headers {
+            let nameStart = buffer.count
+            buffer += Array(header.name.utf8)
+            let valueStart = buffer.count
+            buffer += header.value ?? []
+            places.append((nameStart..<valueStart, header.value.map { _ in valueStart..<buffer.count }))
+        }
+        buffer.withUnsafeBytes { bytes in
+            let headers = places.map { place in
+                RawHeader(name: UnsafeRawBufferPointer(rebasing: bytes[place.name]),
+                          value: place.value.map { UnsafeRawBufferPointer(rebasing: bytes[$0]) })
+            }
+            with(item.key) { key in
+                with(item.value) { value in
+                    core.accept(.message(partitionIndex: p, offset: item.offset, timestamp: item.timestamp, key: key, value: value,
+                                         headers: headers))
+                }
             }
         }
     }

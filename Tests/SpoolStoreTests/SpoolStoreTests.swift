@@ -39,10 +39,11 @@ struct SpoolStoreTests {
             let connection = try SQLiteConnection(path: path, readOnly: false, create: true)
             try Migrator(migrations: first).migrate(connection, nowMs: 1)
         }
-        let second = EmbeddedMigration(version: 2, name: "0002_test.sql", sql: "ALTER TABLE gaps ADD COLUMN note TEXT;")
+        let next = first.count + 1
+        let second = EmbeddedMigration(version: next, name: "000\(next)_test.sql", sql: "ALTER TABLE gaps ADD COLUMN note TEXT;")
         let connection = try SQLiteConnection(path: path, readOnly: false, create: false)
         try Migrator(migrations: first + [second]).migrate(connection, nowMs: 2)
-        #expect(try connection.integer("SELECT max(version) FROM spool_migrations") == 2)
+        #expect(try connection.integer("SELECT max(version) FROM spool_migrations") == Int64(next))
         #expect(try connection.integer("SELECT count(*) FROM pragma_table_info('gaps') WHERE name = 'note'") == 1)
     }
 
