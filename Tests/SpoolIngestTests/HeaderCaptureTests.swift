@@ -99,4 +99,47 @@ struct HeaderCaptureTests {
         }
         #expect(!report.problems.contains { $0.contains("offset 5") })
     }
+
+    @Test func anUpgradedDatabaseKeepsItsRowsAndGainsHeadersFromThenOn() throws {
+        let dir = TemporaryDirectory()
+        let db = dir.file("old.sqlite")
+        let cluster = try MockKafkaCluster(logger: quietLogger())
+        try cluster.createTopic("u", partitions: 1)
+        let withHeaders = [MessageHeader(name: "trace", value: Array("t".utf8)), MessageHeader(name: "bin", value: [0xFE])]
+        let produced = (0..<10).map { index in
+            MockMessage(partition: 0, key: Array("k\(index)".utf8), value: Array("v\(index)".utf8), timestamp: 1_000 + Int64(index),
+                        headers: index < 5 ? [] : withHeaders)
+        }
+        try cluster.produce(topic: "u", produced)
+        // A database as the first schema left it: five rows, their partition state and the view.
+        do {
+            let connection = try SQLiteConnection(path: db, readOnly: false, create: true)
+            try Migrator(migrations: Migrator().migrations.filter { $0.version == 1 }).migrate(connection, nowMs: 1)
+            for index in 0..<5 {
+                try connection.execute("""
+                    INSERT INTO messages (key, value, topic, partition, offset, timestamp)
+                    VALUES (CAST('k\(index)' AS BLOB), CAST('v\(index)' AS BLOB), 'u', 0, \(index), \(1_000 + index))
+                    """)
+            }
+            try connection.execute("""
+                INSERT INTO partition_state VALUES ('u', 0, 0, 5, 4, 4, 1004, 1, 0, 5, 5, 1004, 1);
+                CREATE VIEW "u" AS SELECT key, value, topic, partition, offset, timestamp FROM messages WHERE topic = 'u'
+                """)
+            connection.close()
+        }
+        let summary = try IngestPipeline(databasePath: db, options: options(cluster, "u", batchSize: 100), logger: quietLogger()).run()
+        #expect(summary.storedPerTopic == ["u": 5])
+        let store = try SpoolStore.openForReading(path: db)
+        #expect(store.schemaVersion == 2)
+        let rows = try store.messages(topic: "u", partition: 0)
+        #expect(rows.map(\.offset) == Array(0..<10))
+        #expect(rows.map(\.key) == produced.map(\.key) && rows.map(\.value) == produced.map(\.value))
+        #expect(rows.map(\.headers) == produced.map(\.headers), "old rows keep NULL headers, new rows have theirs")
+        #expect(try store.storedPartitions().map(\.headersFromOffset) == [5])
+        // The topic's view gained the column.
+        #expect(try store.connection.integer("SELECT count(headers) FROM u") == 5)
+        let report = try store.verify()
+        #expect(report.isSound, "\(report.problems)")
+        #expect(report.rowsStoredBeforeHeaders == 5)
+    }
 }
