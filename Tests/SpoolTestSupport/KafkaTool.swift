@@ -93,12 +93,13 @@ public enum KafkaTool {
     /// offset. Message `i` has value `valuePrefix + i` and, with a `keyPrefix`, key `keyPrefix + i`.
     /// Without `partition` the messages go round-robin over all partitions. With `timestampMs` message
     /// `i` gets timestamp `timestampMs + i * timestampStepMs`. With `transactionalID` all of them go in
-    /// one transaction that is committed, or aborted when `abort` is true.
+    /// one transaction that is committed, or aborted when `abort` is true. `headers` go on every
+    /// message, in order: `NAME=TEXT`, `NAME:hex=HEX` or `NAME:null`.
     public static func produce(
         _ topic: String, count: Int, brokers: String,
         partition: Int32? = nil, keyPrefix: String? = nil, valuePrefix: String = "value-",
         timestampMs: Int64? = nil, timestampStepMs: Int64 = 0,
-        transactionalID: String? = nil, abort: Bool = false
+        transactionalID: String? = nil, abort: Bool = false, headers: [String] = []
     ) throws -> [ProducedRecord] {
         var args = ["produce", topic, "--count", "\(count)", "--value-prefix", valuePrefix]
         if let partition { args += ["--partition", "\(partition)"] }
@@ -106,6 +107,7 @@ public enum KafkaTool {
         if let timestampMs { args += ["--timestamp-ms", "\(timestampMs)", "--timestamp-step-ms", "\(timestampStepMs)"] }
         if let transactionalID { args += ["--transactional-id", transactionalID] }
         if abort { args.append("--abort") }
+        for header in headers { args += ["--header", header] }
         return try decode([ProducedRecord].self, try run(args, brokers: brokers), command: "produce")
     }
 

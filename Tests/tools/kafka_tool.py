@@ -119,9 +119,22 @@ def cmd_add_partitions(args):
     return {"topic": args.name, "partitions": args.total}
 
 
+def parse_header(spec):
+    """NAME=TEXT, NAME:hex=HEX or NAME:null, as (name, bytes or None)."""
+    if spec.endswith(":null"):
+        return (spec[: -len(":null")], None)
+    name, sep, value = spec.partition("=")
+    if not sep:
+        raise ToolError(f"--header {spec!r}: expected NAME=TEXT, NAME:hex=HEX or NAME:null")
+    if name.endswith(":hex"):
+        return (name[: -len(":hex")], bytes.fromhex(value))
+    return (name, value.encode())
+
+
 def cmd_produce(args):
     if args.abort and not args.transactional_id:
         raise ToolError("--abort needs --transactional-id")
+    headers = [parse_header(spec) for spec in args.header]
     conf = client_conf(
         args,
         **{"allow.auto.create.topics": False,  # a typo in a test must not create a topic
@@ -165,6 +178,7 @@ def cmd_produce(args):
                     value=None if args.null_value else f"{args.value_prefix}{i}",
                     partition=targets[i % len(targets)],
                     on_delivery=on_delivery,
+                    headers=headers or None,
                     **extra,
                 )
                 break
@@ -242,6 +256,8 @@ def parser():
     p.add_argument("--timestamp-step-ms", type=int, default=0, help="added to the timestamp per message")
     p.add_argument("--transactional-id", help="produce all messages in one transaction")
     p.add_argument("--abort", action="store_true", help="abort the transaction instead of committing it")
+    p.add_argument("--header", action="append", default=[],
+                   help="a header on every message, in order: NAME=TEXT, NAME:hex=HEX or NAME:null (repeatable)")
     p.set_defaults(run=cmd_produce)
 
     p = sub.add_parser("watermarks", help="{partition: [low, high]}")
