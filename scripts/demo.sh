@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make demo: an embedded broker with sample data, a bounded ingest, status and three queries.
+# make demo: an embedded broker with sample data, a bounded ingest, status and four queries (one by header).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SPOOL=${SPOOL:-.build/release/spool}
