@@ -3,9 +3,13 @@
 /// Each poll first drains what the source has ready (without blocking, at most a batch), applies
 /// backpressure, and releases what is safe; only when nothing can be released does it block on
 /// the source, until the timeout.
+///
+/// When the source fails, what it delivered before the failure is still released (so a caller
+/// stores it and a resume starts right at the fault), and the error is thrown by the next poll.
 final class ReplayDriver<Source: MessageSource> {
     private(set) var core: ReplayCore
     let source: Source
+    private var pendingError: (any Error)?
 
     init(core: ReplayCore, source: Source) {
         self.core = core
@@ -14,11 +18,26 @@ final class ReplayDriver<Source: MessageSource> {
 
     /// Returns up to `batchSize` released messages, waiting at most `timeoutMs` for them.
     func poll(timeoutMs: Int) throws -> MessageBatch {
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: .milliseconds(max(0, timeoutMs)))
+        if let error = pendingError {
+            pendingError = nil
+            throw error
+        }
         var batch = MessageBatch()
         batch.setTopicNames(core.topicNames)
         batch.reserve(rows: min(core.batchSize, max(core.heldCount, 64)))
+        do {
+            try fill(&batch, timeoutMs: timeoutMs)
+            return batch
+        } catch {
+            guard core.release(into: &batch, limit: core.batchSize - batch.count) > 0 else { throw error }
+            pendingError = error
+            return batch
+        }
+    }
+
+    private func fill(_ batch: inout MessageBatch, timeoutMs: Int) throws {
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: .milliseconds(max(0, timeoutMs)))
         while true {
             var drained = 0
             while drained < core.batchSize, try source.next(timeoutMs: 0, into: &core) {
@@ -27,10 +46,10 @@ final class ReplayDriver<Source: MessageSource> {
             try applyFlowChanges()
             if core.release(into: &batch, limit: core.batchSize) > 0 {
                 try applyFlowChanges()
-                return batch
+                return
             }
             let remaining = clock.now.duration(to: deadline)
-            if remaining <= .zero { return batch }
+            if remaining <= .zero { return }
             let waitMs = Int32(clamping: min(remaining.milliseconds, 100))
             _ = try source.next(timeoutMs: max(waitMs, 1), into: &core)
         }

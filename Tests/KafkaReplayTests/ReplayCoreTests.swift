@@ -329,4 +329,15 @@ extension ReplayCoreTests {
         #expect(released.map(\.topic) == ["a", "t", "t"])
         #expect(released.map(\.partition) == [0, 0, 1])
     }
+
+    @Test func whatWasReadBeforeASourceFailureIsReleasedAndTheErrorComesNext() throws {
+        let driver = scriptedDriver([ScriptedSource.partition(timestamps: [10, 20, 30, 40])])
+        let failure = ReplayError.messageTooLarge(waiting: [:], detail: "offset 2 is too large")
+        driver.source.failAfter = (2, failure)
+        // Offsets 0 and 1 were read before the failure: released, so they can be stored.
+        let first = try driver.poll(timeoutMs: 0)
+        #expect(first.map(\.offset) == [0, 1])
+        #expect(throws: failure) { try driver.poll(timeoutMs: 0) }
+        #expect(driver.core.partitionStates().map(\.nextOffset) == [2])
+    }
 }

@@ -29,6 +29,8 @@ final class ScriptedSource: MessageSource {
     /// Partitions the topic gains once `after` messages were delivered (as discovery would add them).
     private var growth: [(after: Int, specs: [ReplayCore.PartitionSpec], items: [[Item]])] = []
     private(set) var delivered = 0
+    /// Fails (as librdkafka does on a message it cannot read) once this many were delivered.
+    var failAfter: (deliveries: Int, error: ReplayError)?
 
     init(_ items: [[Item]]) {
         self.items = items
@@ -51,6 +53,7 @@ final class ScriptedSource: MessageSource {
     }
 
     func next(timeoutMs: Int32, into core: inout ReplayCore) throws -> Bool {
+        if let failAfter, delivered >= failAfter.deliveries { throw failAfter.error }
         if let first = growth.first, delivered >= first.after {
             growth.removeFirst()
             let indexes = core.addPartitions(first.specs)
