@@ -1,3 +1,4 @@
+import SpoolTestSupport
 import Testing
 @testable import KafkaReplay
 
@@ -46,7 +47,10 @@ extension ConsumerManagerTests {
             MockMessage(partition: 1, key: nil, value: bytes("new"), timestamp: 1_800_000_000_000),
         ])
         var got: [Message] = []
-        for _ in 0..<100 where got.isEmpty { got += try consumer.poll(timeoutMs: 100) }
+        try waitUntil("the new message is released", timeout: .seconds(30), poll: .zero) {
+            got += try consumer.poll(timeoutMs: 100)
+            return !got.isEmpty
+        }
         #expect(got.map(\.offset) == [10])
         #expect(got.first?.value == bytes("new"))
     }
@@ -188,12 +192,13 @@ extension ConsumerManagerTests {
         var released: [Message] = []
         var sawPause = false
         var maxHeld = 0
-        for _ in 0..<20_000 where !consumer.isLive {
+        try waitUntil("the consumer is live (released \(released.count) of 6,000)", timeout: .seconds(90), poll: .zero) {
+            if consumer.isLive { return true }
             released += try consumer.poll(timeoutMs: 100)
             sawPause = sawPause || consumer.pausedPartitionCount > 0
             maxHeld = max(maxHeld, consumer.heldMessageCount)
+            return false
         }
-        #expect(consumer.isLive)
         #expect(sawPause)
         #expect(released.count == 6_000)
         #expect(Set(released.map { "\($0.partition)/\($0.offset)" }).count == 6_000)

@@ -49,20 +49,38 @@ struct SourceTopicTests {
     }
 
     @Test func messageSchemaMatchesTheSeed() {
-        let fields = getMessageSchema().map { "\($0.name):\($0.type.rawValue):\($0.nullable)" }
-        #expect(fields == [
-            "key:binary:true", "value:binary:true", "topic:utf8:false", "partition:int32:false",
-            "offset:int64:false", "timestamp:timestamp[ms, tz=UTC]:false",
-        ])
-        #expect(messageSchema == getMessageSchema())
+        // The seed's MESSAGE_SCHEMA, field by field.
+        let seed = [
+            SchemaField(name: "key", type: .binary, nullable: true),
+            SchemaField(name: "value", type: .binary, nullable: true),
+            SchemaField(name: "topic", type: .utf8, nullable: false),
+            SchemaField(name: "partition", type: .int32, nullable: false),
+            SchemaField(name: "offset", type: .int64, nullable: false),
+            SchemaField(name: "timestamp", type: .timestampMillisUTC, nullable: false),
+        ]
+        #expect(messageSchema == seed)
+        #expect(getMessageSchema() == seed)
+        // The type spellings are PyArrow's.
+        #expect(messageSchema.map(\.type.rawValue) == ["binary", "binary", "utf8", "int32", "int64", "timestamp[ms, tz=UTC]"])
     }
 
     @Test func partitionStateSchemaMatchesTheSeed() {
-        let fields = getPartitionStateSchema().map { "\($0.name):\($0.type.rawValue):\($0.nullable)" }
-        #expect(fields == [
-            "topic:utf8:false", "partition:int32:false", "replay_start_offset:int64:false",
-            "replay_end_offset:int64:false", "consumed_offset:int64:false", "released_offset:int64:false",
-            "last_consumed_timestamp:timestamp[ms, tz=UTC]:true", "is_live:bool:false", "is_paused:bool:false",
+        // The seed's PARTITION_STATE_SCHEMA, field by field.
+        let seed = [
+            SchemaField(name: "topic", type: .utf8, nullable: false),
+            SchemaField(name: "partition", type: .int32, nullable: false),
+            SchemaField(name: "replay_start_offset", type: .int64, nullable: false),
+            SchemaField(name: "replay_end_offset", type: .int64, nullable: false),
+            SchemaField(name: "consumed_offset", type: .int64, nullable: false),
+            SchemaField(name: "released_offset", type: .int64, nullable: false),
+            SchemaField(name: "last_consumed_timestamp", type: .timestampMillisUTC, nullable: true),
+            SchemaField(name: "is_live", type: .bool, nullable: false),
+            SchemaField(name: "is_paused", type: .bool, nullable: false),
+        ]
+        #expect(partitionStateSchema == seed)
+        #expect(getPartitionStateSchema() == seed)
+        #expect(partitionStateSchema.map(\.type.rawValue) == [
+            "utf8", "int32", "int64", "int64", "int64", "int64", "timestamp[ms, tz=UTC]", "bool", "bool",
         ])
     }
 

@@ -1,8 +1,9 @@
 import Logging
+import SpoolTestSupport
 import Testing
 @testable import KafkaReplay
 
-/// A quiet logger for tests; set SPOOL_TEST_LOG=debug to see everything.
+/// A logger for tests that shows warnings and errors only.
 func testLogger(_ label: String = "test") -> Logger {
     var logger = Logger(label: label)
     logger.logLevel = .warning
@@ -12,36 +13,28 @@ func testLogger(_ label: String = "test") -> Logger {
 /// The bytes of a string.
 func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
 
-/// Polls until the manager is live (and then once more to drain held live messages), collecting
-/// every released message. Fails the test after `maxPolls`.
-func drainUntilLive(_ manager: ConsumerManager, maxPolls: Int = 2_000, timeoutMs: Int = 100) throws -> [Message] {
+/// Polls until the manager is live, collecting every released message; throws when it is not
+/// live within `timeout`.
+func drainUntilLive(_ manager: ConsumerManager, timeout: Duration = .seconds(60), timeoutMs: Int = 100) throws -> [Message] {
     var collected: [Message] = []
-    var polls = 0
-    while !manager.isLive {
-        polls += 1
-        guard polls <= maxPolls else {
-            Issue.record("not live after \(maxPolls) polls; state: \(manager.partitionState())")
-            return collected
-        }
+    try waitUntil("the consumer is live (state: \(manager.partitionState()))", timeout: timeout, poll: .zero) {
+        if manager.isLive { return true }
         let batch = try manager.poll(timeoutMs: timeoutMs)
         #expect(batch.count <= manager.batchSize)
         collected.append(contentsOf: batch)
+        return false
     }
     return collected
 }
 
-/// Produces `perPartition` messages on each partition with increasing timestamps interleaved
-/// across partitions: message i of partition p has timestamp base + i * partitions + p.
+/// Produces `perPartition` messages on each partition (`testMessages`, no nulls) with increasing
+/// timestamps interleaved across partitions: message i of partition p has timestamp
+/// base + i * partitions + p.
 @discardableResult
 func produceInterleaved(_ cluster: MockKafkaCluster, topic: String, partitions: Int32, perPartition: Int,
                         base: Int64 = 1_700_000_000_000) throws -> [MockMessage] {
-    var messages: [MockMessage] = []
-    for i in 0..<perPartition {
-        for p in 0..<partitions {
-            let ts = base + Int64(i) * Int64(partitions) + Int64(p)
-            messages.append(MockMessage(partition: p, key: bytes("k\(p)-\(i)"), value: bytes("v\(p)-\(i)"), timestamp: ts))
-        }
-    }
+    let messages = testMessages(partitions: partitions, indices: 0..<perPartition, base: base, timestampStep: Int64(partitions))
+        .map { MockMessage(partition: $0.partition, key: $0.key, value: $0.value, timestamp: $0.timestamp) }
     try cluster.produce(topic: topic, messages)
     return messages
 }

@@ -5,27 +5,21 @@ import Logging
 import SpoolStore
 import Testing
 
-/// Produces `perPartition` messages on each partition of `topic`; returns them.
+/// Produces `perPartition` messages on each partition of `topic` (`testMessages` with nulls,
+/// values padded to `valueSize` bytes), in chunks of at most 20,000; returns them.
 @discardableResult
 func fill(_ cluster: MockKafkaCluster, topic: String, partitions: Int32, perPartition: Int, valueSize: Int = 40) throws -> [MockMessage] {
-    var all: [MockMessage] = []
-    var chunk: [MockMessage] = []
-    for i in 0..<perPartition {
-        for p in 0..<partitions {
-            var value = Array("{\"n\":\(i),\"p\":\(p)}".utf8)
-            if value.count < valueSize { value += [UInt8](repeating: UInt8(ascii: " "), count: valueSize - value.count) }
-            let key: [UInt8]? = i % 10 == 3 ? nil : Array("k\(i)".utf8)
-            chunk.append(MockMessage(partition: p, key: key, value: i % 97 == 5 ? nil : value,
-                                     timestamp: 1_700_000_000_000 + Int64(i) * 10 + Int64(p)))
-        }
-        if chunk.count >= 20_000 {
-            try cluster.produce(topic: topic, chunk)
-            all += chunk
-            chunk.removeAll()
-        }
+    let all = testMessages(partitions: partitions, indices: 0..<perPartition, valueSize: valueSize, withNulls: true)
+        .map { MockMessage(partition: $0.partition, key: $0.key, value: $0.value, timestamp: $0.timestamp) }
+    for start in stride(from: 0, to: all.count, by: 20_000) {
+        try cluster.produce(topic: topic, Array(all[start..<min(start + 20_000, all.count)]))
     }
-    try cluster.produce(topic: topic, chunk)
-    return all + chunk
+    return all
+}
+
+/// How many messages of `topic` the database at `path` holds (0 while it cannot be read yet).
+func storedCount(_ path: String, topic: String) -> Int64 {
+    (try? SpoolStore.openForReading(path: path).messageCounts()[topic]) ?? 0
 }
 
 /// Checks the database holds every produced message exactly once with the produced bytes.

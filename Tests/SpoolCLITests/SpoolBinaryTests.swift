@@ -81,11 +81,7 @@ struct SpoolBinaryTests {
         let arguments = ["ingest", "--brokers", cluster.bootstrapServers, "--topic", "big", "--db", "b.sqlite", "--batch-size", "200"]
         let running = try SpoolProcess.Running(arguments, directory: dir.path)
         // Wait until some batches are committed, then ask it to stop.
-        var storedBefore: Int64 = 0
-        for _ in 0..<400 where storedBefore == 0 {
-            usleep(25_000)
-            storedBefore = (try? SpoolStore.openForReading(path: dir.file("b.sqlite")).messageCounts()["big"]) ?? 0
-        }
+        try running.waitUntil("the first batches are committed") { storedCount(dir.file("b.sqlite"), topic: "big") > 0 }
         running.signal(SIGTERM)
         let first = running.wait()
         #expect(first.status == 0, "\(first.output)")
@@ -104,16 +100,16 @@ struct SpoolBinaryTests {
         let produced = try fill(cluster, topic: "twice", partitions: 2, perPartition: 50_000)
         let arguments = ["ingest", "--brokers", cluster.bootstrapServers, "--topic", "twice", "--db", "t.sqlite", "--batch-size", "100"]
         let running = try SpoolProcess.Running(arguments, directory: dir.path)
-        for _ in 0..<400 where (try? SpoolStore.openForReading(path: dir.file("t.sqlite")).messageCounts()["twice"] ?? 0) ?? 0 == 0 {
-            usleep(10_000)
-        }
-        // Hold SQLite's write lock so the orderly stop is still waiting when the second SIGINT comes.
+        try running.waitUntil("the first batches are committed") { storedCount(dir.file("t.sqlite"), topic: "twice") > 0 }
+        // Hold SQLite's write lock so the orderly stop is still waiting when the second SIGINT
+        // comes: the commit it waits for cannot happen until the lock is released (or spool's
+        // 5 s busy timeout fails it, with status 3).
         let holder = try SQLiteConnection(path: dir.file("t.sqlite"), readOnly: false, create: false)
         try holder.setBusyTimeout(ms: 10_000)
         try holder.execute("BEGIN IMMEDIATE")
         running.signal(SIGINT)
-        usleep(300_000)
-        #expect(running.process.isRunning, "the orderly stop should be waiting for the lock")
+        try running.waitUntil("spool announces the orderly stop") { running.stderrSoFar.contains("stopping after the current batch") }
+        #expect(running.isRunning, "the orderly stop should be waiting for the lock")
         running.signal(SIGINT)
         let result = running.wait()
         try holder.execute("ROLLBACK")
@@ -132,7 +128,7 @@ struct SpoolBinaryTests {
         let produced = try fill(cluster, topic: "crash", partitions: 4, perPartition: 50_000)
         let total = Int64(produced.count)
         let arguments = ["ingest", "--brokers", cluster.bootstrapServers, "--topic", "crash", "--db", "c.sqlite", "--batch-size", "300", "--quiet"]
-        func stored() -> Int64 { (try? SpoolStore.openForReading(path: dir.file("c.sqlite")).messageCounts()["crash"]) ?? 0 }
+        func stored() -> Int64 { storedCount(dir.file("c.sqlite"), topic: "crash") }
         var kills = 0
         var generator = SystemRandomNumberGenerator()
         for _ in 0..<8 {
@@ -140,12 +136,18 @@ struct SpoolBinaryTests {
             let before = stored()
             let target = before + Int64.random(in: 1...max(1, (total - before) / 6), using: &generator)
             let running = try SpoolProcess.Running(arguments, directory: dir.path)
-            while running.process.isRunning && stored() < target { usleep(2_000) }
-            if running.process.isRunning {
+            try waitUntil("the run has stored \(target) messages or ended", timeout: .seconds(60), poll: .milliseconds(2)) {
+                !running.isRunning || stored() >= target
+            }
+            if running.isRunning {
                 running.signal(SIGKILL)
                 kills += 1
+                _ = running.wait()
+            } else {
+                // It can only end by itself after storing everything.
+                let ended = running.wait()
+                #expect(ended.status == 0 && stored() == total, "the run ended by itself: \(ended.output)")
             }
-            _ = running.wait()
             let report = try SpoolStore.openForReading(path: dir.file("c.sqlite")).verify()
             #expect(report.isSound, "after kill \(kills): \(report.problems)")
         }
@@ -227,16 +229,12 @@ struct SpoolBinaryTests {
         try fill(cluster, topic: "t", partitions: 2, perPartition: 10)
         let first = try SpoolProcess.Running(["ingest", "--brokers", cluster.bootstrapServers, "--topic", "t", "--db", "d.sqlite", "--follow", "--quiet"],
                                              directory: dir.path)
-        var stored: Int64 = 0
-        for _ in 0..<400 where stored < 20 {
-            usleep(25_000)
-            stored = (try? SpoolStore.openForReading(path: dir.file("d.sqlite")).messageCounts()["t"]) ?? 0
-        }
+        try first.waitUntil("the first ingest has stored all 20 messages") { storedCount(dir.file("d.sqlite"), topic: "t") == 20 }
         let second = try SpoolProcess.run(["ingest", "--brokers", cluster.bootstrapServers, "--topic", "t", "--db", "d.sqlite"], directory: dir.path)
         #expect(second.status == 5, "\(second.output)")
         #expect(second.stderr.contains("d.sqlite") && second.stderr.contains("in use"), "\(second.stderr)")
         #expect(second.stderr.contains("process \(first.process.processIdentifier)"), "\(second.stderr)")
-        #expect(first.process.isRunning)
+        #expect(first.isRunning)
         first.signal(SIGINT)
         let ended = first.wait()
         #expect(ended.status == 0, "\(ended.output)")

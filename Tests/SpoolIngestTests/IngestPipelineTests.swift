@@ -113,15 +113,33 @@ struct IngestPipelineTests {
         let stop = StopSignal()
         var producedLate: [MockMessage] = []
         var producedYet = false
+        // A failed produce stops the run at once (waiting for messages that never come would
+        // only end at the time limit) and is rethrown below.
+        var produceError: (any Error)?
+        // Likewise a run that never stores all 15 is stopped after a minute and fails below.
+        let deadline = ContinuousClock.now + .seconds(60)
+        var timedOut = false
         let summary = try IngestPipeline(databasePath: db, options: options(cluster, [.fromEarliest("t")], follow: true),
                                          logger: quietLogger())
             .run(stop: stop, progressInterval: 0) { progress in
                 if progress.isLive && !producedYet {
                     producedYet = true
-                    producedLate = (try? produce(cluster, topic: "t", partitions: 1, count: 5, from: 10, base: 1_900_000_000_000)) ?? []
+                    do {
+                        producedLate = try produce(cluster, topic: "t", partitions: 1, count: 5, from: 10, base: 1_900_000_000_000)
+                    } catch {
+                        produceError = error
+                        stop.stop()
+                    }
                 }
-                if progress.storedThisRun >= 15 { stop.stop() }
+                if progress.storedThisRun >= 15 {
+                    stop.stop()
+                } else if ContinuousClock.now > deadline {
+                    timedOut = true
+                    stop.stop()
+                }
             }
+        if let produceError { throw produceError }
+        #expect(!timedOut, "the run did not store the 15 messages within 60 s")
         #expect(summary.stoppedOnRequest)
         #expect(producedLate.count == 5)
         try expectStored(db, topic: "t", partitions: 1, expected: early + producedLate)

@@ -7,19 +7,13 @@ import Testing
 import Glibc
 #endif
 
-/// Produces `count` messages per partition with distinct keys/values and increasing timestamps.
+/// Produces messages `from..<from + count` of each partition (`testMessages` with nulls, values
+/// padded to `valueSize` bytes): message i of partition p has timestamp base + 10 i + p.
 @discardableResult
 func produce(_ cluster: MockKafkaCluster, topic: String, partitions: Int32, count: Int, from: Int = 0,
              base: Int64 = 1_700_000_000_000, valueSize: Int = 0) throws -> [MockMessage] {
-    var messages: [MockMessage] = []
-    for i in from..<(from + count) {
-        for p in 0..<partitions {
-            let key: [UInt8]? = i % 7 == 0 ? nil : Array("\(topic)-\(p)-\(i)".utf8)
-            var value = Array("{\"i\":\(i),\"p\":\(p)}".utf8)
-            if valueSize > value.count { value += [UInt8](repeating: UInt8(i % 200), count: valueSize - value.count) }
-            messages.append(MockMessage(partition: p, key: key, value: value, timestamp: base + Int64(i) * 10 + Int64(p)))
-        }
-    }
+    let messages = testMessages(partitions: partitions, indices: from..<(from + count), base: base, valueSize: valueSize, withNulls: true)
+        .map { MockMessage(partition: $0.partition, key: $0.key, value: $0.value, timestamp: $0.timestamp) }
     try cluster.produce(topic: topic, messages)
     return messages
 }
