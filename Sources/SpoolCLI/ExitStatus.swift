@@ -23,7 +23,8 @@ public enum ExitStatus: Int32, Sendable {
         case let error as StoreError:
             if case .inUse = error { return .inUse }
             return .storage
-        case is IngestError:
+        case let error as IngestError:
+            if case .keyedModeChange = error { return .usage }
             return .kafka
         case let error as ReplayError:
             switch error {

@@ -21,6 +21,8 @@ public struct StatusReport: Sendable {
     public var watermarks: [TopicPartition: Watermarks]?
     /// Database size in bytes (file and WAL).
     public var databaseBytes: Int64
+    /// The topics whose latest-value table is kept, with their counters.
+    public var keyed: [KeyedTopic]
 
     /// Reads the report from `store` (and `watermarks`, when given).
     public init(store: SpoolStore, watermarks: [TopicPartition: Watermarks]? = nil) throws {
@@ -31,6 +33,7 @@ public struct StatusReport: Sendable {
         completeUntil = try store.completeUntil()
         clusterID = try store.clusterID()
         self.watermarks = watermarks
+        keyed = try store.keyedTopics()
         databaseBytes = store.fileSize()
     }
 
@@ -65,6 +68,15 @@ public struct StatusReport: Sendable {
             return cells
         }
         out += QueryOutputFormatter.table(header: header, rows: rows)
+        if !keyed.isEmpty {
+            out += "\nlatest tables (SELECT * FROM \"TOPIC:latest\"):\n"
+            let rows = keyed.map { topic in
+                [topic.topic, topic.mode.flag, String(topic.keys), String(topic.tombstonesApplied), String(topic.nullKeysSkipped),
+                 topic.stalePartitions.isEmpty ? "-" : "may be stale on partition(s) " + topic.stalePartitions.map(String.init).joined(separator: ",")]
+            }
+            out += QueryOutputFormatter.table(header: ["topic", "mode", "keys", "tombstones applied", "null keys skipped", "retention gaps"],
+                                              rows: rows)
+        }
         if gaps.isEmpty {
             out += "\ngaps: none\n"
         } else {
@@ -125,6 +137,14 @@ public struct StatusReport: Sendable {
             ("run", runObject),
             ("partitions", JSONText.array(partitionObjects)),
             ("gaps", JSONText.array(gapObjects)),
+            ("latest_tables", JSONText.array(keyed.map { topic in
+                JSONText.object([
+                    ("topic", JSONText.string(topic.topic)), ("mode", JSONText.string(topic.mode.rawValue)),
+                    ("keys", String(topic.keys)), ("tombstones_applied", String(topic.tombstonesApplied)),
+                    ("null_keys_skipped", String(topic.nullKeysSkipped)), ("log_complete", topic.logComplete ? "true" : "false"),
+                    ("stale_partitions", JSONText.array(topic.stalePartitions.map { String($0) })),
+                ])
+            })),
         ]) + "\n"
     }
 }

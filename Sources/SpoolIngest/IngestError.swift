@@ -1,3 +1,5 @@
+import SpoolStore
+
 /// Why an ingest run could not continue, beyond the store's and the consumer's own errors.
 public enum IngestError: Error, Equatable, CustomStringConvertible, Sendable {
     /// Retention deleted offsets Spool had not read yet, and gaps were not accepted.
@@ -6,6 +8,8 @@ public enum IngestError: Error, Equatable, CustomStringConvertible, Sendable {
     case aheadOfBroker(topic: String, partition: Int32, storedNextOffset: Int64, highWatermark: Int64)
     /// The brokers belong to another cluster than the one the database was filled from.
     case clusterMismatch(path: String, stored: String, current: String)
+    /// A keyed topic's recorded mode would change without the flag that allows it.
+    case keyedModeChange(topic: String, recorded: KeyedMode, asked: KeyedMode)
 
     /// A sentence naming what failed and what to do.
     public var description: String {
@@ -14,6 +18,9 @@ public enum IngestError: Error, Equatable, CustomStringConvertible, Sendable {
             return "\(topic)[\(partition)]: the next offset to read is \(stored), but the broker's earliest offset is \(earliest): retention deleted \(earliest - stored) message(s) before they were captured. The gap is recorded; rerun with --accept-gaps to continue from offset \(earliest)."
         case let .aheadOfBroker(topic, partition, stored, high):
             return "\(topic)[\(partition)]: the next offset to read is \(stored), beyond the broker's high watermark \(high); the topic was probably deleted and recreated. Spool will not restart it silently: capture it into a new --db file."
+        case let .keyedModeChange(topic, recorded, asked):
+            let consequence = asked == .latestOnly ? " (its stored log is deleted; the table stays)" : " (the log is kept from now on)"
+            return "topic '\(topic)' is kept with \(recorded.flag) in this database; switching it to \(asked.flag)\(consequence) needs --change-latest-mode. To stop keeping its table, use --latest-off \(topic)."
         case let .clusterMismatch(path, stored, current):
             return "\(path) was filled from Kafka cluster '\(stored)', but the brokers belong to cluster '\(current)'; use a new --db file for a different cluster."
         }

@@ -23,6 +23,13 @@ public struct IngestOptions: Sendable {
     public var pollTimeoutMs: Int
     /// How long a write waits for another connection's lock.
     public var busyTimeoutMs: Int
+    /// Topics whose latest-value table to keep, and how. Recorded in the database: later runs
+    /// keep the mode without being asked.
+    public var keyed: [String: KeyedMode] = [:]
+    /// Topics whose latest-value table to stop keeping (its rows are deleted).
+    public var keyedOff: Set<String> = []
+    /// Whether a topic's recorded mode may switch between `latest` and `latest_only`.
+    public var allowKeyedModeChange = false
 
     /// Options with Spool's defaults: a bounded backfill to now, 10,000 messages per batch.
     public init(kafkaConfig: [String: String], topics: [SourceTopic], cutoff: CutoffChoice = .now,

@@ -41,6 +41,7 @@ public final class IngestPipeline {
         let store = try SpoolStore.openForWriting(path: databasePath, durability: options.durability,
                                                   busyTimeoutMs: options.busyTimeoutMs)
         defer { store.close() }
+        try applyKeyedModes(store)
         let plan = try RunPlan.make(store: store, options: options)
         var gapsAccepted = 0
         let manager = try openConsumer(store: store, plan: plan, gapsAccepted: &gapsAccepted)
@@ -67,6 +68,24 @@ public final class IngestPipeline {
         return IngestSummary(runID: runID, storedPerTopic: tally.storedThisRunPerTopic, elapsedSeconds: (clock.now - started).seconds,
                              isLive: manager.isLive, stoppedOnRequest: stoppedOnRequest,
                              databaseBytes: store.fileSize(), gapsAccepted: gapsAccepted)
+    }
+
+    /// Records the keyed modes asked for (building a table from a stored log in one transaction);
+    /// a recorded mode changes only with `allowKeyedModeChange`, and is removed only by `keyedOff`.
+    private func applyKeyedModes(_ store: SpoolStore) throws {
+        let recorded = Dictionary(uniqueKeysWithValues: try store.keyedTopics().map { ($0.topic, $0.mode) })
+        for (topic, asked) in options.keyed.sorted(by: { $0.key < $1.key }) {
+            if let current = recorded[topic], current != asked, !options.allowKeyedModeChange {
+                throw IngestError.keyedModeChange(topic: topic, recorded: current, asked: asked)
+            }
+        }
+        for (topic, asked) in options.keyed.sorted(by: { $0.key < $1.key }) where recorded[topic] != asked {
+            logger.info("topic '\(topic)': keeping its latest table (\(asked.flag))")
+            try store.setKeyedMode(asked, for: topic)
+        }
+        for topic in options.keyedOff.sorted() where recorded[topic] != nil {
+            try store.setKeyedMode(nil, for: topic)
+        }
     }
 
     /// The store's checkpoints for the consumer's partition state.

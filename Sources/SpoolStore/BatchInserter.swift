@@ -18,6 +18,11 @@ final class BatchInserter {
     private var topicCStrings: [String: UnsafeMutablePointer<CChar>] = [:]
     /// Reused for each row's `headers` JSON (bound as a copy).
     private var headersJSON: [UInt8] = []
+    private var upsertLatest: SQLiteStatement?
+    private var deleteLatest: SQLiteStatement?
+    private var countKeyed: SQLiteStatement?
+    /// The keyed topics and their modes, as recorded in the database (set by the store).
+    var keyedModes: [String: KeyedMode] = [:]
 
     init(connection: SQLiteConnection) {
         self.connection = connection
@@ -33,14 +38,20 @@ final class BatchInserter {
         insertMessage = nil
         upsertCheckpoint = nil
         updateProgress = nil
+        upsertLatest = nil
+        deleteLatest = nil
+        countKeyed = nil
         for pointer in topicCStrings.values { free(pointer) }
         topicCStrings.removeAll()
     }
 
-    /// Inserts the batch's rows; returns, per partition, how many rows it gained and the last
-    /// one's timestamp. Call inside a transaction.
+    /// Inserts the batch's rows into the log (except those of `latest_only` topics) and applies
+    /// keyed topics' rows to `latest`; returns, per partition, how many log rows it gained and
+    /// the last one's timestamp. Call inside a transaction.
     func insert(_ batch: MessageBatch) throws -> [TopicPartition: (count: Int64, lastTimestamp: Int64)] {
         guard !batch.isEmpty else { return [:] }
+        let modes = batch.topicNames.map { keyedModes[$0] }
+        if modes.contains(where: { $0 != nil }) { try applyLatest(batch, modes: modes) }
         let insert = try statement(&insertMessage, """
             INSERT INTO messages (key, value, topic, partition, offset, timestamp, headers) VALUES (?, ?, ?, ?, ?, ?, ?)
             """)
@@ -57,6 +68,7 @@ final class BatchInserter {
                 let first = order[group.lowerBound]
                 let topicIndex = Int(topicIndexes[first])
                 let partition = partitions[first]
+                if modes[topicIndex] == .latestOnly { continue }
                 for position in group {
                     let row = order[position]
                     insert.bindStatic(1, blob: payloads.key(at: row))
@@ -79,6 +91,59 @@ final class BatchInserter {
             }
         }
         return gained
+    }
+
+    /// Applies the rows of keyed topics to `latest` in release order (the batch's order): a value
+    /// replaces the key's row, a tombstone deletes it, a null key is counted and skipped.
+    private func applyLatest(_ batch: MessageBatch, modes: [KeyedMode?]) throws {
+        let upsert = try statement(&upsertLatest, """
+            INSERT INTO latest (topic, key, value, partition, offset, timestamp, headers) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+            ON CONFLICT (topic, key) DO UPDATE SET value = excluded.value, partition = excluded.partition,
+                offset = excluded.offset, timestamp = excluded.timestamp, headers = excluded.headers
+            """)
+        let delete = try statement(&deleteLatest, "DELETE FROM latest WHERE topic = ?1 AND key = ?2")
+        var tombstones = [Int64](repeating: 0, count: modes.count)
+        var nullKeys = [Int64](repeating: 0, count: modes.count)
+        let topicPointers = batch.topicNames.map { cString(for: $0) }
+        let topicLengths = batch.topicNames.map { $0.utf8.count }
+        try batch.withPayloads { payloads in
+            for row in 0..<batch.count {
+                let topicIndex = Int(batch.topicIndexes[row])
+                guard modes[topicIndex] != nil else { continue }
+                guard let key = payloads.key(at: row) else {
+                    nullKeys[topicIndex] += 1
+                    continue
+                }
+                let target = payloads.value(at: row) == nil ? delete : upsert
+                target.bindStatic(1, text: topicPointers[topicIndex], count: topicLengths[topicIndex])
+                target.bindStatic(2, blob: key)
+                if payloads.value(at: row) == nil {
+                    tombstones[topicIndex] += 1
+                } else {
+                    upsert.bindStatic(3, blob: payloads.value(at: row))
+                    upsert.bind(4, Int64(batch.partitions[row]))
+                    upsert.bind(5, batch.offsets[row])
+                    upsert.bind(6, batch.timestamps[row])
+                    if payloads.headerCount(at: row) > 0 {
+                        headersJSON.removeAll(keepingCapacity: true)
+                        HeadersJSON.encode(payloads, row: row, into: &headersJSON)
+                        upsert.bindCopy(7, text: headersJSON)
+                    }
+                }
+                defer { target.reset() }
+                try target.step()
+            }
+        }
+        let count = try statement(&countKeyed, """
+            UPDATE keyed_topics SET tombstones_applied = tombstones_applied + ?2, null_keys_skipped = null_keys_skipped + ?3
+            WHERE topic = ?1
+            """)
+        for (index, name) in batch.topicNames.enumerated() where tombstones[index] > 0 || nullKeys[index] > 0 {
+            count.bind(1, name)
+            count.bind(2, tombstones[index])
+            count.bind(3, nullKeys[index])
+            try count.run()
+        }
     }
 
     /// Upserts each checkpoint with the rows its partition gained. Call inside a transaction.

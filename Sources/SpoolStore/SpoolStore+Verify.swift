@@ -55,6 +55,9 @@ extension SpoolStore {
         while try order.step() {
             problems.append("\(order.text(0) ?? "")[\(order.int64(1))]: offset \(order.int64(2)) was stored after offset \(order.int64(3))")
         }
+        for keyed in try keyedTopics() where keyed.mode == .latest && keyed.logComplete {
+            problems += try latestDifferences(keyed.topic)
+        }
         var rowsBeforeHeaders: Int64 = 0
         if hasHeaders {
             problems += try headerProblems()

@@ -25,7 +25,7 @@ public final class SpoolStore {
 
     let connection: SQLiteConnection
     private var lock: WriterLock?
-    private let inserter: BatchInserter
+    let inserter: BatchInserter
 
     /// The schema version this binary creates and understands.
     public static var supportedSchemaVersion: Int { Migrator().latestVersion }
@@ -70,6 +70,7 @@ public final class SpoolStore {
         try migrator.migrate(connection, nowMs: WallClock.nowMs())
         let store = SpoolStore(path: path, isWriter: true, connection: connection, lock: lock,
                                schemaVersion: migrator.latestVersion)
+        try store.loadKeyedModes()
         return store
     }
 

@@ -50,6 +50,18 @@ struct IngestCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("normal: a power loss may roll back the last batches (read again on resume); full: fsync every commit.", valueName: "normal|full"))
     var durability: String = "normal"
 
+    @Option(name: .long, help: ArgumentHelp("Also keep TOPIC's latest value per key in the table latest (a tombstone deletes the key; repeatable). Recorded in the database.", valueName: "topic"))
+    var latest: [String] = []
+
+    @Option(name: .customLong("latest-only"), help: ArgumentHelp("Keep only TOPIC's latest value per key, not its records (repeatable). Recorded in the database.", valueName: "topic"))
+    var latestOnly: [String] = []
+
+    @Option(name: .customLong("latest-off"), help: ArgumentHelp("Stop keeping TOPIC's latest table and delete it (repeatable).", valueName: "topic"))
+    var latestOff: [String] = []
+
+    @Flag(name: .customLong("change-latest-mode"), help: "Allow a topic recorded with --latest to switch to --latest-only (deleting its stored records) or back.")
+    var changeLatestMode = false
+
     @Flag(name: .long, help: "Continue from the earliest available offset when retention deleted unread messages (the gap is recorded).")
     var acceptGaps = false
 
@@ -70,6 +82,31 @@ struct IngestCommand: ParsableCommand {
         for spec in topic {
             do { _ = try TopicSpec.parse(spec) } catch let error as TopicSpec.ParseError { throw ValidationError(error.description) }
         }
+        _ = try keyedChoices()
+    }
+
+    /// `--latest`, `--latest-only` and `--latest-off` as modes per topic; each must name a `--topic`.
+    private func keyedChoices() throws -> (modes: [String: KeyedMode], off: Set<String>) {
+        let captured = Set(topic.compactMap { try? TopicSpec.parse($0).name })
+        var modes: [String: KeyedMode] = [:]
+        for (flag, names, mode) in [("--latest", latest, KeyedMode.latest), ("--latest-only", latestOnly, .latestOnly)] {
+            for name in names {
+                guard captured.contains(name) else {
+                    throw ValidationError("\(flag) \(name): '\(name)' is not one of the --topic topics; add --topic \(name) or fix the name")
+                }
+                if let other = modes[name], other != mode {
+                    throw ValidationError("\(flag) \(name): the topic is also given to \(other.flag); choose one")
+                }
+                modes[name] = mode
+            }
+        }
+        for name in latestOff {
+            guard captured.contains(name) else {
+                throw ValidationError("--latest-off \(name): '\(name)' is not one of the --topic topics; add --topic \(name) or fix the name")
+            }
+            if let mode = modes[name] { throw ValidationError("--latest-off \(name): the topic is also given to \(mode.flag); choose one") }
+        }
+        return (modes, Set(latestOff))
     }
 
     /// `--durability` as a `Durability`.
@@ -106,8 +143,10 @@ struct IngestCommand: ParsableCommand {
         let choice = try cutoffChoice()
         let durabilityChoice = try durabilityChoice()
         let logger = makeLogger(label: "spool", verbose: verbose, quiet: quiet)
-        let options = IngestOptions(kafkaConfig: config, topics: topics, cutoff: choice, batchSize: batchSize,
+        var options = IngestOptions(kafkaConfig: config, topics: topics, cutoff: choice, batchSize: batchSize,
                                     follow: follow, acceptGaps: acceptGaps, durability: durabilityChoice)
+        (options.keyed, options.keyedOff) = try keyedChoices()
+        options.allowKeyedModeChange = changeLatestMode
         installStopHandlers(announce: !quiet)
         let display = ProgressDisplay(enabled: !quiet)
         let summary = try IngestPipeline(databasePath: db, options: options, logger: logger)

@@ -1,0 +1,151 @@
+import SpoolModel
+
+extension SpoolStore {
+    /// The last record per key of `topic` in the stored log, as release order would leave it: a
+    /// partition's last record for the key (highest offset); across partitions the one with the
+    /// latest timestamp (at equal timestamps, the higher partition, which is released after).
+    static let lastPerKeySQL = """
+        WITH last_in_partition AS (
+            SELECT topic, key, value, partition, offset, timestamp, headers,
+                   row_number() OVER (PARTITION BY partition, key ORDER BY offset DESC) AS in_partition
+            FROM messages WHERE topic = ?1 AND key IS NOT NULL
+        ), last AS (
+            SELECT *, row_number() OVER (PARTITION BY key ORDER BY timestamp DESC, partition DESC) AS overall
+            FROM last_in_partition WHERE in_partition = 1
+        )
+        """
+
+    /// Every keyed topic with its mode and counters, by topic.
+    public func keyedTopics() throws -> [KeyedTopic] {
+        guard hasKeyedTables else { return [] }
+        let query = try connection.prepare("""
+            SELECT k.topic, k.mode, k.log_complete, (SELECT count(*) FROM latest l WHERE l.topic = k.topic),
+                   k.tombstones_applied, k.null_keys_skipped,
+                   (SELECT group_concat(partition) FROM (SELECT DISTINCT partition FROM gaps g
+                        WHERE g.topic = k.topic AND g.accepted = 1 ORDER BY partition))
+            FROM keyed_topics k ORDER BY k.topic
+            """)
+        var topics: [KeyedTopic] = []
+        while try query.step() {
+            let stale = (query.text(6) ?? "").split(separator: ",").compactMap { Int32($0) }
+            topics.append(KeyedTopic(topic: query.text(0) ?? "", mode: KeyedMode(rawValue: query.text(1) ?? "") ?? .latest,
+                                     logComplete: query.int64(2) != 0, keys: query.int64(3), tombstonesApplied: query.int64(4),
+                                     nullKeysSkipped: query.int64(5), stalePartitions: stale))
+        }
+        return topics
+    }
+
+    /// Sets how `topic`'s latest table is kept (`nil`: not at all), in one transaction.
+    ///
+    /// Turning a mode on builds the table from the topic's stored log first; `latest_only` then
+    /// drops the topic's log rows (the file keeps only the table). `latest_only` → `latest` keeps
+    /// the log from now on (the log no longer holds everything the table was made from). Turning
+    /// it off deletes the topic's table rows. Whether a change is allowed is the caller's call.
+    public func setKeyedMode(_ mode: KeyedMode?, for topic: String) throws {
+        try requireWriter()
+        let current = try keyedTopics().first { $0.topic == topic }?.mode
+        guard current != mode else { return }
+        let now = WallClock.nowMs()
+        try connection.inTransaction {
+            switch (current, mode) {
+            case (_, nil):
+                try execute("DELETE FROM latest WHERE topic = ?1", topic)
+                try execute("DELETE FROM keyed_topics WHERE topic = ?1", topic)
+                try connection.execute("DROP VIEW IF EXISTS \(Self.quotedIdentifier(Self.latestViewName(topic)))")
+            case (nil, let mode?):
+                try buildLatest(topic, mode: mode, nowMs: now)
+                if mode == .latestOnly { try dropLog(of: topic) }
+                try Self.createLatestView(for: topic, on: connection)
+            case (.latest?, .latestOnly?):
+                try dropLog(of: topic)
+                try execute("UPDATE keyed_topics SET mode = 'latest_only', log_complete = 0, changed_at = ?2 WHERE topic = ?1", topic, now)
+            case (.latestOnly?, .latest?):
+                try execute("UPDATE keyed_topics SET mode = 'latest', log_complete = 0, changed_at = ?2 WHERE topic = ?1", topic, now)
+            default:
+                break
+            }
+        }
+        try loadKeyedModes()
+    }
+
+    /// Differences between `topic`'s latest table and the table its stored log implies.
+    func latestDifferences(_ topic: String) throws -> [String] {
+        let query = try connection.prepare(Self.lastPerKeySQL + """
+            , expected AS (SELECT key, value, partition, offset, headers FROM last WHERE overall = 1 AND value IS NOT NULL)
+            SELECT 'is missing from the table', hex(e.key) FROM expected e
+                WHERE NOT EXISTS (SELECT 1 FROM latest t WHERE t.topic = ?1 AND t.key = e.key AND t.partition = e.partition
+                                  AND t.offset = e.offset AND t.value = e.value AND t.headers IS e.headers)
+            UNION ALL
+            SELECT 'is in the table but not what the log implies', hex(t.key) FROM latest t WHERE t.topic = ?1
+                AND NOT EXISTS (SELECT 1 FROM expected e WHERE e.key = t.key AND e.partition = t.partition AND e.offset = t.offset)
+            LIMIT 20
+            """)
+        query.bind(1, topic)
+        var problems: [String] = []
+        while try query.step() {
+            problems.append("latest table of '\(topic)': key x'\(query.text(1) ?? "")' \(query.text(0) ?? "")")
+        }
+        return problems
+    }
+
+    /// The name of `topic`'s latest view: `topic:latest`. A colon cannot occur in a Kafka topic
+    /// name, so it never clashes with a log view (named after the topic itself).
+    public static func latestViewName(_ topic: String) -> String { topic + ":latest" }
+
+    /// Whether the schema has the keyed tables (migration 3).
+    var hasKeyedTables: Bool { schemaVersion >= 3 }
+
+    /// Reads the keyed modes into the write path.
+    func loadKeyedModes() throws {
+        var modes: [String: KeyedMode] = [:]
+        for topic in try keyedTopics() { modes[topic.topic] = topic.mode }
+        inserter.keyedModes = modes
+    }
+
+    private func buildLatest(_ topic: String, mode: KeyedMode, nowMs: Int64) throws {
+        try execute("DELETE FROM latest WHERE topic = ?1", topic)
+        try execute(Self.lastPerKeySQL + """
+            INSERT INTO latest (topic, key, value, partition, offset, timestamp, headers)
+            SELECT topic, key, value, partition, offset, timestamp, headers FROM last WHERE overall = 1 AND value IS NOT NULL
+            """, topic)
+        try execute("""
+            INSERT INTO keyed_topics (topic, mode, log_complete, tombstones_applied, null_keys_skipped, changed_at)
+            SELECT ?1, ?2, ?2 = 'latest', count(*) FILTER (WHERE key IS NOT NULL AND value IS NULL),
+                   count(*) FILTER (WHERE key IS NULL), ?3
+            FROM messages WHERE topic = ?1
+            """, topic, mode.rawValue, nowMs)
+    }
+
+    /// Deletes `topic`'s log rows (a `latest_only` topic keeps only its table).
+    private func dropLog(of topic: String) throws {
+        try execute("DELETE FROM messages WHERE topic = ?1", topic)
+        try execute("UPDATE partition_state SET stored_count = 0, last_stored_timestamp = NULL WHERE topic = ?1", topic)
+    }
+
+    /// Runs one statement with text and integer parameters ?1, ?2, ...
+    private func execute(_ sql: String, _ parameters: any Sendable...) throws {
+        let statement = try connection.prepare(sql)
+        for (index, parameter) in parameters.enumerated() {
+            switch parameter {
+            case let text as String: statement.bind(Int32(index + 1), text)
+            case let number as Int64: statement.bind(Int32(index + 1), number)
+            default: throw StoreError.inconsistent(path: path, reason: "unsupported SQL parameter \(parameter)")
+            }
+        }
+        try statement.run()
+    }
+
+    static func quotedIdentifier(_ name: String) -> String { "\"" + name.replacing("\"", with: "\"\"") + "\"" }
+
+    /// Creates `"topic:latest"` over the topic's rows of `latest`, unless the name is taken.
+    static func createLatestView(for topic: String, on connection: SQLiteConnection) throws {
+        let name = latestViewName(topic)
+        let existing = try connection.prepare("SELECT type FROM sqlite_master WHERE name = ? COLLATE NOCASE")
+        existing.bind(1, name)
+        if try existing.step() { return }
+        let quotedValue = "'" + topic.replacing("'", with: "''") + "'"
+        try connection.execute("""
+            CREATE VIEW \(quotedIdentifier(name)) AS SELECT key, value, partition, offset, timestamp, headers FROM latest WHERE topic = \(quotedValue)
+            """)
+    }
+}
