@@ -177,6 +177,23 @@ func runMemory(count: Int, shape: SampleData.Shape = .bench) throws -> BenchResu
     return result
 }
 
+/// (k): 2M records over 100,000 keys with 5% tombstones, lz4, ingested as a log only, with
+/// `--latest` and with `--latest-only`, from one broker so the three rates compare.
+func runKeyed() throws -> [BenchResult] {
+    log("(k) loading \(messages) keyed lz4-compressed messages into \(memoryPartitions) partitions")
+    let (broker, bootstrap) = try startBroker(count: messages, compression: "lz4", shape: .benchKeyed)
+    defer { broker.signal(SIGTERM); _ = broker.wait() }
+    try checkLoaded(bootstrap, count: messages)
+    var results: [BenchResult] = []
+    for (label, extra) in [("log only", [String]()), ("--latest", ["--latest", "bench"]), ("--latest-only", ["--latest-only", "bench"])] {
+        log("(k) spool ingest, \(label)")
+        let result = try ingest(bootstrap, name: "k. 100k keys, 5% tombstones, \(label)", extra: extra)
+        // A --latest-only run stores no log rows; its rate counts the records read.
+        results.append(BenchResult(name: result.name, messages: messages, seconds: result.seconds, peakBytes: result.peakBytes))
+    }
+    return results
+}
+
 func format(_ value: Double) -> String { ByteText.oneDecimal(value) }
 
 do {
@@ -191,6 +208,8 @@ do {
     let withHeaders = try runMemory(count: messages, shape: .benchHeaders)
     results.append(insertHeaders)
     results.append(withHeaders)
+    let keyed = try runKeyed()
+    results += keyed
     let baseline = results[0].rate
     let sqlite = results[2].rate
     var rows: [[String]] = []
@@ -222,6 +241,11 @@ do {
         ("ingest_lz4_per_s", String(Int(smallMemory.rate))),
         ("ingest_lz4_headers_per_s", String(Int(withHeaders.rate))),
         ("ingest_lz4_headers_peak_rss_bytes", JSONText.integer(withHeaders.peakBytes)),
+        ("keyed_log_only_per_s", String(Int(keyed[0].rate))),
+        ("keyed_latest_per_s", String(Int(keyed[1].rate))),
+        ("keyed_latest_only_per_s", String(Int(keyed[2].rate))),
+        ("keyed_latest_ratio", JSONText.number(keyed[1].rate / keyed[0].rate)),
+        ("keyed_latest_only_ratio", JSONText.number(keyed[2].rate / keyed[0].rate)),
     ])
     print(json)
 } catch {

@@ -8,7 +8,8 @@ import KafkaReplay
 /// a binary schema id on a few); `.bench` is the benchmark's fixed shape (16-byte keys with
 /// every 10th null, 100-byte values, one message per partition in turn, timestamps
 /// increasing, no headers); `.benchHeaders` is `.bench` with three headers per record (a
-/// 16-byte UTF-8 value, a 36-byte UUID string and an 8-byte binary value).
+/// 16-byte UTF-8 value, a 36-byte UUID string and an 8-byte binary value); `.benchKeyed` is
+/// `.bench` over 100,000 distinct 16-byte keys (no null keys) with every 20th value a tombstone.
 public struct SampleData {
     /// The shape of the generated messages.
     public enum Shape: String, CaseIterable, Sendable {
@@ -18,6 +19,8 @@ public struct SampleData {
         case bench
         /// The benchmark's messages with three headers each.
         case benchHeaders = "bench-headers"
+        /// The benchmark's messages over 100,000 distinct keys, 5% of them tombstones.
+        case benchKeyed = "bench-keyed"
     }
 
     private let shape: Shape
@@ -52,6 +55,7 @@ public struct SampleData {
             case .demo: messages.append(demoMessage(index))
             case .bench: messages.append(benchMessage(index))
             case .benchHeaders: messages.append(benchMessage(index, headers: true))
+            case .benchKeyed: messages.append(keyedBenchMessage(index))
             }
             index += 1
         }
@@ -105,6 +109,14 @@ public struct SampleData {
         value += Array("\"}".utf8)
         return MockMessage(partition: partition, key: key, value: value, timestamp: 1_700_000_000_000 + Int64(index),
                            headers: headers ? Self.benchHeaders(index) : [])
+    }
+
+    private func keyedBenchMessage(_ index: Int) -> MockMessage {
+        var message = benchMessage(index)
+        let digits = String((index &* 7_919) % 100_000)
+        message.key = Array(("key-" + String(repeating: "0", count: 12 - digits.count) + digits).utf8)
+        if index % 20 == 7 { message.value = nil }
+        return message
     }
 
     /// A 16-byte UTF-8 value, a 36-byte UUID string and an 8-byte binary value.
