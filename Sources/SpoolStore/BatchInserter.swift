@@ -77,11 +77,7 @@ final class BatchInserter {
                     insert.bind(4, Int64(partition))
                     insert.bind(5, offsets[row])
                     insert.bind(6, timestamps[row])
-                    if payloads.headerCount(at: row) > 0 {
-                        headersJSON.removeAll(keepingCapacity: true)
-                        HeadersJSON.encode(payloads, row: row, into: &headersJSON)
-                        insert.bindCopy(7, text: headersJSON)
-                    }
+                    bindHeaders(of: row, payloads, to: insert, at: 7)
                     // Reset (which also clears the bindings) before the payloads are given back.
                     defer { insert.reset() }
                     try insert.step()
@@ -124,11 +120,7 @@ final class BatchInserter {
                     upsert.bind(4, Int64(batch.partitions[row]))
                     upsert.bind(5, batch.offsets[row])
                     upsert.bind(6, batch.timestamps[row])
-                    if payloads.headerCount(at: row) > 0 {
-                        headersJSON.removeAll(keepingCapacity: true)
-                        HeadersJSON.encode(payloads, row: row, into: &headersJSON)
-                        upsert.bindCopy(7, text: headersJSON)
-                    }
+                    bindHeaders(of: row, payloads, to: upsert, at: 7)
                 }
                 defer { target.reset() }
                 try target.step()
@@ -144,6 +136,14 @@ final class BatchInserter {
             count.bind(3, nullKeys[index])
             try count.run()
         }
+    }
+
+    /// Binds row `row`'s headers as JSON (copied), or leaves the parameter NULL when it has none.
+    private func bindHeaders(of row: Int, _ payloads: MessageBatch.Payloads, to statement: SQLiteStatement, at index: Int32) {
+        guard payloads.headerCount(at: row) > 0 else { return }
+        headersJSON.removeAll(keepingCapacity: true)
+        HeadersJSON.encode(payloads, row: row, into: &headersJSON)
+        statement.bindCopy(index, text: headersJSON)
     }
 
     /// Upserts each checkpoint with the rows its partition gained. Call inside a transaction.

@@ -40,3 +40,22 @@ func expectExactlyOnce(_ path: String, topic: String, produced: [MockMessage], p
     #expect(report.isSound, "\(report.problems)", sourceLocation: sourceLocation)
 }
 
+
+/// Starts `spool` with `arguments` once per target and kills it with SIGKILL as soon as `db`
+/// holds `target` rows of `topic` (a run that finishes first is not killed); returns how many
+/// runs were killed mid-way.
+func runKilledAt(_ targets: [Int64], arguments: [String], directory: String, db: String, topic: String) throws -> Int {
+    var kills = 0
+    for target in targets {
+        let running = try SpoolProcess.Running(arguments, directory: directory)
+        try waitUntil("\(target) rows of \(topic) are stored before the kill", timeout: .seconds(60)) {
+            storedCount(db, topic: topic) >= target || !running.isRunning
+        }
+        if running.isRunning {
+            running.signal(SIGKILL)
+            kills += 1
+        }
+        _ = running.wait()
+    }
+    return kills
+}

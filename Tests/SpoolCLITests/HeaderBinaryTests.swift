@@ -32,18 +32,7 @@ struct HeaderBinaryTests {
         let produced = Self.records(partitions: 3, perPartition: 20_000)
         try cluster.produce(topic: "k", produced)
         let arguments = ["ingest", "--brokers", cluster.bootstrapServers, "--topic", "k", "--db", "k.sqlite", "--batch-size", "300", "--quiet"]
-        var kills = 0
-        for target: Int64 in [4_000, 19_000, 41_000] {
-            let running = try SpoolProcess.Running(arguments, directory: dir.path)
-            try waitUntil("\(target) rows are stored before the kill", timeout: .seconds(60)) {
-                storedCount(db, topic: "k") >= target || !running.process.isRunning
-            }
-            if running.process.isRunning {
-                running.signal(SIGKILL)
-                kills += 1
-            }
-            _ = running.wait()
-        }
+        let kills = try runKilledAt([4_000, 19_000, 41_000], arguments: arguments, directory: dir.path, db: db, topic: "k")
         #expect(kills >= 2, "the ingest was killed mid-run at least twice")
         let last = try SpoolProcess.run(arguments, directory: dir.path)
         #expect(last.status == 0, "\(last.output)")

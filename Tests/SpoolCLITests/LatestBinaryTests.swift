@@ -36,18 +36,7 @@ struct LatestBinaryTests {
         try cluster.produce(topic: "k", produced)
         let arguments = ["ingest", "--brokers", cluster.bootstrapServers, "--topic", "k", "--latest", "k", "--db", "k.sqlite",
                          "--batch-size", "300", "--quiet"]
-        var kills = 0
-        for target: Int64 in [5_000, 21_000, 43_000] {
-            let running = try SpoolProcess.Running(arguments, directory: dir.path)
-            try waitUntil("\(target) records are stored before the kill", timeout: .seconds(60)) {
-                storedCount(db, topic: "k") >= target || !running.process.isRunning
-            }
-            if running.process.isRunning {
-                running.signal(SIGKILL)
-                kills += 1
-            }
-            _ = running.wait()
-        }
+        let kills = try runKilledAt([5_000, 21_000, 43_000], arguments: arguments, directory: dir.path, db: db, topic: "k")
         #expect(kills >= 2, "the ingest was killed mid-run at least twice")
         // The last run is not told --latest: the mode is the database's.
         let last = try SpoolProcess.run(["ingest", "--brokers", cluster.bootstrapServers, "--topic", "k", "--db", "k.sqlite", "--quiet"],

@@ -130,7 +130,7 @@ struct HeaderCaptureTests {
         let summary = try IngestPipeline(databasePath: db, options: options(cluster, "u", batchSize: 100), logger: quietLogger()).run()
         #expect(summary.storedPerTopic == ["u": 5])
         let store = try SpoolStore.openForReading(path: db)
-        #expect(store.schemaVersion == 2)
+        #expect(store.schemaVersion == SpoolStore.supportedSchemaVersion)
         let rows = try store.messages(topic: "u", partition: 0)
         #expect(rows.map(\.offset) == Array(0..<10))
         #expect(rows.map(\.key) == produced.map(\.key) && rows.map(\.value) == produced.map(\.value))
