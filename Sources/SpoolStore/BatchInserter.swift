@@ -18,7 +18,8 @@ final class BatchInserter {
     private var topicCStrings: [String: UnsafeMutablePointer<CChar>] = [:]
     /// Reused for each row's `headers` JSON (bound as a copy).
     private var headersJSON: [UInt8] = []
-    private var upsertLatest: SQLiteStatement?
+    private var updateLatest: SQLiteStatement?
+    private var insertLatest: SQLiteStatement?
     private var deleteLatest: SQLiteStatement?
     private var countKeyed: SQLiteStatement?
     /// The keyed topics and their modes, as recorded in the database (set by the store).
@@ -38,7 +39,8 @@ final class BatchInserter {
         insertMessage = nil
         upsertCheckpoint = nil
         updateProgress = nil
-        upsertLatest = nil
+        updateLatest = nil
+        insertLatest = nil
         deleteLatest = nil
         countKeyed = nil
         for pointer in topicCStrings.values { free(pointer) }
@@ -92,10 +94,11 @@ final class BatchInserter {
     /// Applies the rows of keyed topics to `latest` in release order (the batch's order): a value
     /// replaces the key's row, a tombstone deletes it, a null key is counted and skipped.
     private func applyLatest(_ batch: MessageBatch, modes: [KeyedMode?]) throws {
-        let upsert = try statement(&upsertLatest, """
+        let update = try statement(&updateLatest, """
+            UPDATE latest SET value = ?3, partition = ?4, offset = ?5, timestamp = ?6, headers = ?7 WHERE topic = ?1 AND key = ?2
+            """)
+        let insert = try statement(&insertLatest, """
             INSERT INTO latest (topic, key, value, partition, offset, timestamp, headers) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-            ON CONFLICT (topic, key) DO UPDATE SET value = excluded.value, partition = excluded.partition,
-                offset = excluded.offset, timestamp = excluded.timestamp, headers = excluded.headers
             """)
         let delete = try statement(&deleteLatest, "DELETE FROM latest WHERE topic = ?1 AND key = ?2")
         var tombstones = [Int64](repeating: 0, count: modes.count)
@@ -110,20 +113,30 @@ final class BatchInserter {
                     nullKeys[topicIndex] += 1
                     continue
                 }
-                let target = payloads.value(at: row) == nil ? delete : upsert
-                target.bindStatic(1, text: topicPointers[topicIndex], count: topicLengths[topicIndex])
-                target.bindStatic(2, blob: key)
-                if payloads.value(at: row) == nil {
-                    tombstones[topicIndex] += 1
-                } else {
-                    upsert.bindStatic(3, blob: payloads.value(at: row))
-                    upsert.bind(4, Int64(batch.partitions[row]))
-                    upsert.bind(5, batch.offsets[row])
-                    upsert.bind(6, batch.timestamps[row])
-                    bindHeaders(of: row, payloads, to: upsert, at: 7)
+                func bindKey(_ statement: SQLiteStatement) {
+                    statement.bindStatic(1, text: topicPointers[topicIndex], count: topicLengths[topicIndex])
+                    statement.bindStatic(2, blob: key)
                 }
-                defer { target.reset() }
-                try target.step()
+                guard let value = payloads.value(at: row) else {
+                    tombstones[topicIndex] += 1
+                    bindKey(delete)
+                    defer { delete.reset() }
+                    try delete.step()
+                    continue
+                }
+                // Most records update a key already there: try that first (one index seek);
+                // insert only when no row changed.
+                for statement in [update, insert] {
+                    bindKey(statement)
+                    statement.bindStatic(3, blob: value)
+                    statement.bind(4, Int64(batch.partitions[row]))
+                    statement.bind(5, batch.offsets[row])
+                    statement.bind(6, batch.timestamps[row])
+                    bindHeaders(of: row, payloads, to: statement, at: 7)
+                    defer { statement.reset() }
+                    try statement.step()
+                    if statement === update, try connection.changes() > 0 { break }
+                }
             }
         }
         let count = try statement(&countKeyed, """

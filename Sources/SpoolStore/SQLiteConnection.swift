@@ -45,6 +45,11 @@ final class SQLiteConnection {
         return try body(handle)
     }
 
+    /// How many rows the last INSERT, UPDATE or DELETE on this connection changed.
+    func changes() throws -> Int {
+        try withHandle { Int(sqlite3_changes($0)) }
+    }
+
     /// The rowid of the last row inserted on this connection.
     func lastInsertRowID() throws -> Int64 {
         try withHandle { sqlite3_last_insert_rowid($0) }

@@ -100,6 +100,12 @@ extension SpoolStore {
         var modes: [String: KeyedMode] = [:]
         for topic in try keyedTopics() { modes[topic.topic] = topic.mode }
         inserter.keyedModes = modes
+        if isWriter && !modes.isEmpty {
+            // Keyed tables dirty pages all over the table; checkpointing them into the file every
+            // 1,000 pages (SQLite's default) rewrote the same pages again and again. A WAL of up
+            // to 128 MiB between checkpoints made `--latest` about 12% faster in paired runs.
+            try connection.execute("PRAGMA wal_autocheckpoint = 32000")
+        }
     }
 
     private func buildLatest(_ topic: String, mode: KeyedMode, nowMs: Int64) throws {
