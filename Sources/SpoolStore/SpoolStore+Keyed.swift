@@ -141,17 +141,12 @@ extension SpoolStore {
         try statement.run()
     }
 
-    static func quotedIdentifier(_ name: String) -> String { "\"" + name.replacing("\"", with: "\"\"") + "\"" }
-
     /// Creates `"topic:latest"` over the topic's rows of `latest`, unless the name is taken.
     static func createLatestView(for topic: String, on connection: SQLiteConnection) throws {
         let name = latestViewName(topic)
-        let existing = try connection.prepare("SELECT type FROM sqlite_master WHERE name = ? COLLATE NOCASE")
-        existing.bind(1, name)
-        if try existing.step() { return }
-        let quotedValue = "'" + topic.replacing("'", with: "''") + "'"
+        guard try !nameIsTaken(name, on: connection) else { return }
         try connection.execute("""
-            CREATE VIEW \(quotedIdentifier(name)) AS SELECT key, value, partition, offset, timestamp, headers FROM latest WHERE topic = \(quotedValue)
+            CREATE VIEW \(quotedIdentifier(name)) AS SELECT key, value, partition, offset, timestamp, headers FROM latest WHERE topic = \(quotedLiteral(topic))
             """)
     }
 }

@@ -111,16 +111,24 @@ extension SpoolStore {
 
     /// Creates `"topic"` as a view over its messages on `connection`, unless the name is taken.
     static func createView(for topic: String, on connection: SQLiteConnection) throws {
-        let existing = try connection.prepare("SELECT type FROM sqlite_master WHERE name = ? COLLATE NOCASE")
-        existing.bind(1, topic)
-        if try existing.step() { return }
-        guard !topic.lowercased().hasPrefix("sqlite_") else { return }
-        let quotedName = "\"" + topic.replacing("\"", with: "\"\"") + "\""
-        let quotedValue = "'" + topic.replacing("'", with: "''") + "'"
+        guard try !nameIsTaken(topic, on: connection), !topic.lowercased().hasPrefix("sqlite_") else { return }
         try connection.execute("""
-            CREATE VIEW \(quotedName) AS SELECT \(viewColumns) FROM messages WHERE topic = \(quotedValue)
+            CREATE VIEW \(quotedIdentifier(topic)) AS SELECT \(viewColumns) FROM messages WHERE topic = \(quotedLiteral(topic))
             """)
     }
+
+    /// Whether a table, view or index of that name (in any letter case) exists.
+    static func nameIsTaken(_ name: String, on connection: SQLiteConnection) throws -> Bool {
+        let existing = try connection.prepare("SELECT type FROM sqlite_master WHERE name = ? COLLATE NOCASE")
+        existing.bind(1, name)
+        return try existing.step()
+    }
+
+    /// `name` as an SQL identifier: in double quotes, inner quotes doubled.
+    static func quotedIdentifier(_ name: String) -> String { "\"" + name.replacing("\"", with: "\"\"") + "\"" }
+
+    /// `text` as an SQL string literal: in single quotes, inner quotes doubled.
+    static func quotedLiteral(_ text: String) -> String { "'" + text.replacing("'", with: "''") + "'" }
 
     /// Re-creates the per-topic views Spool made before migration 2 so they include `headers`
     /// (run inside migration 2's transaction). A view is Spool's when its SQL is exactly what
@@ -130,13 +138,11 @@ extension SpoolStore {
         var topics: [String] = []
         while try views.step() {
             let name = views.text(0) ?? ""
-            let quotedName = "\"" + name.replacing("\"", with: "\"\"") + "\""
-            let quotedValue = "'" + name.replacing("'", with: "''") + "'"
-            let before = "CREATE VIEW \(quotedName) AS SELECT key, value, topic, partition, offset, timestamp FROM messages WHERE topic = \(quotedValue)"
+            let before = "CREATE VIEW \(quotedIdentifier(name)) AS SELECT key, value, topic, partition, offset, timestamp FROM messages WHERE topic = \(quotedLiteral(name))"
             if views.text(1) == before { topics.append(name) }
         }
         for topic in topics {
-            try connection.execute("DROP VIEW \"" + topic.replacing("\"", with: "\"\"") + "\"")
+            try connection.execute("DROP VIEW \(quotedIdentifier(topic))")
             try createView(for: topic, on: connection)
         }
     }
