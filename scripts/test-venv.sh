@@ -1,12 +1,26 @@
 #!/usr/bin/env bash
 # Makes .build/test-venv: the Python environment that Spool's Kafka tests use, with
-# confluent-kafka (drives Tests/tools/kafka_tool.py) and noida-db (a second, real
+# confluent-kafka (drives Tests/tools/kafka_tool.py) and its Schema Registry client with the
+# Avro and JSON Schema serializers (kafka_tool.py produce-sr), and noida-db (a second, real
 # Kafka-protocol broker on loopback). Idempotent: a no-op when the stamp matches the pins.
 #   PYTHON=python3.11 scripts/test-venv.sh   picks the interpreter (default: python3)
 set -euo pipefail
 
 NOIDA_VERSION=0.2.3
-REQUIREMENTS=(confluent-kafka==2.16.1 "noida-db==$NOIDA_VERSION")
+# Everything that pip resolves for the extras is pinned too, so every machine gets the same set.
+REQUIREMENTS=(
+    "confluent-kafka[avro,json,schemaregistry]==2.16.1"
+    "noida-db==$NOIDA_VERSION"
+    # the Avro and JSON Schema serializers
+    fastavro==1.13.1 avro==1.12.2 jsonschema==4.26.0 jsonschema-specifications==2025.9.1
+    referencing==0.37.0 rpds-py==2026.9.1
+    # the Schema Registry client: httpx2 for HTTP, authlib for OAuth, attrs, cachetools
+    httpx2==2.16.2 httpcore2==2.16.2 h11==0.16.0 anyio==4.16.0 idna==3.20 certifi==2026.10.19.post1
+    truststore==0.10.5 typing_extensions==4.16.0 Authlib==1.9.10 joserfc==1.8.0 cryptography==50.0.2
+    cffi==2.1.1 pycparser==3.12 attrs==26.1.0 cachetools==8.0.2
+    # the avro extra also pulls in requests
+    requests==2.34.2 charset-normalizer==3.5.3 urllib3==2.8.0
+)
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$root/.build/test-venv"
@@ -43,14 +57,17 @@ if ! { [ -x "$venv/bin/python" ] && "$venv/bin/python" -m pip --version >/dev/nu
 fi
 
 rm -f "$stamp"
-for requirement in "${REQUIREMENTS[@]}"; do
-    "$venv/bin/python" -m pip install --disable-pip-version-check --quiet "$requirement" \
-        || die "could not install $requirement into $venv (pip's message is above); the Kafka tests need it"
-done
+# One pip run, so that the resolver sees every pin at once.
+"$venv/bin/python" -m pip install --disable-pip-version-check --quiet "${REQUIREMENTS[@]}" \
+    || die "could not install ${REQUIREMENTS[*]} into $venv (pip's message is above); the Kafka tests need them"
 
 # Check that what was installed actually works before stamping it.
 "$venv/bin/python" -c 'import confluent_kafka' 2>/dev/null \
     || die "confluent-kafka is missing from $venv: 'import confluent_kafka' fails"
+for module in confluent_kafka.schema_registry.avro confluent_kafka.schema_registry.json_schema; do
+    "$venv/bin/python" -c "import $module" \
+        || die "the Schema Registry serializers are broken in $venv: 'import $module' fails (its error is above)"
+done
 noida_version="$("$venv/bin/noida-db" version 2>/dev/null || true)"
 case "$noida_version" in
     *"$NOIDA_VERSION"*) ;;

@@ -27,12 +27,63 @@ public struct ProducedRecord: Codable, Equatable, Sendable {
     }
 }
 
+/// One record that `kafka_tool.py produce-sr` delivered, in the order of its records file.
+public struct SRProducedRecord: Codable, Equatable, Sendable {
+    /// Its line in the records file (blank lines not counted), from 0.
+    public var index: Int
+    /// The partition it was written to.
+    public var partition: Int32
+    /// Its offset in that partition.
+    public var offset: Int64
+    /// Its timestamp in milliseconds since the epoch.
+    public var timestamp: Int64
+    /// The key's bytes as sent, in lowercase hex, or nil for no key.
+    public var keyHex: String?
+    /// The value's bytes as sent (Confluent framing included), in lowercase hex, or nil for a null value.
+    public var valueHex: String?
+    /// The schema id in bytes 1-4 of a key serialized with a key schema, or nil.
+    public var keySchemaID: Int32?
+    /// The schema id in bytes 1-4 of the value when it starts with the magic byte 0, or nil.
+    public var valueSchemaID: Int32?
+
+    /// The key's bytes, or nil for no key.
+    public var keyBytes: [UInt8]? { keyHex.map(Self.bytes(fromHex:)) }
+    /// The value's bytes, or nil for a null value.
+    public var valueBytes: [UInt8]? { valueHex.map(Self.bytes(fromHex:)) }
+
+    enum CodingKeys: String, CodingKey {
+        case index, partition, offset, timestamp
+        case keyHex = "key_hex", valueHex = "value_hex"
+        case keySchemaID = "key_schema_id", valueSchemaID = "value_schema_id"
+    }
+
+    private static func bytes(fromHex hex: String) -> [UInt8] {
+        var result: [UInt8] = []
+        result.reserveCapacity(hex.utf8.count / 2)
+        var high: UInt8?
+        for c in hex.utf8 {
+            let nibble: UInt8 = c >= 97 ? c - 87 : (c >= 65 ? c - 55 : c - 48)
+            if let h = high { result.append(h << 4 | nibble); high = nil } else { high = nibble }
+        }
+        return result
+    }
+}
+
+/// The value format of `kafka_tool.py produce-sr`: which confluent-kafka serializer writes the records.
+public enum SRFormat: String, Sendable {
+    /// `AvroSerializer`: Avro binary after the 5-byte Confluent header.
+    case avro
+    /// `JSONSerializer` (JSON Schema): JSON text after the 5-byte Confluent header.
+    case json
+}
+
 /// Runs `Tests/tools/kafka_tool.py` with the test venv's Python against a broker.
 public enum KafkaTool {
     /// Runs `kafka_tool.py --brokers BROKERS ARGS...` and returns its stdout.
-    /// `args` is a subcommand and its options, e.g. `["create-topic", "t", "--partitions", "2"]`.
+    /// `args` is a subcommand and its options, e.g. `["create-topic", "t", "--partitions", "2"]`;
+    /// `brokers` may be nil only for `register-schema`, which talks to the Schema Registry alone.
     /// Throws with the tool's stderr if it exits non-zero, and kills it after `timeout` seconds.
-    public static func run(_ args: [String], brokers: String, timeout: Double = 60) throws -> String {
+    public static func run(_ args: [String], brokers: String?, timeout: Double = 60) throws -> String {
         guard FileManager.default.isExecutableFile(atPath: TestVenv.python) else {
             throw TestVenv.missing("the test venv's python (\(TestVenv.python))")
         }
@@ -46,8 +97,8 @@ public enum KafkaTool {
         process.executableURL = URL(fileURLWithPath: TestVenv.python)
         // Each broker call gets a third of the time, so a failing call reports its own error; the tool
         // gives up by itself at the deadline, and the kill below is the backstop.
-        process.arguments = [TestVenv.kafkaTool, "--brokers", brokers,
-                             "--timeout", "\(min(30, timeout / 3))", "--deadline", "\(timeout)"] + args
+        process.arguments = [TestVenv.kafkaTool] + (brokers.map { ["--brokers", $0] } ?? [])
+            + ["--timeout", "\(min(30, timeout / 3))", "--deadline", "\(timeout)"] + args
         let out = try NoidaBroker.newFile(outPath)
         let err = try NoidaBroker.newFile(errPath)
         process.standardOutput = out
@@ -137,6 +188,83 @@ public enum KafkaTool {
     public static func topics(brokers: String) throws -> [String: Int] {
         struct Metadata: Decodable { var topics: [String: Int] }
         return try decode(Metadata.self, try run(["metadata"], brokers: brokers), command: "metadata").topics
+    }
+
+    /// Produces the records of `records` (JSON lines, see below) to `topic`, serialized by confluent-kafka's
+    /// own `AvroSerializer` or `JSONSerializer` (`format`) against the Schema Registry at `registry`, with
+    /// auto-registration under `TOPIC-value` (and `TOPIC-key` for `keySchema`). Returns one delivery
+    /// report per record, in the order of `records`.
+    ///
+    /// Each element of `records` is one JSON object: `{"key": K, "value": V, "partition": P?,
+    /// "timestamp": MS?, "raw_value_hex": HEX?, "raw_key_hex": HEX?}`. Without `keySchema` keys are
+    /// UTF-8 strings or null. `raw_value_hex`/`raw_key_hex` send those bytes unserialized. Values for
+    /// Avro logical types use the tags that `kafka_tool.py`'s docstring lists, e.g.
+    /// `{"$decimal": "12.34"}`, `{"$timestamp_millis": "2024-01-31T12:34:56.789Z"}`, `{"$bytes": BASE64}`.
+    ///
+    /// - Parameters:
+    ///   - schema: the value schema's text; `references` are its references as `NAME=SUBJECT:VERSION`.
+    ///   - keySchema: the key schema's text and format, or nil for string keys; `keyReferences` as above.
+    ///   - partition: for records without a `"partition"` (default: round-robin over all partitions).
+    ///   - headers: on every message, as for `produce`: `NAME=TEXT`, `NAME:hex=HEX` or `NAME:null`.
+    ///   - user, password, bearerToken: the registry credentials (`SchemaRegistryServer` has them).
+    public static func produceSR(
+        _ topic: String, brokers: String, registry: String, format: SRFormat, schema: String, records: [String],
+        references: [String] = [], keySchema: (text: String, format: SRFormat)? = nil, keyReferences: [String] = [],
+        partition: Int32? = nil, headers: [String] = [],
+        user: String? = nil, password: String? = nil, bearerToken: String? = nil, timeout: Double = 60
+    ) throws -> [SRProducedRecord] {
+        try withScratchFiles { scratch in
+            let schemaFile = scratch + "/value-schema", recordsFile = scratch + "/records.jsonl"
+            try schema.write(toFile: schemaFile, atomically: true, encoding: .utf8)
+            try records.map { $0 + "\n" }.joined().write(toFile: recordsFile, atomically: true, encoding: .utf8)
+            var args = ["produce-sr", topic, "--format", format.rawValue, "--schema-file", schemaFile,
+                        "--records-file", recordsFile]
+            args += registryArguments(registry, user: user, password: password, bearerToken: bearerToken)
+            for reference in references { args += ["--reference", reference] }
+            if let keySchema {
+                let keyFile = scratch + "/key-schema"
+                try keySchema.text.write(toFile: keyFile, atomically: true, encoding: .utf8)
+                args += ["--key-schema-file", keyFile, "--key-format", keySchema.format.rawValue]
+            }
+            for reference in keyReferences { args += ["--key-reference", reference] }
+            if let partition { args += ["--partition", "\(partition)"] }
+            for header in headers { args += ["--header", header] }
+            return try decode([SRProducedRecord].self, try run(args, brokers: brokers, timeout: timeout), command: "produce-sr")
+        }
+    }
+
+    /// Registers `schema` (of `schemaType`: `AVRO`, `JSON` or `PROTOBUF`) under `subject` at the Schema
+    /// Registry `registry` and returns its id and version, e.g. to register a schema that another one
+    /// references (`references` as `NAME=SUBJECT:VERSION`). Needs no broker.
+    public static func registerSchema(
+        _ subject: String, schema: String, schemaType: String = "AVRO", references: [String] = [],
+        registry: String, user: String? = nil, password: String? = nil, bearerToken: String? = nil
+    ) throws -> (id: Int32, version: Int?) {
+        struct Registered: Decodable { var id: Int32; var version: Int? }
+        let registered = try withScratchFiles { scratch in
+            let schemaFile = scratch + "/schema"
+            try schema.write(toFile: schemaFile, atomically: true, encoding: .utf8)
+            var args = ["register-schema", subject, "--schema-file", schemaFile, "--schema-type", schemaType]
+            args += registryArguments(registry, user: user, password: password, bearerToken: bearerToken)
+            for reference in references { args += ["--reference", reference] }
+            return try decode(Registered.self, try run(args, brokers: nil), command: "register-schema")
+        }
+        return (registered.id, registered.version)
+    }
+
+    private static func registryArguments(_ registry: String, user: String?, password: String?, bearerToken: String?) -> [String] {
+        var args = ["--registry", registry]
+        if let user { args += ["--registry-user", user] }
+        if let password { args += ["--registry-password", password] }
+        if let bearerToken { args += ["--registry-bearer-token", bearerToken] }
+        return args
+    }
+
+    private static func withScratchFiles<T>(_ body: (String) throws -> T) throws -> T {
+        let scratch = NSTemporaryDirectory() + "spool-kafka-tool-input-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        return try body(scratch)
     }
 
     private static func decode<T: Decodable>(_ type: T.Type, _ output: String, command: String) throws -> T {

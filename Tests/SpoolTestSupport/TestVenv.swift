@@ -27,6 +27,9 @@ public enum TestVenv {
     /// `Tests/tools/kafka_tool.py`.
     public static var kafkaTool: String { (repoRoot ?? ".") + "/Tests/tools/kafka_tool.py" }
 
+    /// `Tests/tools/schema_registry.py`: a Schema Registry that needs only the Python standard library.
+    public static var schemaRegistryScript: String { (repoRoot ?? ".") + "/Tests/tools/schema_registry.py" }
+
     /// The message used whenever something from the venv is missing.
     static func missing(_ what: String) -> KafkaTestError {
         KafkaTestError("\(what) is missing: run `scripts/test-venv.sh` (make test does it) to create \(path)")

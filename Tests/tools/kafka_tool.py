@@ -8,13 +8,60 @@ Run it with the test venv's python (scripts/test-venv.sh makes it):
 Results are JSON on stdout. On failure the exit status is non-zero and stderr says why.
 Every broker call has a timeout (--timeout, seconds), and a watchdog ends the whole run
 after --deadline seconds even if a native call blocks.
+
+Schema Registry subcommands (the registry can be Tests/tools/schema_registry.py):
+
+    register-schema SUBJECT --registry URL --schema-file F [--schema-type AVRO|JSON|PROTOBUF]
+        [--reference NAME=SUBJECT:VERSION ...]                        prints {"id": N, "version": V}
+    produce-sr TOPIC --registry URL --format avro|json --schema-file F --records-file R
+        [--key-schema-file F2 --key-format avro|json] [--reference NAME=SUBJECT:VERSION ...]
+        [--key-reference ...] [--partition P] [--header ...]
+
+Both take --registry-user/--registry-password (HTTP Basic) or --registry-bearer-token. produce-sr
+serializes with confluent-kafka's own AvroSerializer/JSONSerializer (auto.register.schemas, subjects
+TOPIC-value and TOPIC-key), so the values carry the real Confluent framing: byte 0, the schema id as
+4 big-endian bytes, then the Avro binary or JSON text. Without --key-schema-file keys are UTF-8
+strings (or null). R has one JSON object per line (blank lines are skipped):
+
+    {"key": K or null, "value": V or null, "partition": P?, "timestamp": MS?,
+     "raw_value_hex": "00000001ff"?, "raw_key_hex": "..."?}
+
+raw_value_hex / raw_key_hex send those exact bytes instead of serializing (truncated or garbage
+payloads). The partition is the line's "partition", else --partition, else round-robin over all
+partitions. The output is a JSON array in file order, one object per line of R: {"index", "partition",
+"offset", "timestamp", "key_hex", "value_hex", "key_schema_id", "value_schema_id"}, where a schema id
+is read from bytes 1-4 of a framed value (null when the bytes are null or don't start with byte 0).
+
+JSON cannot carry the Python types that fastavro wants for logical types, so single-key objects
+with these tags are converted (anywhere in a key or value, before serializing):
+
+    {"$bytes": "<base64>"}                         -> bytes (Avro bytes and fixed)
+    {"$decimal": "123.45"}                         -> decimal.Decimal (the schema's scale must be >= the
+                                                      decimal's; fastavro pads, never rounds)
+    {"$date": "2024-01-31"}                        -> datetime.date
+    {"$time_millis": "12:34:56.789"}               -> datetime.time (fastavro truncates to millis)
+    {"$time_micros": "12:34:56.789123"}            -> datetime.time
+    {"$timestamp_millis": "2024-01-31T12:34:56.789Z"}   -> timezone-aware datetime ("Z" or an offset;
+    {"$timestamp_micros": "2024-01-31T12:34:56.789123+01:00"}  none means UTC)
+    {"$local_timestamp_millis": "2024-01-31T12:34:56.789"} -> naive datetime (also _micros)
+    {"$uuid": "6f1c...-..."}                       -> uuid.UUID
+    {"$float": "NaN"}                              -> float("nan"), also "Infinity", "-Infinity"
+    {"$union": ["com.acme.Branch", V]}             -> fastavro's (name, value) tuple: picks a union branch
+
+fastavro also takes plain values for logical types: ints for date (days), time-millis/-micros and
+timestamp-millis/-micros, strings for uuid. Any other object (also one whose single key starts with
+"$" but is not a tag above) is left as it is.
 """
 import argparse
+import base64
+import datetime
+import decimal
 import faulthandler
 import json
 import logging
 import sys
 import time
+import uuid
 
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewPartitions, NewTopic
@@ -47,6 +94,8 @@ LOG.addHandler(_handler)
 
 def client_conf(args, **extra):
     """Settings shared by every client: the brokers, the per-call timeout and the quieter log."""
+    if args.brokers is None:
+        raise ToolError(f"{args.command} needs --brokers")
     return {"bootstrap.servers": args.brokers, "socket.timeout.ms": int(args.timeout * 1000), "logger": LOG, **extra}
 
 
@@ -200,6 +249,239 @@ def cmd_produce(args):
     return sorted(delivered, key=lambda r: (r["partition"], r["offset"]))
 
 
+def registry_client(args):
+    """A SchemaRegistryClient for --registry with the given auth."""
+    from confluent_kafka.schema_registry import SchemaRegistryClient  # only the -sr subcommands need it
+
+    conf = {"url": args.registry, "timeout": args.timeout}
+    if (args.registry_user is None) != (args.registry_password is None):
+        raise ToolError("--registry-user and --registry-password go together")
+    if args.registry_user is not None:
+        conf["basic.auth.user.info"] = f"{args.registry_user}:{args.registry_password}"
+    if args.registry_bearer_token is not None:
+        conf.update({"bearer.auth.credentials.source": "STATIC_TOKEN",
+                     "bearer.auth.token": args.registry_bearer_token,
+                     "bearer.auth.logical.cluster": "lsrc-spool-test"})
+    return SchemaRegistryClient(conf)
+
+
+def parse_reference(spec):
+    """NAME=SUBJECT:VERSION as a SchemaReference."""
+    from confluent_kafka.schema_registry import SchemaReference
+
+    name, sep, rest = spec.partition("=")
+    subject, sep2, version = rest.rpartition(":")
+    if not (sep and sep2 and name and subject):
+        raise ToolError(f"--reference {spec!r}: expected NAME=SUBJECT:VERSION")
+    try:
+        number = int(version)
+    except ValueError:
+        raise ToolError(f"--reference {spec!r}: VERSION must be a number")
+    return SchemaReference(name, subject, number)
+
+
+def read_text(path, what):
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except OSError as e:
+        raise ToolError(f"cannot read {what} {path}: {e}")
+
+
+def load_schema(path, schema_type, references):
+    from confluent_kafka.schema_registry import Schema
+
+    return Schema(read_text(path, "schema file"), schema_type, references=[parse_reference(r) for r in references])
+
+
+def cmd_register_schema(args):
+    client = registry_client(args)
+    registered = client.register_schema_full_response(
+        args.subject, load_schema(args.schema_file, args.schema_type, args.reference))
+    return {"id": registered.schema_id, "version": registered.version}
+
+
+def _parse_datetime(text, aware):
+    """ISO 8601 with a trailing Z allowed (Python 3.10's fromisoformat does not take it)."""
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    value = datetime.datetime.fromisoformat(text)
+    if aware and value.tzinfo is None:
+        value = value.replace(tzinfo=datetime.timezone.utc)
+    if not aware and value.tzinfo is not None:
+        raise ValueError("a local timestamp has no time zone")
+    return value
+
+
+TAGS = {
+    "$bytes": lambda v: base64.b64decode(v, validate=True),
+    "$decimal": decimal.Decimal,
+    "$date": datetime.date.fromisoformat,
+    "$time_millis": datetime.time.fromisoformat,
+    "$time_micros": datetime.time.fromisoformat,
+    "$timestamp_millis": lambda v: _parse_datetime(v, aware=True),
+    "$timestamp_micros": lambda v: _parse_datetime(v, aware=True),
+    "$local_timestamp_millis": lambda v: _parse_datetime(v, aware=False),
+    "$local_timestamp_micros": lambda v: _parse_datetime(v, aware=False),
+    "$uuid": uuid.UUID,
+    "$float": float,
+    "$union": lambda v: (v[0], untag(v[1])),
+}
+
+
+def untag(value):
+    """Converts the tagged objects of the module docstring into Python values, recursively."""
+    if isinstance(value, dict):
+        if len(value) == 1:
+            (tag, inner), = value.items()
+            if tag in TAGS:
+                try:
+                    return TAGS[tag](inner)
+                except Exception as e:
+                    raise ToolError(f"bad {tag} value {inner!r}: {e}")
+        return {k: untag(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [untag(v) for v in value]
+    return value
+
+
+def make_serializer(fmt, schema, client):
+    if fmt == "avro":
+        from confluent_kafka.schema_registry.avro import AvroSerializer
+        return AvroSerializer(client, schema, conf={"auto.register.schemas": True})
+    from confluent_kafka.schema_registry.json_schema import JSONSerializer
+    return JSONSerializer(schema, client, conf={"auto.register.schemas": True})
+
+
+def framed_schema_id(data):
+    """The schema id in bytes 1-4 of a Confluent-framed payload, or None."""
+    if data is None or len(data) < 5 or data[0] != 0:
+        return None
+    return int.from_bytes(data[1:5], "big")
+
+
+def read_records(path):
+    records = []
+    for number, line in enumerate(read_text(path, "records file").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError as e:
+            raise ToolError(f"{path} line {number}: not JSON: {e}")
+        if not isinstance(record, dict):
+            raise ToolError(f"{path} line {number}: expected an object")
+        unknown = set(record) - {"key", "value", "partition", "timestamp", "raw_value_hex", "raw_key_hex"}
+        if unknown:
+            raise ToolError(f"{path} line {number}: unknown field(s) {sorted(unknown)}")
+        records.append(record)
+    return records
+
+
+def cmd_produce_sr(args):
+    from confluent_kafka.serialization import MessageField, SerializationContext, StringSerializer
+
+    if (args.key_schema_file is None) != (args.key_format is None):
+        raise ToolError("--key-schema-file and --key-format go together")
+    if args.key_reference and args.key_schema_file is None:
+        raise ToolError("--key-reference needs --key-schema-file")
+    records = read_records(args.records_file)
+    client = registry_client(args)
+    schema_type = {"avro": "AVRO", "json": "JSON"}
+    value_serializer = make_serializer(
+        args.format, load_schema(args.schema_file, schema_type[args.format], args.reference), client)
+    if args.key_schema_file is not None:
+        key_serializer = make_serializer(
+            args.key_format, load_schema(args.key_schema_file, schema_type[args.key_format], args.key_reference), client)
+    else:
+        strings = StringSerializer("utf_8")
+
+        def key_serializer(key, ctx):
+            if key is not None and not isinstance(key, str):
+                raise ToolError(f"key {key!r} is not a string (use --key-schema-file to serialize other keys)")
+            return strings(key, ctx)
+
+    headers = [parse_header(spec) for spec in args.header]
+    producer = Producer(client_conf(
+        args,
+        **{"allow.auto.create.topics": False,  # a typo in a test must not create a topic
+           "message.timeout.ms": int(args.timeout * 1000)},
+    ))
+    partitions = list(partitions_of(producer, args.name, args.timeout))
+
+    def checked_partition(p, where):
+        if p not in partitions:
+            raise ToolError(f"{where}: topic {args.name!r} has no partition {p} (it has {len(partitions)})")
+        return p
+
+    if args.partition is not None:
+        checked_partition(args.partition, "--partition")
+    results, failures = [None] * len(records), []
+
+    def on_delivery(index):
+        def report(err, msg):
+            if err is not None:
+                failures.append(f"record {index} (partition {msg.partition()}): {err}")
+                return
+            key, value = msg.key(), msg.value()
+            results[index] = {
+                "index": index,
+                "partition": msg.partition(),
+                "offset": msg.offset(),
+                "timestamp": msg.timestamp()[1],
+                "key_hex": None if key is None else key.hex(),
+                "value_hex": None if value is None else value.hex(),
+                "key_schema_id": framed_schema_id(key) if args.key_schema_file else None,
+                "value_schema_id": framed_schema_id(value),
+            }
+        return report
+
+    for index, record in enumerate(records):
+        where = f"record {index}"
+        if "raw_key_hex" in record:
+            key = None if record["raw_key_hex"] is None else bytes.fromhex(record["raw_key_hex"])
+        else:
+            try:
+                key = key_serializer(untag(record.get("key")), SerializationContext(args.name, MessageField.KEY, headers))
+            except ToolError:
+                raise
+            except Exception as e:
+                raise ToolError(f"{where}: the key does not serialize: {type(e).__name__}: {e}")
+        if "raw_value_hex" in record:
+            value = None if record["raw_value_hex"] is None else bytes.fromhex(record["raw_value_hex"])
+        else:
+            try:
+                value = value_serializer(untag(record.get("value")),
+                                         SerializationContext(args.name, MessageField.VALUE, headers))
+            except ToolError:
+                raise
+            except Exception as e:
+                raise ToolError(f"{where}: the value does not serialize: {type(e).__name__}: {e}")
+        if record.get("partition") is not None:
+            partition = checked_partition(record["partition"], where)
+        elif args.partition is not None:
+            partition = args.partition
+        else:
+            partition = partitions[index % len(partitions)]
+        extra = {} if record.get("timestamp") is None else {"timestamp": int(record["timestamp"])}
+        while True:
+            try:
+                producer.produce(args.name, key=key, value=value, partition=partition,
+                                 headers=headers or None, on_delivery=on_delivery(index), **extra)
+                break
+            except BufferError:  # the local queue is full: let deliveries drain it
+                producer.poll(0.1)
+        producer.poll(0)
+    left = producer.flush(args.timeout)
+    if left:
+        raise ToolError(f"{left} of {len(records)} records still undelivered after {args.timeout}s")
+    if failures:
+        raise ToolError(f"{len(failures)} of {len(records)} records failed: " + "; ".join(failures[:5]))
+    if any(r is None for r in results):
+        raise ToolError(f"only {sum(r is not None for r in results)} of {len(records)} delivery reports arrived")
+    return results
+
+
 def cmd_watermarks(args):
     c = consumer(args, "read_uncommitted" if args.read_uncommitted else "read_committed")
     try:
@@ -227,7 +509,7 @@ def cmd_offsets_for_times(args):
 
 def parser():
     top = argparse.ArgumentParser(prog="kafka_tool.py", description=__doc__.splitlines()[0])
-    top.add_argument("--brokers", required=True, help="bootstrap HOST:PORT")
+    top.add_argument("--brokers", help="bootstrap HOST:PORT (every subcommand but register-schema needs it)")
     top.add_argument("--timeout", type=float, default=30.0, help="seconds allowed for each broker call")
     top.add_argument("--deadline", type=float, default=300.0, help="seconds before the whole run is abandoned")
     sub = top.add_subparsers(dest="command", required=True)
@@ -259,6 +541,37 @@ def parser():
     p.add_argument("--header", action="append", default=[],
                    help="a header on every message, in order: NAME=TEXT, NAME:hex=HEX or NAME:null (repeatable)")
     p.set_defaults(run=cmd_produce)
+
+    def registry_options(p):
+        p.add_argument("--registry", required=True, help="Schema Registry URL, e.g. http://127.0.0.1:8081")
+        p.add_argument("--registry-user", help="HTTP Basic user (with --registry-password)")
+        p.add_argument("--registry-password", help="HTTP Basic password")
+        p.add_argument("--registry-bearer-token", help="send 'Authorization: Bearer TOKEN'")
+
+    p = sub.add_parser("register-schema", help="register a schema under SUBJECT and print {id, version}")
+    p.add_argument("subject")
+    registry_options(p)
+    p.add_argument("--schema-file", required=True)
+    p.add_argument("--schema-type", default="AVRO", choices=["AVRO", "JSON", "PROTOBUF"])
+    p.add_argument("--reference", action="append", default=[], help="NAME=SUBJECT:VERSION (repeatable)")
+    p.set_defaults(run=cmd_register_schema)
+
+    p = sub.add_parser("produce-sr", help="produce JSON-lines records serialized with Schema Registry framing")
+    p.add_argument("name", metavar="TOPIC")
+    registry_options(p)
+    p.add_argument("--format", required=True, choices=["avro", "json"], help="the value serializer")
+    p.add_argument("--schema-file", required=True, help="the value schema (registered as TOPIC-value)")
+    p.add_argument("--reference", action="append", default=[],
+                   help="a reference of the value schema: NAME=SUBJECT:VERSION (repeatable)")
+    p.add_argument("--key-schema-file", help="serialize keys with this schema (registered as TOPIC-key)")
+    p.add_argument("--key-format", choices=["avro", "json"], help="the key serializer (with --key-schema-file)")
+    p.add_argument("--key-reference", action="append", default=[],
+                   help="a reference of the key schema: NAME=SUBJECT:VERSION (repeatable)")
+    p.add_argument("--records-file", required=True, help="JSON lines: {key, value, partition?, timestamp?, raw_value_hex?, raw_key_hex?}")
+    p.add_argument("--partition", type=int, help="for records without one (default: round-robin)")
+    p.add_argument("--header", action="append", default=[],
+                   help="a header on every message, as for produce (repeatable)")
+    p.set_defaults(run=cmd_produce_sr)
 
     p = sub.add_parser("watermarks", help="{partition: [low, high]}")
     p.add_argument("name")
