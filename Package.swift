@@ -7,6 +7,7 @@ let package = Package(
         .library(name: "SpoolModel", targets: ["SpoolModel"]),
         .library(name: "KafkaReplay", targets: ["KafkaReplay"]),
         .library(name: "SpoolStore", targets: ["SpoolStore"]),
+        .library(name: "SpoolDecode", targets: ["SpoolDecode"]),
         .library(name: "SpoolIngest", targets: ["SpoolIngest"]),
         .executable(name: "spool", targets: ["spool"]),
     ],
@@ -44,6 +45,8 @@ let package = Package(
             capability: .buildTool(),
             dependencies: ["EmbedMigrations"]
         ),
+        // Schema Registry decoding (Avro, JSON Schema): no Kafka, no SQLite.
+        .target(name: "SpoolDecode", dependencies: ["SpoolModel"]),
         .target(
             name: "SpoolStore",
             dependencies: ["CSQLite", "SpoolModel"],
@@ -55,6 +58,7 @@ let package = Package(
             dependencies: [
                 "CMalloc",
                 "SpoolModel",
+                "SpoolDecode",
                 "KafkaReplay",
                 "SpoolStore",
                 .product(name: "Logging", package: "swift-log"),
@@ -62,12 +66,12 @@ let package = Package(
         ),
         .target(
             name: "SpoolCLI",
-            dependencies: ["SpoolModel", "KafkaReplay", "SpoolStore", "SpoolIngest"]
+            dependencies: ["SpoolModel", "KafkaReplay", "SpoolStore", "SpoolIngest", "SpoolDecode"]
         ),
         .executableTarget(
             name: "spool",
             dependencies: [
-                "SpoolModel", "KafkaReplay", "SpoolStore", "SpoolIngest", "SpoolCLI",
+                "SpoolModel", "KafkaReplay", "SpoolStore", "SpoolIngest", "SpoolCLI", "SpoolDecode",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -95,6 +99,10 @@ let package = Package(
         .testTarget(
             name: "SpoolStoreTests",
             dependencies: ["SpoolStore", "SpoolModel", "SpoolTestSupport"]
+        ),
+        .testTarget(
+            name: "SpoolDecodeTests",
+            dependencies: ["SpoolDecode", "SpoolModel", "SpoolTestSupport"]
         ),
         .testTarget(
             name: "KafkaReplayTests",

@@ -194,6 +194,55 @@ func runKeyed() throws -> [BenchResult] {
     return results
 }
 
+/// Starts `Tests/tools/schema_registry.py` (standard library only) with `BenchAvroRecord.schema`
+/// registered as its id; returns the process and the registry's URL.
+func startRegistry() throws -> (ChildProcess, String) {
+    let root = String(binDirectory[..<binDirectory.range(of: "/.build/")!.lowerBound])
+    let stateFile = work + "/registry-state.json", readyFile = work + "/registry-ready.json"
+    let schema = String(decoding: JSONText.string(BenchAvroRecord.schema).utf8, as: UTF8.self)
+    let state = "{\"schemas\":[{\"id\":\(BenchAvroRecord.schemaID),\"schema\":\(schema),\"schemaType\":\"AVRO\"}],"
+        + "\"subjects\":{\"bench-value\":[{\"version\":1,\"id\":\(BenchAvroRecord.schemaID)}]}}"
+    guard let file = fopen(stateFile, "w") else { throw BenchError("cannot write \(stateFile)") }
+    fputs(state, file)
+    fclose(file)
+    let registry = try ChildProcess("/usr/bin/env", ["python3", root + "/Tests/tools/schema_registry.py", "--port", "0",
+                                                     "--state-file", stateFile, "--ready-file", readyFile],
+                                    stdoutPath: "/dev/null")
+    let clock = ContinuousClock()
+    let deadline = clock.now + .seconds(30)
+    while clock.now < deadline {
+        if let handle = fopen(readyFile, "r") {
+            var buffer = [CChar](repeating: 0, count: 256)
+            fgets(&buffer, 256, handle)
+            fclose(handle)
+            let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            if let port = text.split(whereSeparator: { !$0.isNumber }).first { return (registry, "http://127.0.0.1:\(port)") }
+        }
+        usleep(50_000)
+    }
+    registry.signal(SIGKILL)
+    throw BenchError("the schema registry did not start within 30 s")
+}
+
+/// (s): 2M Confluent-framed Avro records, lz4, ingested raw and with `--schema-registry`, from
+/// one broker so the two rates compare.
+func runAvro() throws -> [BenchResult] {
+    log("(s) loading \(messages) Avro lz4-compressed messages into \(memoryPartitions) partitions")
+    let (broker, bootstrap) = try startBroker(count: messages, compression: "lz4", shape: .benchAvro)
+    defer { broker.signal(SIGTERM); _ = broker.wait() }
+    try checkLoaded(bootstrap, count: messages)
+    let (registry, url) = try startRegistry()
+    defer { registry.signal(SIGTERM); _ = registry.wait() }
+    var results: [BenchResult] = []
+    for (label, extra) in [("raw (not decoded)", [String]()), ("--schema-registry (decoded)", ["--schema-registry", url])] {
+        log("(s) spool ingest, \(label)")
+        let result = try ingest(bootstrap, name: "s. 10-field Avro records, \(label)", extra: extra)
+        guard result.messages == messages else { throw BenchError("spool ingest stored \(result.messages) of \(messages)") }
+        results.append(result)
+    }
+    return results
+}
+
 func format(_ value: Double) -> String { ByteText.oneDecimal(value) }
 
 do {
@@ -210,6 +259,8 @@ do {
     results.append(withHeaders)
     let keyed = try runKeyed()
     results += keyed
+    let avro = try runAvro()
+    results += avro
     let baseline = results[0].rate
     let sqlite = results[2].rate
     var rows: [[String]] = []
@@ -222,6 +273,8 @@ do {
     let growth = Double(large.peakBytes ?? 0) / Double(max(smallMemory.peakBytes ?? 1, 1)) - 1
     print("memory growth from \(ByteText.count(Int64(messages))) to \(ByteText.count(Int64(largeMessages))) messages (e, same partitions): \(format(growth * 100))%")
     print("targets: ingest >= 250,000 msg/s and <= 200 MB; poll-only >= 600,000 msg/s; memory within 10%; startup < 1 s")
+    print("keyed (k): --latest \(format(keyed[1].rate / keyed[0].rate))x and --latest-only \(format(keyed[2].rate / keyed[0].rate))x of log only (targets 0.6x, 0.8x)")
+    print("avro (s): decoded \(format(avro[1].rate / avro[0].rate))x of raw (target 0.5x), peak RSS \(avro[1].peakBytes.map { ByteText.format($0) } ?? "?") (target <= 200 MB)")
     let json = JSONText.object([
         ("machine_cores", String(sysconf(Int32(_SC_NPROCESSORS_ONLN)))),
         ("messages", String(messages)),
@@ -246,6 +299,10 @@ do {
         ("keyed_latest_only_per_s", String(Int(keyed[2].rate))),
         ("keyed_latest_ratio", JSONText.number(keyed[1].rate / keyed[0].rate)),
         ("keyed_latest_only_ratio", JSONText.number(keyed[2].rate / keyed[0].rate)),
+        ("avro_raw_per_s", String(Int(avro[0].rate))),
+        ("avro_decoded_per_s", String(Int(avro[1].rate))),
+        ("avro_decoded_ratio", JSONText.number(avro[1].rate / avro[0].rate)),
+        ("avro_decoded_peak_rss_bytes", JSONText.integer(avro[1].peakBytes)),
     ])
     print(json)
 } catch {

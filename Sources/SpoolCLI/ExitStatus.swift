@@ -1,4 +1,5 @@
 import KafkaReplay
+import SpoolDecode
 import SpoolIngest
 import SpoolStore
 
@@ -12,7 +13,8 @@ public enum ExitStatus: Int32, Sendable {
     case usage = 2
     /// Storage error (database file, disk, SQLite).
     case storage = 3
-    /// Kafka error (unknown topic, out-of-range offset, cluster mismatch, gap refused).
+    /// Kafka or Schema Registry error (unknown topic, out-of-range offset, cluster mismatch, gap
+    /// refused, registry unreachable during `spool decode`).
     case kafka = 4
     /// The database is in use by another writer.
     case inUse = 5
@@ -24,8 +26,15 @@ public enum ExitStatus: Int32, Sendable {
             if case .inUse = error { return .inUse }
             return .storage
         case let error as IngestError:
-            if case .keyedModeChange = error { return .usage }
-            return .kafka
+            switch error {
+            case .keyedModeChange: return .usage
+            case .registry(let registryError):
+                switch registryError {
+                case .badSetting, .unauthorized: return .usage
+                default: return .kafka
+                }
+            default: return .kafka
+            }
         case let error as ReplayError:
             switch error {
             case .invalidTopic, .duplicateTopic, .invalidArgument, .configuration: return .usage

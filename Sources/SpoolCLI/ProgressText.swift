@@ -27,6 +27,13 @@ public enum ProgressText {
         }
         let state = summary.isLive ? "live: every partition caught up" : (summary.stoppedOnRequest ? "stopped on request; run the same command again to continue" : "not live")
         out += "stored \(ByteText.count(summary.storedTotal)) messages in \(ByteText.oneDecimal(summary.elapsedSeconds)) s (\(ByteText.count(Int64(summary.messagesPerSecond))) msg/s) into \(path) (\(ByteText.format(summary.databaseBytes))); \(state)\n"
+        let decoding = summary.decoding
+        if decoding != DecodeCounts() {
+            out += "decoded \(ByteText.count(decoding.decoded)) record(s) with the schema registry"
+            if decoding.failed > 0 { out += "; \(ByteText.count(decoding.failed)) could not be decoded (see spool status \(path))" }
+            if decoding.pending > 0 { out += "; \(ByteText.count(decoding.pending)) pending: run spool decode \(path) --schema-registry URL" }
+            out += "\n"
+        }
         if summary.gapsAccepted > 0 {
             out += "warning: \(summary.gapsAccepted) gap(s) accepted; see spool status \(path)\n"
         }

@@ -9,7 +9,8 @@ import KafkaReplay
 /// every 10th null, 100-byte values, one message per partition in turn, timestamps
 /// increasing, no headers); `.benchHeaders` is `.bench` with three headers per record (a
 /// 16-byte UTF-8 value, a 36-byte UUID string and an 8-byte binary value); `.benchKeyed` is
-/// `.bench` over 100,000 distinct 16-byte keys (no null keys) with every 20th value a tombstone.
+/// `.bench` over 100,000 distinct 16-byte keys (no null keys) with every 20th value a tombstone;
+/// `.benchAvro` is `.bench` with each value a Confluent-framed Avro `BenchAvroRecord`.
 public struct SampleData {
     /// The shape of the generated messages.
     public enum Shape: String, CaseIterable, Sendable {
@@ -21,6 +22,8 @@ public struct SampleData {
         case benchHeaders = "bench-headers"
         /// The benchmark's messages over 100,000 distinct keys, 5% of them tombstones.
         case benchKeyed = "bench-keyed"
+        /// The benchmark's keys with Confluent-framed Avro values (`BenchAvroRecord`).
+        case benchAvro = "bench-avro"
     }
 
     private let shape: Shape
@@ -56,6 +59,10 @@ public struct SampleData {
             case .bench: messages.append(benchMessage(index))
             case .benchHeaders: messages.append(benchMessage(index, headers: true))
             case .benchKeyed: messages.append(keyedBenchMessage(index))
+            case .benchAvro:
+                var message = benchMessage(index)
+                message.value = BenchAvroRecord.framed(index)
+                messages.append(message)
             }
             index += 1
         }

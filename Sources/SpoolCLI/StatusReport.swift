@@ -23,6 +23,10 @@ public struct StatusReport: Sendable {
     public var databaseBytes: Int64
     /// The topics whose latest-value table is kept, with their counters.
     public var keyed: [KeyedTopic]
+    /// Per topic with Confluent-framed records: decoded, pending and failed counts.
+    public var decoding: [DecodeStatus]
+    /// How many schemas the file keeps.
+    public var schemaCount: Int
 
     /// Reads the report from `store` (and `watermarks`, when given).
     public init(store: SpoolStore, watermarks: [TopicPartition: Watermarks]? = nil) throws {
@@ -34,6 +38,8 @@ public struct StatusReport: Sendable {
         clusterID = try store.clusterID()
         self.watermarks = watermarks
         keyed = try store.keyedTopics()
+        decoding = try store.decodeStatus()
+        schemaCount = try store.storedSchemas().count
         databaseBytes = store.fileSize()
     }
 
@@ -76,6 +82,16 @@ public struct StatusReport: Sendable {
             }
             out += QueryOutputFormatter.table(header: ["topic", "mode", "keys", "tombstones applied", "null keys skipped", "retention gaps"],
                                               rows: rows)
+        }
+        if !decoding.isEmpty {
+            out += "\nschema registry decoding (\(schemaCount) schema(s) kept in table schemas):\n"
+            let rows = decoding.map { topic in
+                [topic.topic, String(topic.decoded), String(topic.pending), String(topic.failed), topic.firstError ?? "-"]
+            }
+            out += QueryOutputFormatter.table(header: ["topic", "decoded", "pending", "failed", "first error"], rows: rows)
+            if decoding.contains(where: { $0.pending > 0 }) {
+                out += "pending records wait for their schema: run spool decode \(path) --schema-registry URL\n"
+            }
         }
         if gaps.isEmpty {
             out += "\ngaps: none\n"
@@ -143,6 +159,13 @@ public struct StatusReport: Sendable {
                     ("keys", String(topic.keys)), ("tombstones_applied", String(topic.tombstonesApplied)),
                     ("null_keys_skipped", String(topic.nullKeysSkipped)), ("log_complete", topic.logComplete ? "true" : "false"),
                     ("stale_partitions", JSONText.array(topic.stalePartitions.map { String($0) })),
+                ])
+            })),
+            ("schemas_kept", String(schemaCount)),
+            ("decoding", JSONText.array(decoding.map { topic in
+                JSONText.object([
+                    ("topic", JSONText.string(topic.topic)), ("decoded", String(topic.decoded)), ("pending", String(topic.pending)),
+                    ("failed", String(topic.failed)), ("first_error", topic.firstError.map(JSONText.string) ?? "null"),
                 ])
             })),
         ]) + "\n"

@@ -17,6 +17,8 @@ final class BatchWriter: Sendable {
         var checkpoints: [PartitionCheckpoint]
         var completeUntil: Int64?
         var addedPartitions: SpoolStore.AddedPartitions?
+        var decoded: DecodedColumns?
+        var schemas: [StoredSchema]
     }
 
     /// Hands the store to the writer queue. `@unchecked Sendable` because `SpoolStore` is not
@@ -41,16 +43,18 @@ final class BatchWriter: Sendable {
 
     /// Queues one transaction; waits while `capacity` are already waiting.
     func submit(batch: MessageBatch, checkpoints: [PartitionCheckpoint], completeUntil: Int64?,
-                addedPartitions: SpoolStore.AddedPartitions? = nil) throws {
+                addedPartitions: SpoolStore.AddedPartitions? = nil, decoded: DecodedColumns? = nil,
+                schemas: [StoredSchema] = []) throws {
         try rethrowFailure()
         slots.wait()
-        let job = Job(batch: batch, checkpoints: checkpoints, completeUntil: completeUntil, addedPartitions: addedPartitions)
+        let job = Job(batch: batch, checkpoints: checkpoints, completeUntil: completeUntil, addedPartitions: addedPartitions,
+                      decoded: decoded, schemas: schemas)
         queue.async { [self] in
             defer { slots.signal() }
             guard failure.withLock({ $0 == nil }) else { return }
             do {
                 try handle.store.write(batch: job.batch, checkpoints: job.checkpoints, completeUntil: job.completeUntil,
-                                       addedPartitions: job.addedPartitions)
+                                       addedPartitions: job.addedPartitions, decoded: job.decoded, schemas: job.schemas)
                 // Batches are built on the consumer thread and freed here; glibc keeps such
                 // freed memory in per-thread arenas, so hand it back now and then to keep the
                 // resident size flat over long runs.

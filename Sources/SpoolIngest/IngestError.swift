@@ -1,3 +1,4 @@
+import SpoolDecode
 import SpoolStore
 
 /// Why an ingest run could not continue, beyond the store's and the consumer's own errors.
@@ -10,6 +11,8 @@ public enum IngestError: Error, Equatable, CustomStringConvertible, Sendable {
     case clusterMismatch(path: String, stored: String, current: String)
     /// A keyed topic's recorded mode would change without the flag that allows it.
     case keyedModeChange(topic: String, recorded: KeyedMode, asked: KeyedMode)
+    /// The Schema Registry refused the credentials, or `spool decode` could not reach it.
+    case registry(RegistryError)
 
     /// A sentence naming what failed and what to do.
     public var description: String {
@@ -21,6 +24,8 @@ public enum IngestError: Error, Equatable, CustomStringConvertible, Sendable {
         case let .keyedModeChange(topic, recorded, asked):
             let consequence = asked == .latestOnly ? " (its stored log is deleted; the table stays)" : " (the log is kept from now on)"
             return "topic '\(topic)' is kept with \(recorded.flag) in this database; switching it to \(asked.flag)\(consequence) needs --change-latest-mode. To stop keeping its table, use --latest-off \(topic)."
+        case let .registry(error):
+            return error.description
         case let .clusterMismatch(path, stored, current):
             return "\(path) was filled from Kafka cluster '\(stored)', but the brokers belong to cluster '\(current)'; use a new --db file for a different cluster."
         }

@@ -1,3 +1,4 @@
+import SpoolDecode
 import SpoolModel
 import SpoolStore
 
@@ -30,6 +31,12 @@ public struct IngestOptions: Sendable {
     public var keyedOff: Set<String> = []
     /// Whether a topic's recorded mode may switch between `latest` and `latest_only`.
     public var allowKeyedModeChange = false
+    /// The Schema Registry to decode Confluent-framed keys and values with; nil: framed records
+    /// are stored raw and marked pending (for `spool decode`).
+    public var schemaRegistry: SchemaRegistryConfig?
+    /// How long the first record of a schema id not seen before waits for its fetch before it is
+    /// stored pending instead.
+    public var schemaFirstWait: Duration = .seconds(2)
 
     /// Options with Spool's defaults: a bounded backfill to now, 10,000 messages per batch.
     public init(kafkaConfig: [String: String], topics: [SourceTopic], cutoff: CutoffChoice = .now,

@@ -1,5 +1,6 @@
 import KafkaReplay
 import Logging
+import SpoolDecode
 import SpoolModel
 import SpoolStore
 
@@ -42,6 +43,7 @@ public final class IngestPipeline {
                                                   busyTimeoutMs: options.busyTimeoutMs)
         defer { store.close() }
         try applyKeyedModes(store)
+        let decoding = try DecodeStage(options: options, store: store, logger: logger)
         let plan = try RunPlan.make(store: store, options: options)
         var gapsAccepted = 0
         let manager = try openConsumer(store: store, plan: plan, gapsAccepted: &gapsAccepted)
@@ -56,9 +58,11 @@ public final class IngestPipeline {
         }
         var stoppedOnRequest = false
         do {
-            stoppedOnRequest = try consume(manager, into: store, runID: runID, stop: stop, tally: &tally,
+            stoppedOnRequest = try consume(manager, into: store, runID: runID, stop: stop, decoding: decoding, tally: &tally,
                                            progressInterval: progressInterval, report: progress == nil ? nil : report)
-            try store.write(batch: MessageBatch(), checkpoints: Self.checkpoints(manager), completeUntil: manager.completeUntil)
+            try store.write(batch: MessageBatch(), checkpoints: Self.checkpoints(manager), completeUntil: manager.completeUntil,
+                            schemas: decoding.takeNewSchemas())
+            try decoding.finishPending(store: store, stop: stop)
             try store.finishRun(runID, status: manager.isLive ? .live : .stopped)
         } catch {
             try? store.finishRun(runID, status: .failed)
@@ -67,7 +71,7 @@ public final class IngestPipeline {
         report(tally)
         return IngestSummary(runID: runID, storedPerTopic: tally.storedThisRunPerTopic, elapsedSeconds: (clock.now - started).seconds,
                              isLive: manager.isLive, stoppedOnRequest: stoppedOnRequest,
-                             databaseBytes: store.fileSize(), gapsAccepted: gapsAccepted)
+                             databaseBytes: store.fileSize(), gapsAccepted: gapsAccepted, decoding: decoding.counts)
     }
 
     /// Records the keyed modes asked for (building a table from a stored log in one transaction);
@@ -114,7 +118,7 @@ public final class IngestPipeline {
     /// Polls and hands batches to the writer thread until live (bounded) or stopped; returns
     /// whether a stop was asked for.
     private func consume(_ manager: ConsumerManager, into store: SpoolStore, runID: Int64, stop: StopSignal,
-                         tally: inout IngestTally, progressInterval: Double,
+                         decoding: DecodeStage, tally: inout IngestTally, progressInterval: Double,
                          report: ((IngestTally) -> Void)?) throws -> Bool {
         let clock = ContinuousClock()
         var lastProgress = clock.now
@@ -133,7 +137,8 @@ public final class IngestPipeline {
                 }
                 try writer.submit(batch: batch, checkpoints: states.map(PartitionCheckpoint.init),
                                   completeUntil: manager.completeUntil,
-                                  addedPartitions: added.isEmpty ? nil : .init(runID: runID, ranges: added))
+                                  addedPartitions: added.isEmpty ? nil : .init(runID: runID, ranges: added),
+                                  decoded: decoding.decode(batch), schemas: decoding.takeNewSchemas())
                 tally.count(batch)
                 wasLive = live
             }

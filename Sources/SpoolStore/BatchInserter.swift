@@ -22,6 +22,7 @@ final class BatchInserter {
     private var insertLatest: SQLiteStatement?
     private var deleteLatest: SQLiteStatement?
     private var countKeyed: SQLiteStatement?
+    private var addDecodeStats: SQLiteStatement?
     /// The keyed topics and their modes, as recorded in the database (set by the store).
     var keyedModes: [String: KeyedMode] = [:]
 
@@ -43,6 +44,7 @@ final class BatchInserter {
         insertLatest = nil
         deleteLatest = nil
         countKeyed = nil
+        addDecodeStats = nil
         for pointer in topicCStrings.values { free(pointer) }
         topicCStrings.removeAll()
     }
@@ -50,17 +52,21 @@ final class BatchInserter {
     /// Inserts the batch's rows into the log (except those of `latest_only` topics) and applies
     /// keyed topics' rows to `latest`; returns, per partition, how many log rows it gained and
     /// the last one's timestamp. Call inside a transaction.
-    func insert(_ batch: MessageBatch) throws -> [TopicPartition: (count: Int64, lastTimestamp: Int64)] {
+    func insert(_ batch: MessageBatch, decoded: DecodedColumns?) throws -> [TopicPartition: (count: Int64, lastTimestamp: Int64)] {
         guard !batch.isEmpty else { return [:] }
         let modes = batch.topicNames.map { keyedModes[$0] }
-        if modes.contains(where: { $0 != nil }) { try applyLatest(batch, modes: modes) }
+        let decodedView = DecodedView(decoded)
+        if modes.contains(where: { $0 != nil }) { try applyLatest(batch, modes: modes, decoded: decodedView) }
+        if let decoded { try countDecoded(batch, decoded) }
         let insert = try statement(&insertMessage, """
-            INSERT INTO messages (key, value, topic, partition, offset, timestamp, headers) VALUES (?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO messages (key, value, topic, partition, offset, timestamp, headers, key_json, value_json, decode_state)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         let topicPointers = batch.topicNames.map { cString(for: $0) }
         let topicLengths = batch.topicNames.map { $0.utf8.count }
         let (order, groups) = Self.partitionOrder(batch)
         var gained: [TopicPartition: (count: Int64, lastTimestamp: Int64)] = [:]
+        try decodedView.withJSON { json in
         try batch.withPayloads { payloads in
             let topicIndexes = batch.topicIndexes
             let partitions = batch.partitions
@@ -80,6 +86,7 @@ final class BatchInserter {
                     insert.bind(5, offsets[row])
                     insert.bind(6, timestamps[row])
                     bindHeaders(of: row, payloads, to: insert, at: 7)
+                    json.bind(row: row, to: insert, at: 8)
                     // Reset (which also clears the bindings) before the payloads are given back.
                     defer { insert.reset() }
                     try insert.step()
@@ -88,23 +95,28 @@ final class BatchInserter {
                 gained[tp] = (Int64(group.count), timestamps[order[group.upperBound - 1]])
             }
         }
+        }
         return gained
     }
 
     /// Applies the rows of keyed topics to `latest` in release order (the batch's order): a value
     /// replaces the key's row, a tombstone deletes it, a null key is counted and skipped.
-    private func applyLatest(_ batch: MessageBatch, modes: [KeyedMode?]) throws {
+    private func applyLatest(_ batch: MessageBatch, modes: [KeyedMode?], decoded: DecodedView) throws {
         let update = try statement(&updateLatest, """
-            UPDATE latest SET value = ?3, partition = ?4, offset = ?5, timestamp = ?6, headers = ?7 WHERE topic = ?1 AND key = ?2
+            UPDATE latest SET value = ?3, partition = ?4, offset = ?5, timestamp = ?6, headers = ?7,
+                key_json = ?8, value_json = ?9, decode_state = ?10
+            WHERE topic = ?1 AND key = ?2
             """)
         let insert = try statement(&insertLatest, """
-            INSERT INTO latest (topic, key, value, partition, offset, timestamp, headers) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+            INSERT INTO latest (topic, key, value, partition, offset, timestamp, headers, key_json, value_json, decode_state)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
             """)
         let delete = try statement(&deleteLatest, "DELETE FROM latest WHERE topic = ?1 AND key = ?2")
         var tombstones = [Int64](repeating: 0, count: modes.count)
         var nullKeys = [Int64](repeating: 0, count: modes.count)
         let topicPointers = batch.topicNames.map { cString(for: $0) }
         let topicLengths = batch.topicNames.map { $0.utf8.count }
+        try decoded.withJSON { json in
         try batch.withPayloads { payloads in
             for row in 0..<batch.count {
                 let topicIndex = Int(batch.topicIndexes[row])
@@ -133,11 +145,13 @@ final class BatchInserter {
                     statement.bind(5, batch.offsets[row])
                     statement.bind(6, batch.timestamps[row])
                     bindHeaders(of: row, payloads, to: statement, at: 7)
+                    json.bind(row: row, to: statement, at: 8)
                     defer { statement.reset() }
                     try statement.step()
                     if statement === update, try connection.changes() > 0 { break }
                 }
             }
+        }
         }
         let count = try statement(&countKeyed, """
             UPDATE keyed_topics SET tombstones_applied = tombstones_applied + ?2, null_keys_skipped = null_keys_skipped + ?3
@@ -151,12 +165,86 @@ final class BatchInserter {
         }
     }
 
+    /// Adds the batch's decoded and failed records, and each topic's first failure, to
+    /// `decode_stats` (pending ones are counted from their index when asked).
+    private func countDecoded(_ batch: MessageBatch, _ decoded: DecodedColumns) throws {
+        var decodedCounts = [Int64](repeating: 0, count: batch.topicNames.count)
+        var failedCounts = decodedCounts
+        for (row, state) in decoded.states.enumerated() {
+            switch state {
+            case .decoded: decodedCounts[Int(batch.topicIndexes[row])] += 1
+            case .failed: failedCounts[Int(batch.topicIndexes[row])] += 1
+            case .none, .pending: continue
+            }
+        }
+        for (index, topic) in batch.topicNames.enumerated() where decodedCounts[index] > 0 || failedCounts[index] > 0 {
+            try addDecodeCounts(topic: topic, decoded: decodedCounts[index], failed: failedCounts[index],
+                                firstError: decoded.firstFailures[topic]?.message)
+        }
+    }
+
+    /// Adds to one topic's `decode_stats` row (keeping its first error). Call inside a transaction.
+    func addDecodeCounts(topic: String, decoded: Int64, failed: Int64, firstError: String?) throws {
+        let add = try statement(&addDecodeStats, """
+            INSERT INTO decode_stats (topic, decoded, failed, first_error, first_error_at) VALUES (?1, ?2, ?3, ?4, CASE WHEN ?4 IS NULL THEN NULL ELSE ?5 END)
+            ON CONFLICT (topic) DO UPDATE SET decoded = decoded + excluded.decoded, failed = failed + excluded.failed,
+                first_error = coalesce(first_error, excluded.first_error), first_error_at = coalesce(first_error_at, excluded.first_error_at)
+            """)
+        add.bind(1, topic)
+        add.bind(2, decoded)
+        add.bind(3, failed)
+        add.bind(4, firstError)
+        add.bind(5, WallClock.nowMs())
+        try add.run()
+    }
+
     /// Binds row `row`'s headers as JSON (copied), or leaves the parameter NULL when it has none.
     private func bindHeaders(of row: Int, _ payloads: MessageBatch.Payloads, to statement: SQLiteStatement, at index: Int32) {
         guard payloads.headerCount(at: row) > 0 else { return }
         headersJSON.removeAll(keepingCapacity: true)
         HeadersJSON.encode(payloads, row: row, into: &headersJSON)
         statement.bindCopy(index, text: headersJSON)
+    }
+
+    /// A batch's decoded columns, bound without copying while `withJSON` pins them.
+    struct DecodedView {
+        let columns: DecodedColumns?
+
+        init(_ columns: DecodedColumns?) { self.columns = columns }
+
+        /// Lends the JSON bytes to `body` (an empty view when there are no decoded columns).
+        func withJSON<R>(_ body: (PinnedJSON) throws -> R) rethrows -> R {
+            guard let columns else { return try body(PinnedJSON(columns: nil, bytes: UnsafeRawBufferPointer(start: nil, count: 0))) }
+            return try columns.jsonBytes.withUnsafeBytes { try body(PinnedJSON(columns: columns, bytes: $0)) }
+        }
+    }
+
+    /// The decoded columns with their JSON bytes pinned (valid inside `DecodedView.withJSON` only).
+    struct PinnedJSON {
+        let columns: DecodedColumns?
+        let bytes: UnsafeRawBufferPointer
+
+        /// Binds row `row`'s key JSON, value JSON and state to parameters `index`, +1 and +2
+        /// (left NULL when there are no decoded columns or the row has nothing framed).
+        func bind(row: Int, to statement: SQLiteStatement, at index: Int32) {
+            guard let columns, columns.states[row] != .none else { return }
+            for (offset, span) in [columns.keySpans[row], columns.valueSpans[row]].enumerated() where span.count >= 0 {
+                statement.bindStatic(index + Int32(offset), textBytes: UnsafeRawBufferPointer(rebasing: bytes[span.start..<span.start + span.count]))
+            }
+            let state = Self.stateText(columns.states[row])
+            statement.bindStatic(index + 2, text: UnsafeRawPointer(state.utf8Start).assumingMemoryBound(to: CChar.self),
+                                 count: state.utf8CodeUnitCount)
+        }
+
+        /// A state's stored text as a string constant (static storage, so SQLite need not copy it).
+        private static func stateText(_ state: DecodedColumns.State) -> StaticString {
+            switch state {
+            case .none: ""
+            case .decoded: "decoded"
+            case .pending: "pending"
+            case .failed: "failed"
+            }
+        }
     }
 
     /// Upserts each checkpoint with the rows its partition gained. Call inside a transaction.

@@ -13,7 +13,7 @@ struct Migrator {
     let followUps: [Int: (SQLiteConnection) throws -> Void]
 
     init(migrations: [EmbeddedMigration] = embeddedMigrations,
-         followUps: [Int: (SQLiteConnection) throws -> Void] = [2: SpoolStore.addHeadersToTopicViews]) {
+         followUps: [Int: (SQLiteConnection) throws -> Void] = [2: SpoolStore.upgradeTopicViews, 4: SpoolStore.upgradeTopicViews]) {
         self.migrations = migrations.sorted { $0.version < $1.version }
         self.followUps = followUps
     }

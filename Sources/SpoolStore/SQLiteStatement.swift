@@ -47,6 +47,13 @@ final class SQLiteStatement {
         sqlite3_bind_text(statement, index, text, Int32(count), spool_sqlite_static())
     }
 
+    /// Binds UTF-8 text bytes that stay valid until the statement is reset (not copied); `nil` binds NULL.
+    func bindStatic(_ index: Int32, textBytes: UnsafeRawBufferPointer?) {
+        guard let textBytes else { sqlite3_bind_null(statement, index); return }
+        sqlite3_bind_text(statement, index, textBytes.baseAddress?.assumingMemoryBound(to: CChar.self) ?? spool_sqlite_empty_text(),
+                          Int32(textBytes.count), spool_sqlite_static())
+    }
+
     /// Binds bytes that stay valid until the statement is reset (not copied); `nil` binds NULL
     /// and an empty buffer binds an empty BLOB, so the two stay distinct.
     func bindStatic(_ index: Int32, blob: UnsafeRawBufferPointer?) {

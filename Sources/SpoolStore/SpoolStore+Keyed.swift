@@ -4,9 +4,9 @@ extension SpoolStore {
     /// The last record per key of `topic` in the stored log, as release order would leave it: a
     /// partition's last record for the key (highest offset); across partitions the one with the
     /// latest timestamp (at equal timestamps, the higher partition, which is released after).
-    static let lastPerKeySQL = """
+    static func lastPerKeySQL(withDecoded: Bool) -> String { """
         WITH last_in_partition AS (
-            SELECT topic, key, value, partition, offset, timestamp, headers,
+            SELECT topic, key, value, partition, offset, timestamp, headers\(withDecoded ? ", key_json, value_json, decode_state" : ""),
                    row_number() OVER (PARTITION BY partition, key ORDER BY offset DESC) AS in_partition
             FROM messages WHERE topic = ?1 AND key IS NOT NULL
         ), last AS (
@@ -14,6 +14,7 @@ extension SpoolStore {
             FROM last_in_partition WHERE in_partition = 1
         )
         """
+    }
 
     /// Every keyed topic with its mode and counters, by topic.
     public func keyedTopics() throws -> [KeyedTopic] {
@@ -70,7 +71,7 @@ extension SpoolStore {
 
     /// Differences between `topic`'s latest table and the table its stored log implies.
     func latestDifferences(_ topic: String) throws -> [String] {
-        let query = try connection.prepare(Self.lastPerKeySQL + """
+        let query = try connection.prepare(Self.lastPerKeySQL(withDecoded: false) + """
             , expected AS (SELECT key, value, partition, offset, headers FROM last WHERE overall = 1 AND value IS NOT NULL)
             SELECT 'is missing from the table', hex(e.key) FROM expected e
                 WHERE NOT EXISTS (SELECT 1 FROM latest t WHERE t.topic = ?1 AND t.key = e.key AND t.partition = e.partition
@@ -110,9 +111,10 @@ extension SpoolStore {
 
     private func buildLatest(_ topic: String, mode: KeyedMode, nowMs: Int64) throws {
         try execute("DELETE FROM latest WHERE topic = ?1", topic)
-        try execute(Self.lastPerKeySQL + """
-            INSERT INTO latest (topic, key, value, partition, offset, timestamp, headers)
-            SELECT topic, key, value, partition, offset, timestamp, headers FROM last WHERE overall = 1 AND value IS NOT NULL
+        try execute(Self.lastPerKeySQL(withDecoded: true) + """
+            INSERT INTO latest (topic, key, value, partition, offset, timestamp, headers, key_json, value_json, decode_state)
+            SELECT topic, key, value, partition, offset, timestamp, headers, key_json, value_json, decode_state
+            FROM last WHERE overall = 1 AND value IS NOT NULL
             """, topic)
         try execute("""
             INSERT INTO keyed_topics (topic, mode, log_complete, tombstones_applied, null_keys_skipped, changed_at)
@@ -141,12 +143,15 @@ extension SpoolStore {
         try statement.run()
     }
 
+    /// The columns of every per-topic latest view, in order.
+    static let latestViewColumns = "key, value, partition, offset, timestamp, headers, key_json, value_json, decode_state"
+
     /// Creates `"topic:latest"` over the topic's rows of `latest`, unless the name is taken.
     static func createLatestView(for topic: String, on connection: SQLiteConnection) throws {
         let name = latestViewName(topic)
         guard try !nameIsTaken(name, on: connection) else { return }
         try connection.execute("""
-            CREATE VIEW \(quotedIdentifier(name)) AS SELECT key, value, partition, offset, timestamp, headers FROM latest WHERE topic = \(quotedLiteral(topic))
+            CREATE VIEW \(quotedIdentifier(name)) AS SELECT \(latestViewColumns) FROM latest WHERE topic = \(quotedLiteral(topic))
             """)
     }
 }

@@ -107,7 +107,7 @@ extension SpoolStore {
     }
 
     /// The columns of every per-topic view, in order.
-    static let viewColumns = "key, value, topic, partition, offset, timestamp, headers"
+    static let viewColumns = "key, value, topic, partition, offset, timestamp, headers, key_json, value_json, decode_state"
 
     /// Creates `"topic"` as a view over its messages on `connection`, unless the name is taken.
     static func createView(for topic: String, on connection: SQLiteConnection) throws {
@@ -130,20 +130,35 @@ extension SpoolStore {
     /// `text` as an SQL string literal: in single quotes, inner quotes doubled.
     static func quotedLiteral(_ text: String) -> String { "'" + text.replacing("'", with: "''") + "'" }
 
-    /// Re-creates the per-topic views Spool made before migration 2 so they include `headers`
-    /// (run inside migration 2's transaction). A view is Spool's when its SQL is exactly what
-    /// `createView` wrote then.
-    static func addHeadersToTopicViews(on connection: SQLiteConnection) throws {
+    /// Re-creates the per-topic log and latest views Spool made with an earlier column list so
+    /// they show today's columns (run inside the migration's transaction: 2 added `headers`, 4
+    /// the decoded columns). A view is Spool's when its SQL is exactly what an earlier version wrote.
+    static func upgradeTopicViews(on connection: SQLiteConnection) throws {
+        let logColumns = ["key, value, topic, partition, offset, timestamp", "key, value, topic, partition, offset, timestamp, headers"]
+        let latestColumns = ["key, value, partition, offset, timestamp, headers"]
         let views = try connection.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'view' ORDER BY name")
-        var topics: [String] = []
+        var logViews: [String] = []
+        var latestViews: [String] = []
         while try views.step() {
-            let name = views.text(0) ?? ""
-            let before = "CREATE VIEW \(quotedIdentifier(name)) AS SELECT key, value, topic, partition, offset, timestamp FROM messages WHERE topic = \(quotedLiteral(name))"
-            if views.text(1) == before { topics.append(name) }
+            let name = views.text(0) ?? "", sql = views.text(1)
+            let view = "CREATE VIEW \(quotedIdentifier(name)) AS SELECT "
+            if logColumns.contains(where: { sql == view + $0 + " FROM messages WHERE topic = \(quotedLiteral(name))" }) {
+                logViews.append(name)
+            }
+            if name.hasSuffix(":latest") {
+                let topic = String(name.dropLast(":latest".count))
+                if latestColumns.contains(where: { sql == view + $0 + " FROM latest WHERE topic = \(quotedLiteral(topic))" }) {
+                    latestViews.append(topic)
+                }
+            }
         }
-        for topic in topics {
+        for topic in logViews {
             try connection.execute("DROP VIEW \(quotedIdentifier(topic))")
             try createView(for: topic, on: connection)
+        }
+        for topic in latestViews {
+            try connection.execute("DROP VIEW \(quotedIdentifier(latestViewName(topic)))")
+            try createLatestView(for: topic, on: connection)
         }
     }
 }

@@ -66,10 +66,44 @@ extension SpoolStore {
                 WHERE m.offset < s.headers_from_offset
                 """) ?? 0
         }
+        if hasDecodedColumns { problems += try decodedProblems() }
         let messageCount = try connection.integer("SELECT count(*) FROM messages") ?? 0
         let partitionCount = Int(try connection.integer("SELECT count(*) FROM partition_state") ?? 0)
         return VerifyReport(problems: problems, gaps: try gaps(), messageCount: messageCount, partitionCount: partitionCount,
                             rowsStoredBeforeHeaders: rowsBeforeHeaders)
+    }
+
+    /// Decoded columns must hold valid JSON and agree with their state: JSON only on `decoded`
+    /// rows, a state only on rows with a Confluent-framed part (a framed row may have none: it
+    /// was stored by a writer that did not look); and each topic's decoded count in
+    /// `decode_stats` must equal its decoded log rows (for topics whose log is kept).
+    private func decodedProblems() throws -> [String] {
+        var problems: [String] = []
+        let framed = "((length(value) >= 5 AND substr(value, 1, 1) = x'00') OR (length(key) >= 5 AND substr(key, 1, 1) = x'00'))"
+        let rows = try connection.prepare("""
+            SELECT topic, partition, offset, CASE
+                WHEN (key_json IS NOT NULL AND NOT json_valid(key_json)) OR (value_json IS NOT NULL AND NOT json_valid(value_json))
+                    THEN 'holds decoded JSON that is not valid JSON'
+                WHEN decode_state IS NOT 'decoded' AND (key_json IS NOT NULL OR value_json IS NOT NULL)
+                    THEN 'holds decoded JSON but is not marked decoded'
+                WHEN decode_state IS NOT NULL AND decode_state NOT IN ('decoded', 'pending', 'failed')
+                    THEN 'has an unknown decode_state'
+                WHEN decode_state IS NOT NULL AND NOT \(framed)
+                    THEN 'has a decode_state but nothing in it is Confluent-framed'
+                END AS problem
+            FROM messages WHERE problem IS NOT NULL LIMIT 20
+            """)
+        while try rows.step() {
+            problems.append("\(rows.text(0) ?? "")[\(rows.int64(1))] offset \(rows.int64(2)) \(rows.text(3) ?? "")")
+        }
+        let counts = try connection.prepare("""
+            SELECT s.topic, s.decoded, (SELECT count(*) FROM messages m WHERE m.topic = s.topic AND m.decode_state = 'decoded') AS stored
+            FROM decode_stats s WHERE s.topic NOT IN (SELECT topic FROM keyed_topics WHERE mode = 'latest_only') AND s.decoded != stored
+            """)
+        while try counts.step() {
+            problems.append("\(counts.text(0) ?? ""): decode_stats counts \(counts.int64(1)) decoded records, the log holds \(counts.int64(2))")
+        }
+        return problems
     }
 
     /// Every `headers` value must be a non-empty JSON array of objects, each with a text `key`

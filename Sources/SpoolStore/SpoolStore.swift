@@ -124,13 +124,20 @@ public final class SpoolStore {
     ///   - completeUntil: the timestamp up to which every partition is completely stored.
     ///   - addedPartitions: partitions that joined the run since its start (a topic grew),
     ///     recorded with the run in the same transaction.
+    ///   - decoded: the batch's decoded keys and values, row for row (nil: none).
+    ///   - schemas: schemas fetched for this batch, kept in `schemas` (existing ids are left as they are).
     /// On any error the transaction is rolled back: neither rows nor offsets change.
     public func write(batch: MessageBatch, checkpoints: [PartitionCheckpoint], completeUntil: Int64?,
-                      addedPartitions: AddedPartitions? = nil) throws {
+                      addedPartitions: AddedPartitions? = nil, decoded: DecodedColumns? = nil,
+                      schemas: [StoredSchema] = []) throws {
         try requireWriter()
+        if let decoded, decoded.count != batch.count {
+            throw StoreError.inconsistent(path: path, reason: "decoded columns for \(decoded.count) rows given with a batch of \(batch.count)")
+        }
         let now = WallClock.nowMs()
         try connection.inTransaction {
-            let gained = try inserter.insert(batch)
+            try insertSchemas(schemas)
+            let gained = try inserter.insert(batch, decoded: decoded)
             try inserter.upsert(checkpoints, gained: gained, nowMs: now)
             try inserter.setCompleteUntil(completeUntil, nowMs: now)
             if let addedPartitions, !addedPartitions.ranges.isEmpty {

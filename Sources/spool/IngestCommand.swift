@@ -25,12 +25,19 @@ struct IngestCommand: ParsableCommand {
             SIGINT/SIGTERM finish or roll back the current transaction, print the summary and \
             exit 0; a second SIGINT exits at once (still safe).
 
+            With --schema-registry, Confluent-framed keys and values (Avro, JSON Schema) are \
+            also stored as JSON in key_json and value_json, and their schemas in the table \
+            schemas. When the registry cannot answer, records are stored raw and marked pending; \
+            spool decode finishes them. Refused registry credentials exit 2.
+
             Exit codes: 0 done; 2 usage or configuration; 3 storage; 4 Kafka (unknown topic, \
             out-of-range offset, cluster mismatch, gap refused); 5 database in use.
             """
     )
 
     @OptionGroup var kafka: KafkaOptions
+
+    @OptionGroup var registry: RegistryOptions
 
     @Option(name: .long, help: ArgumentHelp("A topic to capture, with an optional start policy (repeatable).", valueName: "spec"))
     var topic: [String] = []
@@ -147,6 +154,7 @@ struct IngestCommand: ParsableCommand {
                                     follow: follow, acceptGaps: acceptGaps, durability: durabilityChoice)
         (options.keyed, options.keyedOff) = try keyedChoices()
         options.allowKeyedModeChange = changeLatestMode
+        options.schemaRegistry = try registry.config()
         installStopHandlers(announce: !quiet)
         let display = ProgressDisplay(enabled: !quiet)
         let summary = try IngestPipeline(databasePath: db, options: options, logger: logger)

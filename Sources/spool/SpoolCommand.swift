@@ -11,11 +11,12 @@ struct SpoolCommand: ParsableCommand {
         abstract: "Capture Kafka topics into SQLite, exactly once, and query them with SQL.",
         discussion: """
             Exit codes: 0 done; 1 verify found problems; 2 usage or configuration error; \
-            3 storage error; 4 Kafka error (unknown topic, out-of-range offset, cluster mismatch, \
-            gap refused); 5 database in use by another writer.
+            3 storage error; 4 Kafka or Schema Registry error (unknown topic, out-of-range offset, \
+            cluster mismatch, gap refused, registry unreachable in decode); 5 database in use by \
+            another writer.
             """,
         version: "0.1.0",
-        subcommands: [IngestCommand.self, QueryCommand.self, StatusCommand.self, VerifyCommand.self, DevBrokerCommand.self]
+        subcommands: [IngestCommand.self, QueryCommand.self, StatusCommand.self, VerifyCommand.self, DecodeCommand.self, DevBrokerCommand.self]
     )
 }
 
@@ -66,6 +67,5 @@ func writeAll(_ descriptor: Int32, _ text: String) {
 
 /// A library error's own sentence, whatever its type.
 func describe(_ error: Error) -> String {
-    if let described = error as? CustomStringConvertible { return described.description }
-    return "\(error)"
+    String(describing: error)
 }

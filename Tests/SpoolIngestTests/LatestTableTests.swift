@@ -166,7 +166,7 @@ struct LatestTableTests {
         _ = try IngestPipeline(databasePath: db, options: options(cluster, "t", keyed: ["t": .latest]), logger: quietLogger()).run()
         let writer = try SQLiteConnection(path: db, readOnly: false, create: false)
         try writer.execute("UPDATE latest SET value = x'00' WHERE key = CAST('b' AS BLOB); DELETE FROM latest WHERE key = x'';")
-        try writer.execute("INSERT INTO latest VALUES ('t', CAST('a' AS BLOB), x'01', 0, 0, 1000, NULL)")
+        try writer.execute("INSERT INTO latest (topic, key, value, partition, offset, timestamp, headers) VALUES ('t', CAST('a' AS BLOB), x'01', 0, 0, 1000, NULL)")
         writer.close()
         let problems = try SpoolStore.openForReading(path: db).verify().problems
         #expect(problems.contains("latest table of 't': key x'62' is missing from the table"), "\(problems)")

@@ -1,0 +1,105 @@
+import SpoolDecode
+import SpoolModel
+import SpoolStore
+
+/// Decodes records a capture holds pending (stored while their schema was unavailable, or
+/// captured without a registry), a chunk per transaction, so it can stop and resume anywhere.
+///
+/// Used by `spool decode` (which waits for the registry and stops when it cannot reach it) and
+/// at the end of an ingest run (which uses only the schemas already at hand).
+public struct PendingDecoder {
+    /// The capture (opened for writing: this holds the writer lock).
+    public let store: SpoolStore
+    private let decoder: BatchDecoder
+    private let waitForSchemas: Bool
+    /// Records per transaction.
+    public var chunkSize = 5_000
+
+    /// A decoder over `store`; with `waitForSchemas` each new schema id is fetched before its
+    /// records are decoded, and a registry that cannot be reached ends the run with an error.
+    public init(store: SpoolStore, decoder: BatchDecoder, waitForSchemas: Bool) {
+        self.store = store
+        self.decoder = decoder
+        self.waitForSchemas = waitForSchemas
+    }
+
+    /// What one run did.
+    public struct Outcome: Sendable, Equatable {
+        /// Records decoded.
+        public var decoded: Int64 = 0
+        /// Records that failed to decode.
+        public var failed: Int64 = 0
+        /// Records left pending (their schema is still not available).
+        public var stillPending: Int64 = 0
+    }
+
+    /// Decodes every pending record once; `progress` is told after each committed chunk.
+    /// Throws `IngestError.registry` when `waitForSchemas` and the registry cannot answer (the
+    /// chunks committed before stay decoded).
+    public func run(stop: StopSignal? = nil, progress: ((Outcome) -> Void)? = nil) throws -> Outcome {
+        var outcome = Outcome()
+        var cursor = PendingRecord.Cursor.start
+        while stop?.isStopped != true {
+            let records = try store.pendingRecords(after: cursor, limit: chunkSize)
+            guard let last = records.last else { break }
+            cursor = last.cursor
+            if waitForSchemas { try fetchSchemas(of: records) }
+            let results = decode(records)
+            // Rows still pending stay as they are: nothing to write for them.
+            try store.storeDecoded(results.filter { $0.state != .pending }, schemas: decoder.catalog.takeNewSchemas())
+            for result in results {
+                switch result.state {
+                case .decoded: outcome.decoded += 1
+                case .failed: outcome.failed += 1
+                case .pending, .none: outcome.stillPending += 1
+                }
+            }
+            progress?(outcome)
+        }
+        return outcome
+    }
+
+    private func fetchSchemas(of records: [PendingRecord]) throws {
+        var ids = Set<Int32>()
+        for record in records {
+            for part in [record.key, record.value] {
+                guard let part, let id = part.withUnsafeBytes({ ConfluentFrame.schemaID(of: $0) }) else { continue }
+                ids.insert(id)
+            }
+        }
+        for id in ids.sorted() {
+            do {
+                _ = try decoder.catalog.fetchAndWait(id)
+            } catch {
+                throw IngestError.registry(error)
+            }
+        }
+    }
+
+    private func decode(_ records: [PendingRecord]) -> [DecodedRecord] {
+        var plans: [Int32: SchemaCatalog.Lookup] = [:]
+        var columns = DecodedColumns()
+        var failures: [String?] = []
+        for record in records {
+            var failure: String?
+            withOptionalBytes(record.key) { key in
+                withOptionalBytes(record.value) { value in
+                    columns.appendRow { writer in
+                        decoder.decodeRow(key: key, value: value, into: &writer, plans: &plans, failure: &failure)
+                    }
+                }
+            }
+            failures.append(failure)
+        }
+        return records.indices.map { row in
+            let text = columns.text(row: row)
+            return DecodedRecord(record: records[row], keyJSON: text.key, valueJSON: text.value, state: columns.states[row],
+                                 failure: failures[row])
+        }
+    }
+
+    private func withOptionalBytes<R>(_ bytes: [UInt8]?, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
+        guard let bytes else { return body(nil) }
+        return bytes.withUnsafeBytes { body($0) }
+    }
+}

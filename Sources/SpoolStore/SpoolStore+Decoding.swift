@@ -1,0 +1,200 @@
+import SpoolModel
+
+extension SpoolStore {
+    /// Whether the schema has the decoded columns and tables (migration 4).
+    var hasDecodedColumns: Bool { schemaVersion >= 4 }
+
+    /// Keeps `schemas` (an id already stored for its registry is left as it is). Call inside a transaction.
+    func insertSchemas(_ schemas: [StoredSchema]) throws {
+        guard !schemas.isEmpty else { return }
+        let insert = try connection.prepare("""
+            INSERT OR IGNORE INTO schemas (registry, id, type, schema, "references", fetched_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+            """)
+        for schema in schemas {
+            insert.bind(1, schema.registry)
+            insert.bind(2, Int64(schema.id))
+            insert.bind(3, schema.type)
+            insert.bind(4, schema.text)
+            insert.bind(5, schema.referencesJSON)
+            insert.bind(6, schema.fetchedAt)
+            try insert.run()
+        }
+    }
+
+    /// The schemas stored for `registry` (its URL without credentials), or for every registry.
+    public func storedSchemas(registry: String? = nil) throws -> [StoredSchema] {
+        guard hasDecodedColumns else { return [] }
+        let query = try connection.prepare("""
+            SELECT registry, id, type, schema, "references", fetched_at FROM schemas WHERE ?1 IS NULL OR registry = ?1 ORDER BY registry, id
+            """)
+        query.bind(1, registry)
+        var schemas: [StoredSchema] = []
+        while try query.step() {
+            schemas.append(StoredSchema(registry: query.text(0) ?? "", id: Int32(truncatingIfNeeded: query.int64(1)), type: query.text(2) ?? "",
+                                        text: query.text(3) ?? "", referencesJSON: query.text(4), fetchedAt: query.int64(5)))
+        }
+        return schemas
+    }
+
+    /// Per topic: records decoded, pending and failed, and the first failure.
+    public func decodeStatus() throws -> [DecodeStatus] {
+        guard hasDecodedColumns else { return [] }
+        let query = try connection.prepare("""
+            WITH pending AS (
+                SELECT topic, count(*) AS n FROM messages WHERE decode_state = 'pending' GROUP BY topic
+                UNION ALL
+                SELECT l.topic, count(*) FROM latest l JOIN keyed_topics k ON k.topic = l.topic AND k.mode = 'latest_only'
+                WHERE l.decode_state = 'pending' GROUP BY l.topic
+            ), topics AS (SELECT topic FROM decode_stats UNION SELECT topic FROM pending)
+            SELECT t.topic, coalesce(s.decoded, 0), (SELECT coalesce(sum(n), 0) FROM pending p WHERE p.topic = t.topic),
+                   coalesce(s.failed, 0), s.first_error
+            FROM topics t LEFT JOIN decode_stats s ON s.topic = t.topic ORDER BY t.topic
+            """)
+        var result: [DecodeStatus] = []
+        while try query.step() {
+            result.append(DecodeStatus(topic: query.text(0) ?? "", decoded: query.int64(1), pending: query.int64(2),
+                                       failed: query.int64(3), firstError: query.text(4)))
+        }
+        return result
+    }
+
+    /// Up to `limit` pending records after `cursor`, in storage order: the log's first, then
+    /// the latest table's rows of `latest_only` topics (whose records are not in the log).
+    public func pendingRecords(after cursor: PendingRecord.Cursor, limit: Int) throws -> [PendingRecord] {
+        guard hasDecodedColumns else { return [] }
+        var records: [PendingRecord] = []
+        if !cursor.inLatest {
+            records = try pending(in: "messages", afterRowID: cursor.rowID, limit: limit)
+            if records.count == limit { return records }
+        }
+        let latestAfter = cursor.inLatest ? cursor.rowID : 0
+        return records + (try pending(in: "latest", afterRowID: latestAfter, limit: limit - records.count))
+    }
+
+    private func pending(in table: String, afterRowID: Int64, limit: Int) throws -> [PendingRecord] {
+        let onlyLatestOnly = table == "latest"
+            ? "AND topic IN (SELECT topic FROM keyed_topics WHERE mode = 'latest_only')" : ""
+        let query = try connection.prepare("""
+            SELECT rowid, topic, partition, offset, key, value FROM \(table) INDEXED BY \(table)_decode_pending
+            WHERE decode_state = 'pending' AND rowid > ?1 \(onlyLatestOnly) ORDER BY rowid LIMIT ?2
+            """)
+        query.bind(1, afterRowID)
+        query.bind(2, Int64(limit))
+        var records: [PendingRecord] = []
+        while try query.step() {
+            records.append(PendingRecord(cursor: .init(inLatest: table == "latest", rowID: query.int64(0)), topic: query.text(1) ?? "",
+                                         partition: Int32(truncatingIfNeeded: query.int64(2)), offset: query.int64(3),
+                                         key: query.blob(4), value: query.blob(5)))
+        }
+        return records
+    }
+
+    /// Stores the decoding of pending records (and the schemas it fetched) in ONE transaction:
+    /// each record's row, its keyed table row when that holds the same record, and the counts.
+    public func storeDecoded(_ results: [DecodedRecord], schemas: [StoredSchema]) throws {
+        try requireWriter()
+        try connection.inTransaction {
+            try insertSchemas(schemas)
+            let updateLog = try connection.prepare("""
+                UPDATE messages SET key_json = ?2, value_json = ?3, decode_state = ?4 WHERE rowid = ?1
+                """)
+            let updateLatestRow = try connection.prepare("""
+                UPDATE latest SET key_json = ?2, value_json = ?3, decode_state = ?4 WHERE rowid = ?1
+                """)
+            let updateLatestOfRecord = try connection.prepare("""
+                UPDATE latest SET key_json = ?3, value_json = ?4, decode_state = ?5
+                WHERE topic = ?1 AND key = ?2 AND partition = ?6 AND offset = ?7
+                """)
+            var counts: [String: (decoded: Int64, failed: Int64, error: String?)] = [:]
+            for result in results {
+                let record = result.record
+                let statement = record.cursor.inLatest ? updateLatestRow : updateLog
+                statement.bind(1, record.cursor.rowID)
+                statement.bind(2, result.keyJSON)
+                statement.bind(3, result.valueJSON)
+                statement.bind(4, result.state.storedText)
+                try statement.run()
+                if !record.cursor.inLatest, inserter.keyedModes[record.topic] == .latest, let key = record.key {
+                    updateLatestOfRecord.bind(1, record.topic)
+                    key.withUnsafeBytes { updateLatestOfRecord.bindStatic(2, blob: $0) }
+                    updateLatestOfRecord.bind(3, result.keyJSON)
+                    updateLatestOfRecord.bind(4, result.valueJSON)
+                    updateLatestOfRecord.bind(5, result.state.storedText)
+                    updateLatestOfRecord.bind(6, Int64(record.partition))
+                    updateLatestOfRecord.bind(7, record.offset)
+                    try updateLatestOfRecord.run()
+                }
+                var count = counts[record.topic] ?? (0, 0, nil)
+                if result.state == .decoded { count.decoded += 1 }
+                if result.state == .failed { count.failed += 1; count.error = count.error ?? result.failure }
+                counts[record.topic] = count
+            }
+            for (topic, count) in counts.sorted(by: { $0.key < $1.key }) where count.decoded > 0 || count.failed > 0 {
+                try inserter.addDecodeCounts(topic: topic, decoded: count.decoded, failed: count.failed, firstError: count.error)
+            }
+        }
+    }
+}
+
+/// One topic's decoding counts, for `status`.
+public struct DecodeStatus: Sendable, Equatable {
+    /// The topic.
+    public var topic: String
+    /// Records decoded.
+    public var decoded: Int64
+    /// Records waiting for their schema (`spool decode` finishes them).
+    public var pending: Int64
+    /// Records that could not be decoded.
+    public var failed: Int64
+    /// The first failure's reason.
+    public var firstError: String?
+}
+
+/// A stored record whose decoding waits for its schema.
+public struct PendingRecord: Sendable {
+    /// Where a record sits, and where a scan continues after it.
+    public struct Cursor: Sendable, Equatable {
+        /// In the latest table (a `latest_only` topic) rather than the log.
+        public var inLatest: Bool
+        /// Its rowid there.
+        public var rowID: Int64
+        /// The start of a scan.
+        public static let start = Cursor(inLatest: false, rowID: 0)
+    }
+
+    /// Where it is stored.
+    public var cursor: Cursor
+    /// Its topic.
+    public var topic: String
+    /// Its partition.
+    public var partition: Int32
+    /// Its offset.
+    public var offset: Int64
+    /// Its key bytes (nil: null).
+    public var key: [UInt8]?
+    /// Its value bytes (nil: null).
+    public var value: [UInt8]?
+}
+
+/// What decoding made of a pending record.
+public struct DecodedRecord: Sendable {
+    /// The record.
+    public var record: PendingRecord
+    /// The key's JSON, nil for NULL.
+    public var keyJSON: String?
+    /// The value's JSON, nil for NULL.
+    public var valueJSON: String?
+    /// Its new state (still `.pending` when its schema is still missing).
+    public var state: DecodedColumns.State
+    /// Why it failed, when it did.
+    public var failure: String?
+
+    /// Pairs a record with its decoding.
+    public init(record: PendingRecord, keyJSON: String?, valueJSON: String?, state: DecodedColumns.State, failure: String?) {
+        self.record = record
+        self.keyJSON = keyJSON
+        self.valueJSON = valueJSON
+        self.state = state
+        self.failure = failure
+    }
+}
