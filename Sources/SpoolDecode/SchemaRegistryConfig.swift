@@ -74,14 +74,17 @@ struct ParsedURL {
         guard let schemeEnd = text.range(of: "://"), lower.hasPrefix("http://") || lower.hasPrefix("https://") else { return nil }
         let scheme = text[..<schemeEnd.lowerBound]
         var rest = text[schemeEnd.upperBound...]
-        let authorityEnd = rest.firstIndex(of: "/") ?? rest.endIndex
-        var authority = rest[..<authorityEnd]
-        if let at = authority.lastIndex(of: "@") {
-            userInfo = String(authority[..<at]).removingPercentEscapes
-            authority = authority[authority.index(after: at)...]
+        // Credentials end at the last "@" before any query: a password with an unencoded "/"
+        // would otherwise end the host part early and be shown as the URL.
+        let queryStart = rest.firstIndex { $0 == "?" || $0 == "#" } ?? rest.endIndex
+        if let at = rest[..<queryStart].lastIndex(of: "@") {
+            userInfo = String(rest[..<at]).removingPercentEscapes
+            rest = rest[rest.index(after: at)...]
         } else {
             userInfo = nil
         }
+        let authorityEnd = rest.firstIndex(of: "/") ?? rest.endIndex
+        let authority = rest[..<authorityEnd]
         guard !authority.isEmpty else { return nil }
         rest = rest[authorityEnd...]
         while rest.hasSuffix("/") { rest = rest.dropLast() }

@@ -66,16 +66,27 @@ struct SchemaRegistryConfigTests {
         #expect(withCredentials.authorization == "Basic YWxpY2U6aHVudGVyMg==")
     }
 
+    @Test func aPasswordWithAnUnencodedSlashIsStillTakenOut() throws {
+        let config = try SchemaRegistryConfig(url: "http://alice:pa/ss@registry:8081/base/", settings: [:])
+        #expect(config.displayURL == "http://registry:8081/base")
+        #expect(!config.description.contains("pa/ss") && config.description.contains("with credentials"))
+    }
+
     @Test func percentEncodedCredentialsAreDecoded() throws {
         let encoded = try config("http://al%40ce:p%3Ass%2Fw%zz@host:8081/x")
         #expect(encoded.displayURL == "http://host:8081/x")
         #expect(encoded.authorization == "Basic " + Base64.encode(Array("al@ce:p:ss/w%zz".utf8)))
     }
 
-    @Test func atSignInThePathIsNotCredentials() throws {
+    /// An "@" before any query is read as the end of credentials, even in the path: hiding too
+    /// much is safe, showing a password with an unencoded "/" is not. A path "@" is written %40.
+    @Test func anAtSignInThePathIsReadAsTheEndOfCredentials() throws {
         let url = try config("http://host:8081/a@b")
-        #expect(url.displayURL == "http://host:8081/a@b")
-        #expect(url.authorization == nil)
+        #expect(url.displayURL == "http://b")
+        #expect(url.authorization != nil)
+        let encoded = try config("http://host:8081/a%40b")
+        #expect(encoded.displayURL == "http://host:8081/a%40b")
+        #expect(encoded.authorization == nil)
     }
 
     @Test func everyRegistryErrorNamesOnlyTheDisplayURL() throws {
