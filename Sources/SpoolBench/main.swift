@@ -3,6 +3,7 @@
 import KafkaReplay
 import Logging
 import SpoolCLI
+import SpoolModel
 import SpoolStore
 #if canImport(Glibc)
 import Glibc
@@ -51,11 +52,7 @@ func startBroker(count: Int, compression: String = "none", shape: SampleData.Sha
     let clock = ContinuousClock()
     let deadline = clock.now + .seconds(600)
     while clock.now < deadline {
-        if let handle = fopen(bootstrapFile, "r") {
-            var buffer = [CChar](repeating: 0, count: 4096)
-            fgets(&buffer, 4096, handle)
-            fclose(handle)
-            let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        if let text = TextFile.read(bootstrapFile) {
             let bootstrap = text.split(separator: "\n").first.map(String.init) ?? ""
             if !bootstrap.isEmpty { return (broker, bootstrap) }
         }
@@ -211,11 +208,7 @@ func startRegistry() throws -> (ChildProcess, String) {
     let clock = ContinuousClock()
     let deadline = clock.now + .seconds(30)
     while clock.now < deadline {
-        if let handle = fopen(readyFile, "r") {
-            var buffer = [CChar](repeating: 0, count: 256)
-            fgets(&buffer, 256, handle)
-            fclose(handle)
-            let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        if let text = TextFile.read(readyFile) {
             if let port = text.split(whereSeparator: { !$0.isNumber }).first { return (registry, "http://127.0.0.1:\(port)") }
         }
         usleep(50_000)
