@@ -17,6 +17,7 @@ final class SQLiteConnection {
         if create && !readOnly { flags |= SQLITE_OPEN_CREATE }
         if uri { flags |= SQLITE_OPEN_URI }
         flags |= SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
+        _ = Self.processSetup
         var db: OpaquePointer?
         let rc = sqlite3_open_v2(path, &db, flags, nil)
         guard rc == SQLITE_OK, let db else {
@@ -29,6 +30,12 @@ final class SQLiteConnection {
     }
 
     deinit { close() }
+
+    /// Process-wide SQLite settings, made once before the first connection opens: allocation
+    /// statistics off (nothing reads them, and keeping them takes a global mutex per allocation).
+    private static let processSetup: Void = {
+        _ = spool_sqlite_disable_memstatus()
+    }()
 
     /// Closes the connection; later calls fail. Safe to call twice.
     func close() {
