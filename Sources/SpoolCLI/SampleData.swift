@@ -118,10 +118,16 @@ public struct SampleData {
                            headers: headers ? Self.benchHeaders(index) : [])
     }
 
+    /// A record of `bench-keyed`: one of 100,000 keys drawn pseudo-randomly (a multiplicative
+    /// hash of the index, so each key recurs about 20 times in no particular order), in the
+    /// partition the key's number picks (a keyed producer keeps a key in one partition); every
+    /// 20th record is a tombstone.
     private func keyedBenchMessage(_ index: Int) -> MockMessage {
         var message = benchMessage(index)
-        let digits = String((index &* 7_919) % 100_000)
+        let keyNumber = Int(((UInt64(index) &* 0x9E37_79B9_7F4A_7C15) >> 32) % 100_000)
+        let digits = String(keyNumber)
         message.key = Array(("key-" + String(repeating: "0", count: 12 - digits.count) + digits).utf8)
+        message.partition = Int32(keyNumber % Int(partitions))
         if index % 20 == 7 { message.value = nil }
         return message
     }
