@@ -161,6 +161,10 @@ public final class ConsumerManager {
     /// A snapshot of every partition, in (topic, partition) order.
     public func partitionState() -> [PartitionState] { driver.core.partitionStates() }
 
+    /// Each partition's high watermark as the consumer last saw it (from fetch responses; no
+    /// request is made, so it is cheap to ask often). Partitions not fetched yet are missing.
+    public func cachedHighWatermarks() -> [TopicPartition: Int64] { driver.source.cachedHighWatermarks() }
+
     /// Messages consumed but not yet released.
     public var heldMessageCount: Int { driver.core.heldCount }
 

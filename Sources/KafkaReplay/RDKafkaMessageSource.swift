@@ -247,6 +247,18 @@ final class RDKafkaMessageSource: MessageSource {
     /// librdkafka queue, which stops fetching once it holds `queued.max.messages.kbytes`. Unlike
     /// `rd_kafka_pause_partitions`, nothing fetched is thrown away and a resume costs no
     /// refetch (librdkafka 2.0.2 may take a second to fetch a resumed partition again).
+    /// Each partition's high watermark as librdkafka last saw it in a fetch response (no
+    /// request is made); partitions not fetched yet are missing.
+    func cachedHighWatermarks() -> [TopicPartition: Int64] {
+        var marks: [TopicPartition: Int64] = [:]
+        for partition in partitions {
+            var low: Int64 = -1, high: Int64 = -1
+            let rc = client.withHandle { rd_kafka_get_watermark_offsets($0, partition.topic, partition.partition, &low, &high) }
+            if rc == RD_KAFKA_RESP_ERR_NO_ERROR, high >= 0 { marks[partition] = high }
+        }
+        return marks
+    }
+
     func pause(_ partitionIndexes: [Int]) throws {
         for index in partitionIndexes { paused[index] = true }
     }

@@ -37,6 +37,10 @@ public struct IngestOptions: Sendable {
     /// How long the first record of a schema id not seen before waits for its fetch before it is
     /// stored pending instead.
     public var schemaFirstWait: Duration = .seconds(2)
+    /// A retention policy to record (replacing the recorded one); nil keeps what is recorded.
+    public var retention: RetentionPolicy?
+    /// Remove the recorded retention policy: keep everything from now on.
+    public var retentionOff = false
 
     /// Options with Spool's defaults: a bounded backfill to now, 10,000 messages per batch.
     public init(kafkaConfig: [String: String], topics: [SourceTopic], cutoff: CutoffChoice = .now,

@@ -35,14 +35,19 @@ public final class IngestPipeline {
     /// The database is opened before Kafka is contacted, so a bad path fails fast. Throws
     /// `IngestError` for Kafka-side refusals (gap, recreated topic, other cluster),
     /// `StoreError` for the database and `ReplayError` for the consumer.
+    ///
+    /// `metrics`, when given, receives a `CaptureMetrics` snapshot about every
+    /// `metricsInterval` seconds (on the consuming thread) and once at the end.
     public func run(stop: StopSignal = StopSignal(), progressInterval: Double = 1.0,
-                    progress: ((IngestProgress) -> Void)? = nil) throws -> IngestSummary {
+                    progress: ((IngestProgress) -> Void)? = nil, metricsInterval: Double = 5,
+                    metrics: ((CaptureMetrics) -> Void)? = nil) throws -> IngestSummary {
         let clock = ContinuousClock()
         let started = clock.now
         let store = try SpoolStore.openForWriting(path: databasePath, durability: options.durability,
                                                   busyTimeoutMs: options.busyTimeoutMs)
         defer { store.close() }
         try applyKeyedModes(store)
+        try applyRetention(store)
         let decoding = try DecodeStage(options: options, store: store, logger: logger)
         let plan = try RunPlan.make(store: store, options: options)
         var gapsAccepted = 0
@@ -58,12 +63,16 @@ public final class IngestPipeline {
         }
         var stoppedOnRequest = false
         do {
+            let housekeeping = Housekeeping(retention: try store.retentionPolicy() != nil, metricsInterval: metricsInterval,
+                                            metrics: metrics.map { ($0, CaptureMetricsReader(databasePath: databasePath)) })
             stoppedOnRequest = try consume(manager, into: store, runID: runID, stop: stop, decoding: decoding, tally: &tally,
-                                           progressInterval: progressInterval, report: progress == nil ? nil : report)
+                                           progressInterval: progressInterval, report: progress == nil ? nil : report,
+                                           housekeeping: housekeeping)
             try store.write(batch: MessageBatch(), checkpoints: Self.checkpoints(manager), completeUntil: manager.completeUntil,
                             schemas: decoding.takeNewSchemas())
             try decoding.finishPending(store: store, stop: stop)
             try store.finishRun(runID, status: manager.isLive ? .live : .stopped)
+            if let metrics { metrics(try CaptureMetricsReader(databasePath: databasePath).snapshot(manager)) }
         } catch {
             try? store.finishRun(runID, status: .failed)
             throw error
@@ -89,6 +98,17 @@ public final class IngestPipeline {
         }
         for topic in options.keyedOff.sorted() where recorded[topic] != nil {
             try store.setKeyedMode(nil, for: topic)
+        }
+    }
+
+    /// Records the retention policy asked for (replacing the recorded one) or removes it.
+    private func applyRetention(_ store: SpoolStore) throws {
+        if options.retentionOff {
+            if try store.retentionPolicy() != nil { logger.info("retention removed: keeping every record from now on") }
+            try store.setRetention(nil)
+        } else if let policy = options.retention, try store.retentionPolicy() != policy {
+            logger.info("retention recorded: \(policy)")
+            try store.setRetention(policy)
         }
     }
 
@@ -119,9 +139,11 @@ public final class IngestPipeline {
     /// whether a stop was asked for.
     private func consume(_ manager: ConsumerManager, into store: SpoolStore, runID: Int64, stop: StopSignal,
                          decoding: DecodeStage, tally: inout IngestTally, progressInterval: Double,
-                         report: ((IngestTally) -> Void)?) throws -> Bool {
+                         report: ((IngestTally) -> Void)?, housekeeping: Housekeeping) throws -> Bool {
         let clock = ContinuousClock()
         var lastProgress = clock.now
+        var lastWrite = clock.now
+        var lastMetrics = clock.now
         var wasLive = manager.isLive
         let writer = BatchWriter(store: store, capacity: 3)
         defer { try? writer.finish() }
@@ -141,6 +163,15 @@ public final class IngestPipeline {
                                   decoded: decoding.decode(batch), schemas: decoding.takeNewSchemas())
                 tally.count(batch)
                 wasLive = live
+                lastWrite = clock.now
+            } else if housekeeping.retention, clock.now - lastWrite >= .seconds(1) {
+                // Retention runs inside batch transactions; an idle capture still ages.
+                try writer.submit(batch: batch, checkpoints: states.map(PartitionCheckpoint.init), completeUntil: manager.completeUntil)
+                lastWrite = clock.now
+            }
+            if let (deliver, reader) = housekeeping.metrics, clock.now - lastMetrics >= .seconds(housekeeping.metricsInterval) {
+                lastMetrics = clock.now
+                deliver(try reader.snapshot(manager))
             }
             if let report, (clock.now - lastProgress) >= .seconds(progressInterval) {
                 lastProgress = clock.now
@@ -188,4 +219,15 @@ extension PartitionCheckpoint {
                   consumedOffset: state.consumedOffset, releasedOffset: state.releasedOffset,
                   lastConsumedTimestamp: state.lastConsumedTimestamp, isLive: state.isLive, isPaused: state.isPaused)
     }
+}
+
+/// What the consuming loop does besides consuming: an empty transaction now and then while
+/// idle when retention is on, and metrics snapshots.
+struct Housekeeping {
+    /// Whether a retention policy is recorded.
+    var retention: Bool
+    /// Seconds between metrics snapshots.
+    var metricsInterval: Double
+    /// Where snapshots go and what builds them; nil: no metrics.
+    var metrics: (((CaptureMetrics) -> Void), CaptureMetricsReader)?
 }

@@ -118,7 +118,7 @@ extension SpoolStore {
             """, topic)
         try execute("""
             INSERT INTO keyed_topics (topic, mode, log_complete, tombstones_applied, null_keys_skipped, changed_at)
-            SELECT ?1, ?2, ?2 = 'latest', count(*) FILTER (WHERE key IS NOT NULL AND value IS NULL),
+            SELECT ?1, ?2, ?2 = 'latest' AND NOT EXISTS (SELECT 1 FROM partition_state WHERE topic = ?1 AND retained_deleted > 0), count(*) FILTER (WHERE key IS NOT NULL AND value IS NULL),
                    count(*) FILTER (WHERE key IS NULL), ?3
             FROM messages WHERE topic = ?1
             """, topic, mode.rawValue, nowMs)

@@ -11,7 +11,8 @@ extension SpoolStore {
         let query = try connection.prepare("""
             SELECT topic, partition, replay_start_offset, replay_end_offset, consumed_offset, released_offset,
                    last_consumed_timestamp, is_live, is_paused, next_offset, stored_count, last_stored_timestamp, updated_at,
-                   \(hasHeaders ? "headers_from_offset" : "NULL")
+                   \(hasHeaders ? "headers_from_offset" : "NULL"),
+                   \(hasRetention ? "retained_from_offset, retained_deleted" : "NULL, 0")
             FROM partition_state ORDER BY topic, partition
             """)
         var rows: [StoredPartition] = []
@@ -21,9 +22,12 @@ extension SpoolStore {
                 range: ReplayRange(start: query.int64(2), end: query.int64(3)),
                 consumedOffset: query.int64(4), releasedOffset: query.int64(5),
                 lastConsumedTimestamp: query.optionalInt64(6), isLive: query.int64(7) != 0, isPaused: query.int64(8) != 0)
-            rows.append(StoredPartition(checkpoint: checkpoint, nextOffset: query.int64(9), storedCount: query.int64(10),
-                                        lastStoredTimestamp: query.optionalInt64(11), updatedAt: query.int64(12),
-                                        headersFromOffset: query.optionalInt64(13)))
+            var row = StoredPartition(checkpoint: checkpoint, nextOffset: query.int64(9), storedCount: query.int64(10),
+                                      lastStoredTimestamp: query.optionalInt64(11), updatedAt: query.int64(12),
+                                      headersFromOffset: query.optionalInt64(13))
+            row.retainedFromOffset = query.optionalInt64(14)
+            row.retainedDeleted = query.int64(15)
+            rows.append(row)
         }
         return rows
     }
@@ -36,6 +40,12 @@ extension SpoolStore {
     /// The timestamp up to which every partition is completely stored, once known.
     public func completeUntil() throws -> Int64? {
         try connection.integer("SELECT complete_until FROM progress WHERE id = 1")
+    }
+
+    /// When the last transaction committed (Unix ms), or nil before the first.
+    public func lastCommitAt() throws -> Int64? {
+        let at = try connection.integer("SELECT updated_at FROM progress WHERE id = 1")
+        return at == 0 ? nil : at
     }
 
     /// Every recorded gap, oldest first.

@@ -55,6 +55,7 @@ extension SpoolStore {
         while try order.step() {
             problems.append("\(order.text(0) ?? "")[\(order.int64(1))]: offset \(order.int64(2)) was stored after offset \(order.int64(3))")
         }
+        if hasRetention { problems += try retentionProblems() }
         for keyed in try keyedTopics() where keyed.mode == .latest && keyed.logComplete {
             problems += try latestDifferences(keyed.topic)
         }
@@ -71,6 +72,21 @@ extension SpoolStore {
         let partitionCount = Int(try connection.integer("SELECT count(*) FROM partition_state") ?? 0)
         return VerifyReport(problems: problems, gaps: try gaps(), messageCount: messageCount, partitionCount: partitionCount,
                             rowsStoredBeforeHeaders: rowsBeforeHeaders)
+    }
+
+    /// Retention removes a partition's rows from the front only: no stored row may lie below
+    /// the offset its partition's retention reached.
+    private func retentionProblems() throws -> [String] {
+        var problems: [String] = []
+        let below = try connection.prepare("""
+            SELECT p.topic, p.partition, p.retained_from_offset, (SELECT min(offset) FROM messages m
+                WHERE m.topic = p.topic AND m.partition = p.partition AND m.offset < p.retained_from_offset) AS stray
+            FROM partition_state p WHERE p.retained_from_offset IS NOT NULL AND stray IS NOT NULL
+            """)
+        while try below.step() {
+            problems.append("\(below.text(0) ?? "")[\(below.int64(1))] offset \(below.int64(3)) is still stored below offset \(below.int64(2)), where retention says it removed everything")
+        }
+        return problems
     }
 
     /// Decoded columns must hold valid JSON and agree with their state: JSON only on `decoded`
@@ -98,7 +114,8 @@ extension SpoolStore {
         }
         let counts = try connection.prepare("""
             SELECT s.topic, s.decoded, (SELECT count(*) FROM messages m WHERE m.topic = s.topic AND m.decode_state = 'decoded') AS stored
-            FROM decode_stats s WHERE s.topic NOT IN (SELECT topic FROM keyed_topics WHERE mode = 'latest_only') AND s.decoded != stored
+            FROM decode_stats s WHERE s.topic NOT IN (SELECT topic FROM keyed_topics WHERE mode = 'latest_only')
+                AND (s.decoded < stored OR (s.decoded > stored AND \(hasRetention ? "NOT EXISTS (SELECT 1 FROM partition_state p WHERE p.topic = s.topic AND p.retained_deleted > 0)" : "1")))
             """)
         while try counts.step() {
             problems.append("\(counts.text(0) ?? ""): decode_stats counts \(counts.int64(1)) decoded records, the log holds \(counts.int64(2))")

@@ -26,6 +26,9 @@ public final class SpoolStore {
     let connection: SQLiteConnection
     private var lock: WriterLock?
     let inserter: BatchInserter
+    let retentionWorker: RetentionWorker
+    /// The recorded retention policy (loaded at open, changed by `setRetention`).
+    var retention: RetentionPolicy?
 
     /// The schema version this binary creates and understands.
     public static var supportedSchemaVersion: Int { Migrator().latestVersion }
@@ -37,6 +40,7 @@ public final class SpoolStore {
         self.lock = lock
         self.schemaVersion = schemaVersion
         self.inserter = BatchInserter(connection: connection)
+        self.retentionWorker = RetentionWorker(connection: connection)
     }
 
     deinit {
@@ -54,8 +58,16 @@ public final class SpoolStore {
         let connection = try SQLiteConnection(path: path, readOnly: false, create: true)
         try connection.setBusyTimeout(ms: busyTimeoutMs)
         let migrator = Migrator()
-        if case .foreign(let reason) = try migrator.classify(connection) {
+        switch try migrator.classify(connection) {
+        case .foreign(let reason):
             throw StoreError.notSpoolDatabase(path: path, reason: reason)
+        case .empty:
+            // Before anything is written (switching to WAL writes the header): a new file
+            // gives the pages retention frees back to the file system; an older one needs
+            // `spool compact` for that.
+            try connection.execute("PRAGMA auto_vacuum = INCREMENTAL")
+        case .spool:
+            break
         }
         // Set explicitly at every open: WAL, so readers never block the writer, and the durability asked for.
         let mode = try connection.text("PRAGMA journal_mode = WAL")
@@ -71,6 +83,7 @@ public final class SpoolStore {
         let store = SpoolStore(path: path, isWriter: true, connection: connection, lock: lock,
                                schemaVersion: migrator.latestVersion)
         try store.loadKeyedModes()
+        try store.loadRetention()
         return store
     }
 
@@ -95,6 +108,7 @@ public final class SpoolStore {
     /// Closes the connection, then releases the writer lock. Safe to call twice.
     public func close() {
         inserter.finalize()
+        retentionWorker.finalize()
         connection.close()
         lock?.release()
         lock = nil
@@ -143,6 +157,7 @@ public final class SpoolStore {
             if let addedPartitions, !addedPartitions.ranges.isEmpty {
                 try insertRunPartitions(addedPartitions.runID, addedPartitions.ranges)
             }
+            try applyRetention(batchRows: batch.count, nowMs: now)
         }
     }
 

@@ -16,6 +16,10 @@ public struct StoredPartition: Equatable, Sendable {
     /// had headers and cannot say whether they had any. `nil` only for rows read from a
     /// database that was never upgraded (opened read-only).
     public var headersFromOffset: Int64?
+    /// Every stored offset below this was removed by retention, on purpose (nil: none was).
+    public var retainedFromOffset: Int64?
+    /// How many of the partition's rows retention removed.
+    public var retainedDeleted: Int64 = 0
 
     /// The partition this row describes.
     public var topicPartition: TopicPartition { checkpoint.topicPartition }

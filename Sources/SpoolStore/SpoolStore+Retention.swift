@@ -1,0 +1,67 @@
+import SpoolModel
+
+extension SpoolStore {
+    /// Whether the schema has retention (migration 5).
+    var hasRetention: Bool { schemaVersion >= 5 }
+
+    /// Reads the recorded retention policy into the write path.
+    func loadRetention() throws {
+        retention = try retentionPolicy()
+    }
+
+    /// The recorded retention policy, or nil when the capture keeps everything.
+    public func retentionPolicy() throws -> RetentionPolicy? {
+        guard hasRetention else { return nil }
+        let query = try connection.prepare("SELECT max_age_ms, max_bytes FROM retention WHERE id = 1")
+        guard try query.step() else { return nil }
+        let policy = RetentionPolicy(maxAgeMs: query.optionalInt64(0), maxBytes: query.optionalInt64(1))
+        return policy.isEmpty ? nil : policy
+    }
+
+    /// Records `policy` as the capture's retention (nil or empty: keep everything). The next
+    /// batch transactions start applying it.
+    public func setRetention(_ policy: RetentionPolicy?) throws {
+        try requireWriter()
+        try connection.inTransaction {
+            if let policy, !policy.isEmpty {
+                let upsert = try connection.prepare("""
+                    INSERT INTO retention (id, max_age_ms, max_bytes, changed_at) VALUES (1, ?1, ?2, ?3)
+                    ON CONFLICT (id) DO UPDATE SET max_age_ms = excluded.max_age_ms, max_bytes = excluded.max_bytes,
+                        changed_at = excluded.changed_at
+                    """)
+                upsert.bind(1, policy.maxAgeMs)
+                upsert.bind(2, policy.maxBytes)
+                upsert.bind(3, WallClock.nowMs())
+                try upsert.run()
+            } else {
+                try connection.execute("DELETE FROM retention")
+            }
+        }
+        try loadRetention()
+    }
+
+    /// Runs one chunk of retention inside the current transaction: at most twice the batch's
+    /// rows (at least 1,000), so a capture removes faster than it adds without ever stalling
+    /// on one huge delete.
+    func applyRetention(batchRows: Int, nowMs: Int64) throws {
+        guard let retention else { return }
+        let keptLog = Set(inserter.keyedModes.filter { $0.value == .latest }.keys)
+        _ = try retentionWorker.run(retention, budget: max(1_000, 2 * batchRows), nowMs: nowMs, keptLogTopics: keptLog)
+    }
+
+    /// Whether the file gives freed pages back (SQLite's incremental auto-vacuum).
+    public func returnsFreedPages() throws -> Bool {
+        try connection.integer("PRAGMA auto_vacuum") == 2
+    }
+
+    /// Rewrites the file with incremental auto-vacuum on (SQLite's VACUUM: atomic, needs free
+    /// space for a copy of the database). Returns the file size before and after, in bytes.
+    public func compact() throws -> (before: Int64, after: Int64) {
+        try requireWriter()
+        let before = fileSize()
+        try connection.execute("PRAGMA auto_vacuum = INCREMENTAL")
+        try connection.execute("VACUUM")
+        try connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return (before, fileSize())
+    }
+}

@@ -1,0 +1,129 @@
+import SpoolModel
+import SpoolTestSupport
+import Testing
+@testable import SpoolStore
+
+/// A batch of one partition with the given timestamps, offsets from `from`.
+private func timedBatch(_ topic: String = "t", partition: Int32 = 0, from: Int64, timestamps: [Int64], valueSize: Int = 16) -> MessageBatch {
+    MessageBatch(timestamps.enumerated().map { index, timestamp in
+        Message(key: Array("k\(index)".utf8), value: [UInt8](repeating: 7, count: valueSize), topic: topic, partition: partition,
+                offset: from + Int64(index), timestamp: timestamp)
+    })
+}
+
+/// Stores `batch` with its partition's checkpoint after it.
+private func store(_ batch: MessageBatch, in store: SpoolStore, topic: String = "t", partition: Int32 = 0, through: Int64) throws {
+    try store.write(batch: batch, checkpoints: [stateAfter(topic: topic, partition: partition, end: 1_000_000, through: through)],
+                    completeUntil: nil)
+}
+
+/// The stored offsets of one partition, in order.
+private func offsets(_ store: SpoolStore, _ topic: String = "t", _ partition: Int32 = 0) throws -> [Int64] {
+    try store.messages(topic: topic, partition: partition).map(\.offset)
+}
+
+@Suite("Retention inside the capture", .timeLimit(.minutes(1)))
+struct RetentionTests {
+    @Test func newDatabasesUseIncrementalAutoVacuumAndRecordThePolicy() throws {
+        let dir = TemporaryDirectory()
+        let db = try SpoolStore.openForWriting(path: dir.file("r.sqlite"))
+        #expect(try db.returnsFreedPages())
+        #expect(try db.retentionPolicy() == nil)
+        try db.setRetention(RetentionPolicy(maxAgeMs: 60_000))
+        db.close()
+        let again = try SpoolStore.openForWriting(path: dir.file("r.sqlite"))
+        #expect(try again.retentionPolicy() == RetentionPolicy(maxAgeMs: 60_000))
+        try again.setRetention(nil)
+        #expect(try again.retentionPolicy() == nil)
+    }
+
+    @Test func expiredRecordsGoFromTheFrontOfEachPartitionOnly() throws {
+        let dir = TemporaryDirectory()
+        let db = try SpoolStore.openForWriting(path: dir.file("r.sqlite"))
+        let now = WallClock.nowMs(), hour: Int64 = 3_600_000
+        // Partition 0: old, old, new, old (timestamps going backwards), new.
+        try store(timedBatch(partition: 0, from: 0, timestamps: [now - 5 * hour, now - 4 * hour, now, now - 6 * hour, now]), in: db,
+                  partition: 0, through: 4)
+        // Partition 1: all old but a record without a timestamp in the middle.
+        try store(timedBatch(partition: 1, from: 10, timestamps: [now - 9 * hour, -1, now - 8 * hour]), in: db, partition: 1, through: 12)
+        try db.setRetention(RetentionPolicy(maxAgeMs: 2 * hour))
+        try store(MessageBatch(), in: db, partition: 0, through: 4)
+        #expect(try offsets(db, "t", 0) == [2, 3, 4], "the old record after a newer one waits until the newer one expires")
+        #expect(try offsets(db, "t", 1) == [11, 12], "a record without a timestamp is kept and holds back what follows")
+        let states = Dictionary(uniqueKeysWithValues: try db.storedPartitions().map { ($0.topicPartition.partition, $0) })
+        #expect(states[0]?.retainedFromOffset == 2)
+        #expect(states[0]?.retainedDeleted == 2)
+        #expect(states[0]?.storedCount == 3)
+        #expect(states[1]?.retainedFromOffset == 11)
+        #expect(states[1]?.retainedDeleted == 1)
+        let report = try db.verify()
+        #expect(report.problems.isEmpty, "\(report.problems)")
+        #expect(report.gaps.isEmpty)
+    }
+
+    @Test func aLargeBacklogIsRemovedInChunksAcrossTransactions() throws {
+        let dir = TemporaryDirectory()
+        let db = try SpoolStore.openForWriting(path: dir.file("r.sqlite"))
+        let old = WallClock.nowMs() - 86_400_000
+        try store(timedBatch(from: 0, timestamps: Array(repeating: old, count: 5_000)), in: db, through: 4_999)
+        try db.setRetention(RetentionPolicy(maxAgeMs: 60_000))
+        try store(MessageBatch(), in: db, through: 4_999)
+        #expect(try db.storedPartitions()[0].storedCount == 4_000, "one empty transaction removes at most 1,000 rows")
+        for _ in 0..<4 { try store(MessageBatch(), in: db, through: 4_999) }
+        #expect(try offsets(db).isEmpty)
+        #expect(try db.storedPartitions()[0].retainedFromOffset == 5_000)
+        #expect(try db.verify().problems.isEmpty)
+    }
+
+    @Test func theSizeLimitRemovesTheOldestRecordsAcrossPartitionsAndTheFileShrinks() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("r.sqlite")
+        let db = try SpoolStore.openForWriting(path: path)
+        // Partition 0 holds the older half of the timeline, partition 1 the newer half.
+        for chunk in 0..<20 {
+            let base = Int64(chunk * 500)
+            try store(timedBatch(partition: 0, from: base, timestamps: (0..<500).map { 1_000 + base + Int64($0) }, valueSize: 1_000), in: db,
+                      partition: 0, through: base + 499)
+            try store(timedBatch(partition: 1, from: base, timestamps: (0..<500).map { 100_000 + base + Int64($0) }, valueSize: 1_000), in: db,
+                      partition: 1, through: base + 499)
+        }
+        let fullPages = try db.connection.integer("PRAGMA page_count") ?? 0
+        try db.setRetention(RetentionPolicy(maxBytes: 8_000_000))
+        for _ in 0..<20 { try store(MessageBatch(), in: db, partition: 0, through: 9_999) }
+        let pageSize = try db.connection.integer("PRAGMA page_size") ?? 4_096
+        let used = ((try db.connection.integer("PRAGMA page_count") ?? 0) - (try db.connection.integer("PRAGMA freelist_count") ?? 0)) * pageSize
+        #expect(used <= 8_000_000, "used \(used) bytes")
+        #expect(used >= 7_000_000, "removes only what the limit asks for (used \(used) bytes)")
+        #expect(try db.connection.integer("PRAGMA page_count") ?? 0 < fullPages, "freed pages went back to the file system")
+        let states = Dictionary(uniqueKeysWithValues: try db.storedPartitions().map { ($0.topicPartition.partition, $0) })
+        #expect(states[0]?.storedCount == 0, "the older partition goes first")
+        #expect((states[1]?.retainedDeleted ?? 0) > 0 && (states[1]?.storedCount ?? 0) > 0)
+        #expect(try db.verify().problems.isEmpty)
+    }
+
+    @Test func aKeptLogTopicsTableIsNotTouchedAndItsLogIsNoLongerComplete() throws {
+        let dir = TemporaryDirectory()
+        let db = try SpoolStore.openForWriting(path: dir.file("r.sqlite"))
+        try db.setKeyedMode(.latest, for: "t")
+        let old = WallClock.nowMs() - 86_400_000
+        try store(timedBatch(from: 0, timestamps: [old, old, old]), in: db, through: 2)
+        try db.setRetention(RetentionPolicy(maxAgeMs: 60_000))
+        try store(MessageBatch(), in: db, through: 2)
+        #expect(try offsets(db).isEmpty)
+        #expect(try db.connection.integer("SELECT count(*) FROM latest") == 3)
+        #expect(try db.keyedTopics().first?.logComplete == false)
+        #expect(try db.verify().problems.isEmpty)
+    }
+
+    @Test func verifyReportsARowLeftBelowTheRetainedOffset() throws {
+        let dir = TemporaryDirectory()
+        let db = try SpoolStore.openForWriting(path: dir.file("r.sqlite"))
+        let old = WallClock.nowMs() - 86_400_000
+        try store(timedBatch(from: 0, timestamps: [old, old, WallClock.nowMs()]), in: db, through: 2)
+        try db.setRetention(RetentionPolicy(maxAgeMs: 60_000))
+        try store(MessageBatch(), in: db, through: 2)
+        try db.connection.execute("UPDATE partition_state SET retained_from_offset = 3")
+        let problems = try db.verify().problems
+        #expect(problems.contains { $0.contains("offset 2 is still stored below offset 3") }, "\(problems)")
+    }
+}
