@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Makes .build/test-venv: the Python environment that Spool's Kafka tests use, with
 # confluent-kafka (drives Tests/tools/kafka_tool.py) and its Schema Registry client with the
-# Avro and JSON Schema serializers (kafka_tool.py produce-sr), and noida-db (a second, real
-# Kafka-protocol broker on loopback). Idempotent: a no-op when the stamp matches the pins.
+# Avro and JSON Schema serializers (kafka_tool.py produce-sr), noida-db (a second, real
+# Kafka-protocol broker on loopback), and prometheus_client (Tests/tools/check_metrics.py parses
+# the --metrics-file output with it). Idempotent: a no-op when the stamp matches the pins.
 #   PYTHON=python3.11 scripts/test-venv.sh   picks the interpreter (default: python3)
 set -euo pipefail
 
@@ -20,6 +21,8 @@ REQUIREMENTS=(
     cffi==2.1.1 pycparser==3.12 attrs==26.1.0 cachetools==8.0.2
     # the avro extra also pulls in requests
     requests==2.34.2 charset-normalizer==3.5.3 urllib3==2.8.0
+    # the Prometheus text-format parser (no dependencies of its own)
+    prometheus_client==0.21.1
 )
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -68,6 +71,8 @@ for module in confluent_kafka.schema_registry.avro confluent_kafka.schema_regist
     "$venv/bin/python" -c "import $module" \
         || die "the Schema Registry serializers are broken in $venv: 'import $module' fails (its error is above)"
 done
+"$venv/bin/python" -c 'import prometheus_client.parser' \
+    || die "prometheus_client is broken in $venv: 'import prometheus_client.parser' fails (its error is above)"
 noida_version="$("$venv/bin/noida-db" version 2>/dev/null || true)"
 case "$noida_version" in
     *"$NOIDA_VERSION"*) ;;

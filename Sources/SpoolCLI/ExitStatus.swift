@@ -44,6 +44,8 @@ public enum ExitStatus: Int32, Sendable {
             return .usage
         case is TopicSpec.ParseError:
             return .usage
+        case is MetricsFileError:
+            return .usage
         default:
             return .storage
         }

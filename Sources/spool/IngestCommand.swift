@@ -75,6 +75,21 @@ struct IngestCommand: ParsableCommand {
     @Flag(name: .long, help: "Keep ingesting after catching up, until SIGINT/SIGTERM.")
     var follow = false
 
+    @Option(name: .long, help: ArgumentHelp("Remove stored records older than DURATION (e.g. 7d, 36h), continuously, oldest first per partition. Recorded in the database.", valueName: "duration"))
+    var retain: String?
+
+    @Option(name: .customLong("retain-size"), help: ArgumentHelp("Keep the database near SIZE (e.g. 2GB, 500MiB) by removing the oldest records first. Recorded in the database.", valueName: "size"))
+    var retainSize: String?
+
+    @Flag(name: .customLong("no-retain"), help: "Remove the recorded retention: keep every record from now on.")
+    var noRetain = false
+
+    @Option(name: .customLong("metrics-file"), help: ArgumentHelp("Every few seconds, atomically replace PATH with Prometheus text-format metrics (node_exporter textfile collector).", valueName: "path"))
+    var metricsFile: String?
+
+    @Option(name: .customLong("metrics-interval"), help: ArgumentHelp("Seconds between metrics-file updates (1-3600).", valueName: "seconds"))
+    var metricsInterval: Double = 5
+
     @Flag(name: .long, help: "No progress display and no summary; errors only.")
     var quiet = false
 
@@ -90,6 +105,32 @@ struct IngestCommand: ParsableCommand {
             do { _ = try TopicSpec.parse(spec) } catch let error as TopicSpec.ParseError { throw ValidationError(error.description) }
         }
         _ = try keyedChoices()
+        _ = try retentionChoice()
+        if !(1...3600).contains(metricsInterval) {
+            throw ValidationError("--metrics-interval must be between 1 and 3600 seconds (got \(metricsInterval))")
+        }
+    }
+
+    /// `--retain` and `--retain-size` as a policy (nil: keep what is recorded); `--no-retain`
+    /// excludes both.
+    private func retentionChoice() throws -> RetentionPolicy? {
+        if noRetain, retain != nil || retainSize != nil {
+            throw ValidationError("--no-retain removes retention; it cannot be combined with --retain or --retain-size")
+        }
+        var policy = RetentionPolicy()
+        if let retain {
+            guard let ms = TimeText.parseDuration(retain), ms > 0 else {
+                throw ValidationError("--retain '\(retain)' is not a duration; use e.g. 7d, 36h, 90m or 1w2d")
+            }
+            policy.maxAgeMs = ms
+        }
+        if let retainSize {
+            guard let bytes = ByteText.parseSize(retainSize), bytes >= 1_048_576 else {
+                throw ValidationError("--retain-size '\(retainSize)' is not a size of at least 1MiB; use e.g. 2GB, 500MB or 512MiB")
+            }
+            policy.maxBytes = bytes
+        }
+        return policy.isEmpty ? nil : policy
     }
 
     /// `--latest`, `--latest-only` and `--latest-off` as modes per topic; each must name a `--topic`.
@@ -155,10 +196,15 @@ struct IngestCommand: ParsableCommand {
         (options.keyed, options.keyedOff) = try keyedChoices()
         options.allowKeyedModeChange = changeLatestMode
         options.schemaRegistry = try registry.config()
+        options.retention = try retentionChoice()
+        options.retentionOff = noRetain
         installStopHandlers(announce: !quiet)
         let display = ProgressDisplay(enabled: !quiet)
+        let metrics = metricsFile.map { MetricsPublisher(file: MetricsFile(path: $0), logger: logger) }
+        try metrics?.start()
         let summary = try IngestPipeline(databasePath: db, options: options, logger: logger)
-            .run(stop: stopRequested, progressInterval: display.interval) { display.show($0) }
+            .run(stop: stopRequested, progressInterval: display.interval, progress: { display.show($0) },
+                 metricsInterval: metricsInterval, metrics: metrics.map { publisher in { publisher.publish($0) } })
         if !quiet { print(ProgressText.summary(summary, path: db), terminator: "") }
     }
 }

@@ -1,0 +1,38 @@
+import Logging
+import SpoolCLI
+import SpoolIngest
+
+/// Renders each metrics snapshot as Prometheus text and replaces the `--metrics-file` with it.
+///
+/// A failed write does not stop the capture (the data matters more than its metrics): it is
+/// logged once, and again once writing works again.
+final class MetricsPublisher {
+    private let file: MetricsFile
+    private let logger: Logger
+    private var failing = false
+
+    /// A publisher writing to `file`.
+    init(file: MetricsFile, logger: Logger) {
+        self.file = file
+        self.logger = logger
+    }
+
+    /// Writes a first file before the capture starts (no partitions yet), so a path that
+    /// cannot be written is refused at once instead of failing quietly later.
+    func start() throws {
+        try file.write(PrometheusText.render(CaptureMetrics(partitions: [], heldMessages: 0, pausedPartitions: 0, lastCommitMs: nil,
+                                                            completeUntilMs: nil, retainedDeleted: [:], databaseBytes: 0)))
+    }
+
+    /// Writes `metrics` to the file.
+    func publish(_ metrics: CaptureMetrics) {
+        do {
+            try file.write(PrometheusText.render(metrics))
+            if failing { logger.warning("metrics file \(file.path) is written again") }
+            failing = false
+        } catch {
+            if !failing { logger.warning("\(String(describing: error)); the capture goes on, metrics are retried") }
+            failing = true
+        }
+    }
+}
