@@ -27,6 +27,10 @@ public struct StatusReport: Sendable {
     public var decoding: [DecodeStatus]
     /// How many schemas the file keeps.
     public var schemaCount: Int
+    /// The recorded retention policy (nil: everything is kept).
+    public var retention: RetentionPolicy?
+    /// Whether the file gives pages freed by retention back (incremental auto-vacuum).
+    public var returnsFreedPages: Bool
 
     /// Reads the report from `store` (and `watermarks`, when given).
     public init(store: SpoolStore, watermarks: [TopicPartition: Watermarks]? = nil) throws {
@@ -41,6 +45,24 @@ public struct StatusReport: Sendable {
         decoding = try store.decodeStatus()
         schemaCount = try store.storedSchemas().count
         databaseBytes = store.fileSize()
+        retention = try store.retentionPolicy()
+        returnsFreedPages = try store.returnsFreedPages()
+    }
+
+    /// The retention lines of the text report (empty when nothing was ever removed or asked for).
+    func retentionText() -> String {
+        let removed = partitions.reduce(0) { $0 + $1.retainedDeleted }
+        guard retention != nil || removed > 0 else { return "" }
+        var limits: [String] = []
+        if let age = retention?.maxAgeMs { limits.append("records older than \(TimeText.durationText(age))") }
+        if let size = retention?.maxBytes { limits.append("oldest records while the file is above \(ByteText.format(size))") }
+        var out = "retention: " + (limits.isEmpty ? "off" : "removes " + limits.joined(separator: " and "))
+        out += "; \(ByteText.count(removed)) records removed so far (from partition fronts: not gaps)\n"
+        if retention != nil && !returnsFreedPages {
+            out += "  this file predates incremental auto-vacuum: freed pages are reused but the file does not shrink;\n"
+            out += "  stop ingest and run spool compact \(path) once to convert it\n"
+        }
+        return out
     }
 
     /// The lag of one partition: current high watermark minus next offset, when known.
@@ -58,8 +80,11 @@ public struct StatusReport: Sendable {
         } else {
             out += "run: none yet\n"
         }
-        out += "complete until: \(completeUntil.map { "\($0) (\(TimeText.iso8601($0)))" } ?? "unknown")\n\n"
+        out += "complete until: \(completeUntil.map { "\($0) (\(TimeText.iso8601($0)))" } ?? "unknown")\n"
+        out += retentionText() + "\n"
+        let retained = partitions.contains { $0.retainedFromOffset != nil }
         var header = ["topic", "partition", "start", "end", "next", "stored", "live", "last timestamp", "headers from"]
+        if retained { header += ["kept from"] }
         if watermarks != nil { header += ["high", "lag"] }
         let rows = partitions.map { row -> [String] in
             var cells = [row.checkpoint.topicPartition.topic, String(row.checkpoint.topicPartition.partition), String(row.checkpoint.range.start),
@@ -67,6 +92,7 @@ public struct StatusReport: Sendable {
                          row.checkpoint.isLive ? "yes" : "no",
                          row.lastStoredTimestamp.map { TimeText.iso8601($0) } ?? "-",
                          row.headersFromOffset.map(String.init) ?? "-"]
+            if retained { cells.append(row.retainedFromOffset.map(String.init) ?? "-") }
             if let watermarks {
                 let high = watermarks[row.topicPartition]?.high
                 cells += [high.map(String.init) ?? "?", lag(row).map(String.init) ?? "?"]
@@ -119,6 +145,8 @@ public struct StatusReport: Sendable {
                 ("is_live", row.checkpoint.isLive ? "true" : "false"),
                 ("last_stored_timestamp", JSONText.integer(row.lastStoredTimestamp)),
                 ("headers_from_offset", JSONText.integer(row.headersFromOffset)),
+                ("retained_from_offset", JSONText.integer(row.retainedFromOffset)),
+                ("retained_deleted", String(row.retainedDeleted)),
             ]
             if let watermarks {
                 fields.append(("high_watermark", JSONText.integer(watermarks[row.topicPartition]?.high)))
@@ -162,6 +190,11 @@ public struct StatusReport: Sendable {
                 ])
             })),
             ("schemas_kept", String(schemaCount)),
+            ("retention", retention.map { policy in
+                JSONText.object([("max_age_ms", JSONText.integer(policy.maxAgeMs)), ("max_bytes", JSONText.integer(policy.maxBytes)),
+                                 ("returns_freed_pages", returnsFreedPages ? "true" : "false")])
+            } ?? "null"),
+            ("retained_deleted", String(partitions.reduce(0) { $0 + $1.retainedDeleted })),
             ("decoding", JSONText.array(decoding.map { topic in
                 JSONText.object([
                     ("topic", JSONText.string(topic.topic)), ("decoded", String(topic.decoded)), ("pending", String(topic.pending)),

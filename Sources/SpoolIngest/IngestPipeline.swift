@@ -71,6 +71,7 @@ public final class IngestPipeline {
             try store.write(batch: MessageBatch(), checkpoints: Self.checkpoints(manager), completeUntil: manager.completeUntil,
                             schemas: decoding.takeNewSchemas())
             try decoding.finishPending(store: store, stop: stop)
+            if !options.follow { try finishRetention(store, stop: stop) }
             try store.finishRun(runID, status: manager.isLive ? .live : .stopped)
             if let metrics { metrics(try CaptureMetricsReader(databasePath: databasePath).snapshot(manager)) }
         } catch {
@@ -110,6 +111,12 @@ public final class IngestPipeline {
             logger.info("retention recorded: \(policy)")
             try store.setRetention(policy)
         }
+    }
+
+    /// At the end of a bounded run, removes what retention still has due, a chunk per
+    /// transaction, so the backfill leaves the file within its limits.
+    private func finishRetention(_ store: SpoolStore, stop: StopSignal) throws {
+        while !stop.isStopped, try store.retainOnce() > 0 {}
     }
 
     /// The store's checkpoints for the consumer's partition state.

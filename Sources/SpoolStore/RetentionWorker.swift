@@ -48,18 +48,28 @@ final class RetentionWorker {
         var removed = 0
         for (partition, count) in try partitionsWithRows() where removed < budget && count > 0 {
             if let young = youngUntil[partition], young >= cutoff { continue }
+            removed += try removeExpired(from: partition, olderThan: cutoff, budget: budget - removed, keptLogTopics: keptLogTopics)
+        }
+        return removed
+    }
+
+    /// Removes `partition`'s leading records older than `cutoff`, at most `budget`; remembers
+    /// the first record it keeps as too young until `cutoff` passes its timestamp.
+    private func removeExpired(from partition: TopicPartition, olderThan cutoff: Int64, budget: Int,
+                               keptLogTopics: Set<String>) throws -> Int {
+        var removed = 0
+        while removed < budget {
             let rows = try leadingRows(of: partition, limit: min(budget - removed, 4_096))
             let expired = rows.prefix { $0.timestamp >= 0 && $0.timestamp < cutoff }
+            if let last = expired.last {
+                try remove(partition, through: last.offset, count: expired.count, keptLogTopics: keptLogTopics)
+                removed += expired.count
+            }
             if let next = rows.dropFirst(expired.count).first {
                 youngUntil[partition] = next.timestamp >= 0 ? next.timestamp : Int64.max
-            } else {
-                youngUntil[partition] = nil
+                return removed
             }
-            guard let last = expired.last else { continue }
-            let young = youngUntil[partition]
-            try remove(partition, through: last.offset, count: expired.count, keptLogTopics: keptLogTopics)
-            youngUntil[partition] = young
-            removed += expired.count
+            if expired.isEmpty { return removed }
         }
         return removed
     }

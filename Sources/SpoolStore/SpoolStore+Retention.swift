@@ -42,11 +42,26 @@ extension SpoolStore {
 
     /// Runs one chunk of retention inside the current transaction: at most twice the batch's
     /// rows (at least 1,000), so a capture removes faster than it adds without ever stalling
-    /// on one huge delete.
-    func applyRetention(batchRows: Int, nowMs: Int64) throws {
-        guard let retention else { return }
+    /// on one huge delete; a transaction without rows (an idle capture) removes up to 10,000.
+    /// Returns how many rows it removed.
+    @discardableResult
+    func applyRetention(batchRows: Int, nowMs: Int64) throws -> Int {
+        guard let retention else { return 0 }
         let keptLog = Set(inserter.keyedModes.filter { $0.value == .latest }.keys)
-        _ = try retentionWorker.run(retention, budget: max(1_000, 2 * batchRows), nowMs: nowMs, keptLogTopics: keptLog)
+        let budget = batchRows == 0 ? Self.idleRetentionBudget : max(1_000, 2 * batchRows)
+        return try retentionWorker.run(retention, budget: budget, nowMs: nowMs, keptLogTopics: keptLog)
+    }
+
+    /// The most rows one transaction without new rows removes.
+    static let idleRetentionBudget = 10_000
+
+    /// Runs one transaction of retention alone; returns how many rows it removed (0: nothing
+    /// is due, or no policy). Call it until it returns 0 to bring a capture fully in line.
+    public func retainOnce() throws -> Int {
+        try requireWriter()
+        var removed = 0
+        try connection.inTransaction { removed = try applyRetention(batchRows: 0, nowMs: WallClock.nowMs()) }
+        return removed
     }
 
     /// Whether the file gives freed pages back (SQLite's incremental auto-vacuum).

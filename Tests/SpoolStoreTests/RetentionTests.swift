@@ -65,13 +65,16 @@ struct RetentionTests {
         let dir = TemporaryDirectory()
         let db = try SpoolStore.openForWriting(path: dir.file("r.sqlite"))
         let old = WallClock.nowMs() - 86_400_000
-        try store(timedBatch(from: 0, timestamps: Array(repeating: old, count: 5_000)), in: db, through: 4_999)
+        try store(timedBatch(from: 0, timestamps: Array(repeating: old, count: 25_000)), in: db, through: 24_999)
         try db.setRetention(RetentionPolicy(maxAgeMs: 60_000))
-        try store(MessageBatch(), in: db, through: 4_999)
-        #expect(try db.storedPartitions()[0].storedCount == 4_000, "one empty transaction removes at most 1,000 rows")
-        for _ in 0..<4 { try store(MessageBatch(), in: db, through: 4_999) }
+        try store(timedBatch(from: 25_000, timestamps: [old]), in: db, through: 25_000)
+        #expect(try db.storedPartitions()[0].storedCount == 24_001, "a transaction with one new row removes at most 1,000 rows")
+        #expect(try db.retainOnce() == SpoolStore.idleRetentionBudget, "a transaction without rows removes up to 10,000")
+        #expect(try db.retainOnce() == 10_000)
+        #expect(try db.retainOnce() == 4_001)
+        #expect(try db.retainOnce() == 0)
         #expect(try offsets(db).isEmpty)
-        #expect(try db.storedPartitions()[0].retainedFromOffset == 5_000)
+        #expect(try db.storedPartitions()[0].retainedFromOffset == 25_001)
         #expect(try db.verify().problems.isEmpty)
     }
 
