@@ -1,4 +1,5 @@
 import KafkaReplay
+import SpoolModel
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -44,17 +45,23 @@ struct ChildProcess {
 
     /// VmHWM of a live process in bytes (0 when it cannot be read).
     private static func highWaterMark(_ pid: pid_t) -> Int64 {
-        guard let handle = fopen("/proc/\(pid)/status", "r") else { return 0 }
-        defer { fclose(handle) }
-        var line = [CChar](repeating: 0, count: 256)
-        while fgets(&line, 256, handle) != nil {
-            let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            if text.hasPrefix("VmHWM:") {
-                let digits = text.filter(\.isNumber)
-                return (Int64(digits) ?? 0) * 1024
-            }
-        }
-        return 0
+        statusField("VmHWM:", of: pid)
+    }
+
+    /// A kB field of `/proc/PID/status` (VmHWM:, VmRSS:) in bytes; 0 when it cannot be read.
+    static func statusField(_ name: String, of pid: pid_t) -> Int64 {
+        guard let text = TextFile.read("/proc/\(pid)/status") else { return 0 }
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix(name) }) else { return 0 }
+        return (Int64(line.filter(\.isNumber)) ?? 0) * 1024
+    }
+
+    /// The CPU seconds (user + system) the live process has used so far.
+    func cpuSeconds() -> Double {
+        guard let text = TextFile.read("/proc/\(pid)/stat"), let close = text.lastIndex(of: ")") else { return 0 }
+        // Fields after the command name: state is field 3, utime 14 and stime 15.
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
     /// Sends a signal.

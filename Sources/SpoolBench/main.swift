@@ -238,6 +238,29 @@ func runAvro() throws -> [BenchResult] {
 
 func format(_ value: Double) -> String { ByteText.oneDecimal(value) }
 
+/// Prints the (i) and (r) lines.
+func printLongRun(idle: (cpuSeconds: Double, windowSeconds: Int), soak: [LongRunBench.Sample]) {
+    print("idle (i): \(format(idle.cpuSeconds)) CPU seconds in \(idle.windowSeconds) s of idle --follow on 64 partitions = \(format(idle.cpuSeconds / Double(idle.windowSeconds) * 100))% of a core (target < 1%)")
+    print("retention (r): --follow --retain 1m at \(environment("BENCH_SOAK_RATE", 2_000)) records/s: " + soak.map {
+        "at \($0.seconds) s RSS \(ByteText.format($0.rssBytes)) (peak \(ByteText.format($0.peakBytes))), file \(ByteText.format($0.fileBytes)) + WAL \(ByteText.format($0.walBytes))"
+    }.joined(separator: "; "))
+}
+
+// BENCH_ONLY=long runs just the long-running rows (i) and (r).
+if let only = getenv("BENCH_ONLY"), String(cString: only) == "long" {
+    do {
+        defer { _ = system("rm -rf '\(work)'") }
+        log("(i) idle --follow on 64 partitions")
+        let idle = try LongRunBench.idleCPU()
+        log("(r) --follow --retain 1m under steady traffic")
+        printLongRun(idle: idle, soak: try LongRunBench.soak())
+        exit(0)
+    } catch {
+        log("failed: \(error)")
+        exit(1)
+    }
+}
+
 do {
     defer { _ = system("rm -rf '\(work)'") }
     var results = try run()
@@ -254,6 +277,10 @@ do {
     results += keyed
     let avro = try runAvro()
     results += avro
+    log("(i) idle --follow on 64 partitions")
+    let idle = try LongRunBench.idleCPU()
+    log("(r) --follow --retain 1m under steady traffic")
+    let soak = try LongRunBench.soak()
     let baseline = results[0].rate
     let sqlite = results[2].rate
     var rows: [[String]] = []
@@ -268,6 +295,7 @@ do {
     print("targets: ingest >= 250,000 msg/s and <= 200 MB; poll-only >= 600,000 msg/s; memory within 10%; startup < 1 s")
     print("keyed (k): --latest \(format(keyed[1].rate / keyed[0].rate))x and --latest-only \(format(keyed[2].rate / keyed[0].rate))x of log only (targets 0.6x, 0.8x)")
     print("avro (s): decoded \(format(avro[1].rate / avro[0].rate))x of raw (target 0.5x), peak RSS \(avro[1].peakBytes.map { ByteText.format($0) } ?? "?") (target <= 200 MB)")
+    printLongRun(idle: idle, soak: soak)
     let json = JSONText.object([
         ("machine_cores", String(sysconf(Int32(_SC_NPROCESSORS_ONLN)))),
         ("messages", String(messages)),
@@ -296,6 +324,12 @@ do {
         ("avro_decoded_per_s", String(Int(avro[1].rate))),
         ("avro_decoded_ratio", JSONText.number(avro[1].rate / avro[0].rate)),
         ("avro_decoded_peak_rss_bytes", JSONText.integer(avro[1].peakBytes)),
+        ("idle_cpu_seconds", JSONText.number(idle.cpuSeconds)),
+        ("idle_window_seconds", String(idle.windowSeconds)),
+        ("soak_samples", JSONText.array(soak.map {
+            JSONText.object([("seconds", String($0.seconds)), ("rss_bytes", String($0.rssBytes)), ("peak_rss_bytes", String($0.peakBytes)),
+                             ("file_bytes", String($0.fileBytes)), ("wal_bytes", String($0.walBytes))])
+        })),
     ])
     print(json)
 } catch {
