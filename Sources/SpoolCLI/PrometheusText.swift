@@ -12,10 +12,10 @@ public enum PrometheusText {
     ///
     /// Partition samples follow the order of `metrics.partitions`; retention counters are sorted
     /// by topic and include a 0 for every captured topic that has lost nothing to retention.
-    public static func render(_ metrics: CaptureMetrics) -> String {
+    public static func render(_ metrics: CaptureMetrics, up: Bool = true) -> String {
         var out = Lines()
-        out.family("spool_up", "gauge", "1 while spool ingest is capturing and keeping this file up to date.")
-        out.sample("spool_up", [], "1")
+        out.family("spool_up", "gauge", "1 while spool ingest is capturing and keeping this file up to date; 0 once it has stopped.")
+        out.sample("spool_up", [], up ? "1" : "0")
         renderPartitions(metrics.partitions, into: &out)
         renderConsumer(metrics, into: &out)
         renderRetention(metrics, into: &out)

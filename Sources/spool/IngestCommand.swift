@@ -202,6 +202,7 @@ struct IngestCommand: ParsableCommand {
         let display = ProgressDisplay(enabled: !quiet)
         let metrics = metricsFile.map { MetricsPublisher(file: MetricsFile(path: $0), logger: logger) }
         try metrics?.start()
+        defer { metrics?.finish() }
         let summary = try IngestPipeline(databasePath: db, options: options, logger: logger)
             .run(stop: stopRequested, progressInterval: display.interval, progress: { display.show($0) },
                  metricsInterval: metricsInterval, metrics: metrics.map { publisher in { publisher.publish($0) } })

@@ -10,6 +10,7 @@ final class MetricsPublisher {
     private let file: MetricsFile
     private let logger: Logger
     private var failing = false
+    private var last: CaptureMetrics?
 
     /// A publisher writing to `file`.
     init(file: MetricsFile, logger: Logger) {
@@ -24,8 +25,16 @@ final class MetricsPublisher {
                                                             completeUntilMs: nil, retainedDeleted: [:], databaseBytes: 0)))
     }
 
+    /// Rewrites the last snapshot with `spool_up 0` when the capture ends (orderly or not), so
+    /// a scrape tells a stopped capture from a running one without looking at the file's age.
+    func finish() {
+        guard let last else { return }
+        try? file.write(PrometheusText.render(last, up: false))
+    }
+
     /// Writes `metrics` to the file.
     func publish(_ metrics: CaptureMetrics) {
+        last = metrics
         do {
             try file.write(PrometheusText.render(metrics))
             if failing { logger.warning("metrics file \(file.path) is written again") }

@@ -18,7 +18,7 @@ struct PrometheusTextTests {
         retainedDeleted: ["orders": 7, "archived": 5], databaseBytes: 1_048_576)
 
     static let sampleText = #"""
-        # HELP spool_up 1 while spool ingest is capturing and keeping this file up to date.
+        # HELP spool_up 1 while spool ingest is capturing and keeping this file up to date; 0 once it has stopped.
         # TYPE spool_up gauge
         spool_up 1
         # HELP spool_messages_stored_total Records committed to the database per partition (retention does not lower it).
@@ -69,6 +69,9 @@ struct PrometheusTextTests {
         let samples = PrometheusText.render(empty).split(separator: "\n").filter { !$0.hasPrefix("#") }
         #expect(samples == ["spool_up 1", "spool_held_messages 0", "spool_paused_partitions 0",
                             "spool_last_commit_timestamp_seconds 1700000000.000", "spool_database_bytes 0"])
+        let stopped = PrometheusText.render(empty, up: false).split(separator: "\n").filter { !$0.hasPrefix("#") }
+        #expect(stopped.first == "spool_up 0", "a stopped capture says so")
+        #expect(Array(stopped.dropFirst()) == Array(samples.dropFirst()))
     }
 
     @Test func millisecondsBecomeSecondsWithThreeDecimals() {
