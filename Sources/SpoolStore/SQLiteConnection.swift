@@ -147,7 +147,8 @@ extension SQLiteConnection {
     /// create it. Then, when no WAL content is waiting (so nothing could be missed), the file is
     /// opened immutable; otherwise the error says what to do instead of SQLite's "attempt to
     /// write a readonly database".
-    static func openForReading(path: String) throws -> SQLiteConnection {
+    /// A busy lock (a writer starting up, say) is waited out for `busyTimeoutMs`.
+    static func openForReading(path: String, busyTimeoutMs: Int = 5_000) throws -> SQLiteConnection {
         guard access(path, F_OK) == 0 else {
             throw StoreError.cannotOpen(path: path, reason: "no such file; check the path, or run spool ingest to create it")
         }
@@ -156,6 +157,7 @@ extension SQLiteConnection {
         }
         let connection = try SQLiteConnection(path: path, readOnly: true, create: false)
         do {
+            try connection.setBusyTimeout(ms: busyTimeoutMs)
             _ = try connection.integer("SELECT count(*) FROM sqlite_master")
             return connection
         } catch let error as StoreError {
@@ -169,6 +171,7 @@ extension SQLiteConnection {
                 throw StoreError.cannotOpen(path: path, reason: "it is a WAL database in a folder this user cannot write (\(folder)), and its -wal file holds data not yet in the main file; read it as a user who can write the folder, or copy the database, its -wal and -shm files elsewhere")
             }
             let immutable = try SQLiteConnection(path: "file:" + path + "?immutable=1", readOnly: true, create: false, uri: true)
+            try immutable.setBusyTimeout(ms: busyTimeoutMs)
             _ = try immutable.integer("SELECT count(*) FROM sqlite_master")
             return immutable
         }

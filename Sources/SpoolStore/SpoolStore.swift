@@ -89,8 +89,7 @@ public final class SpoolStore {
 
     /// Opens an existing database read-only (for status, verify and queries).
     public static func openForReading(path: String) throws -> SpoolStore {
-        let connection = try SQLiteConnection.openForReading(path: path)
-        try connection.setBusyTimeout(ms: 5_000)
+        let connection = try SQLiteConnection.openForReading(path: path, busyTimeoutMs: 5_000)
         let migrator = Migrator()
         switch try migrator.classify(connection) {
         case .empty:

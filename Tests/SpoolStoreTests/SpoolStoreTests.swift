@@ -1,5 +1,6 @@
 import SpoolTestSupport
 import SpoolModel
+import Dispatch
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -23,6 +24,29 @@ struct SpoolStoreTests {
         #expect(recorded.int64(0) == 1)
         #expect(recorded.text(1) == "0001_initial.sql")
         #expect(recorded.text(2)?.hasPrefix("fnv1a64:") == true)
+    }
+
+    @Test func aReaderWaitsOutALockHeldWhileItOpens() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("busy.sqlite")
+        try SpoolStore.openForWriting(path: path).close()
+        let locked = DispatchSemaphore(value: 0), released = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            defer { released.signal() }
+            guard let holder = try? SQLiteConnection(path: path, readOnly: false, create: false) else { locked.signal(); return }
+            // An exclusive lock like a writer's while it starts up, released after 0.7 s.
+            _ = try? holder.execute("PRAGMA locking_mode = EXCLUSIVE")
+            _ = try? holder.execute("BEGIN EXCLUSIVE")
+            _ = try? holder.execute("UPDATE progress SET updated_at = updated_at")
+            locked.signal()
+            usleep(700_000)
+            _ = try? holder.execute("COMMIT")
+            holder.close()
+        }
+        locked.wait()
+        let reader = try SpoolStore.openForReading(path: path)
+        #expect(try reader.completeUntil() == nil, "the reader waited for the lock instead of failing at once")
+        released.wait()
     }
 
     @Test func fullDurabilityIsSetExplicitly() throws {
