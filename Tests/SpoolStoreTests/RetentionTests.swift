@@ -129,4 +129,33 @@ struct RetentionTests {
         let problems = try db.verify().problems
         #expect(problems.contains { $0.contains("offset 2 is still stored below offset 3") }, "\(problems)")
     }
+
+    @Test func aVersionFourFileIsUpgradedKeepsWorkingAndCompactMakesItShrink() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("v4.sqlite")
+        do {
+            // A file as Spool wrote it before retention: schema 4, no auto-vacuum.
+            let connection = try SQLiteConnection(path: path, readOnly: false, create: true)
+            try connection.execute("PRAGMA journal_mode = WAL")
+            try Migrator(migrations: Migrator().migrations.filter { $0.version <= 4 }).migrate(connection, nowMs: 1)
+        }
+        let db = try SpoolStore.openForWriting(path: path)
+        #expect(db.schemaVersion == 5)
+        #expect(try !db.returnsFreedPages(), "an upgrade cannot switch auto-vacuum on by itself")
+        let old = WallClock.nowMs() - 86_400_000
+        try store(timedBatch(from: 0, timestamps: Array(repeating: old, count: 3_000), valueSize: 500), in: db, through: 2_999)
+        try store(timedBatch(from: 3_000, timestamps: [WallClock.nowMs()], valueSize: 500), in: db, through: 3_000)
+        try db.setRetention(RetentionPolicy(maxAgeMs: 60_000))
+        while try db.retainOnce() > 0 {}
+        #expect(try offsets(db) == [3_000], "retention works on the upgraded file")
+        let pagesBefore = try db.connection.integer("PRAGMA page_count") ?? 0
+        #expect((try db.connection.integer("PRAGMA freelist_count") ?? 0) > 100, "freed pages stay in the file")
+        let sizes = try db.compact()
+        #expect(try db.returnsFreedPages())
+        #expect(try db.connection.integer("PRAGMA page_count") ?? 0 < pagesBefore / 4)
+        #expect(sizes.after < sizes.before)
+        #expect(try offsets(db) == [3_000])
+        #expect(try db.retentionPolicy() == RetentionPolicy(maxAgeMs: 60_000))
+        #expect(try db.verify().problems.isEmpty)
+    }
 }
