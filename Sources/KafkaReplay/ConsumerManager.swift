@@ -47,11 +47,14 @@ public final class ConsumerManager {
     ///     released, so a run that stops when live stores exactly the replay range. Otherwise
     ///     partitions added to a topic while it is read are found (metadata is checked every
     ///     `topic.metadata.refresh.interval.ms`, at most 5 s) and read from their first offset.
+    ///   - shard: read only the partitions this shard owns (`ShardSpec`), also among partitions
+    ///     added later; nil reads them all.
     ///   - logger: where librdkafka's and the manager's messages go (secrets redacted).
     public init(config: [String: String], topics: [SourceTopic], cutoffMs: Int64? = nil, batchSize: Int = 10_000,
                 startOffsets: [TopicPartition: Int64] = [:],
                 endOffsets: [TopicPartition: Int64] = [:],
                 stopAtCutoff: Bool = false,
+                shard: ShardSpec? = nil,
                 logger: Logger = Logger(label: "spool.kafka")) throws {
         try Self.validate(topics: topics, batchSize: batchSize, startOffsets: startOffsets)
         let effective = Self.effectiveConfig(config)
@@ -65,6 +68,7 @@ public final class ConsumerManager {
         for topic in topics {
             for partition in 0..<Int32(leaders[topic.name]?.count ?? 0) {
                 let tp = TopicPartition(topic: topic.name, partition: partition)
+                guard shard?.owns(tp) ?? true else { continue }
                 watermarks[tp] = try client.watermarks(tp, timeoutMs: timeout)
             }
         }
@@ -88,7 +92,10 @@ public final class ConsumerManager {
                                          logger: logger)
         let source = try RDKafkaMessageSource(client: consumer, partitions: core.cursors.map(\.topicPartition),
                                               leaders: Self.onePartitionPerLeader(leaders),
-                                              discovery: stopAtCutoff ? nil : Self.discoveryInterval(config),
+                                              discovery: stopAtCutoff ? nil : PartitionDiscovery(
+                                                  interval: Self.discoveryInterval(config),
+                                                  counts: topics.reduce(into: [:]) { $0[$1.name] = leaders[$1.name]?.count ?? 0 },
+                                                  shard: shard),
                                               logger: logger, redactor: redactor)
         try source.assign(core.cursors.map { ($0.topicPartition, $0.startOffset) })
         self.driver = ReplayDriver(core: core, source: source)

@@ -42,7 +42,7 @@ final class RDKafkaMessageSource: MessageSource {
     /// `partitions` in the core's order; events name partitions by their index in it. Splits
     /// every partition's queue from the consumer queue; call `assign` afterwards.
     init(client: RDKafkaClient, partitions: [TopicPartition], leaders: [TopicPartition] = [],
-         discovery: Duration? = nil, logger: Logger, redactor: SecretRedactor) throws {
+         discovery: PartitionDiscovery? = nil, logger: Logger, redactor: SecretRedactor) throws {
         self.client = client
         self.partitions = []
         self.logger = logger
@@ -66,9 +66,7 @@ final class RDKafkaMessageSource: MessageSource {
         if !leaders.isEmpty {
             nudger = FetchNudger(client: client, partitions: leaders, intervalMs: 20)
         }
-        if let discovery {
-            self.discovery = PartitionDiscovery(interval: discovery)
-        }
+        self.discovery = discovery
     }
 
     /// Splits each partition's queue from the consumer queue (before it is assigned) and gives
@@ -187,7 +185,7 @@ final class RDKafkaMessageSource: MessageSource {
     private func discoverPartitionsIfDue(_ core: inout ReplayCore) throws {
         guard var discovery, discovery.isDue() else { return }
         defer { self.discovery = discovery }
-        guard let found = try discovery.newPartitions(client: client, known: partitions) else { return }
+        guard let found = try discovery.newPartitions(client: client) else { return }
         let specs = try found.map { tp in
             ReplayCore.PartitionSpec(topicPartition: tp, range: try discovery.range(of: tp, client: client))
         }

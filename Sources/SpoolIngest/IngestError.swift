@@ -1,4 +1,5 @@
 import SpoolDecode
+import SpoolModel
 import SpoolStore
 
 /// Why an ingest run could not continue, beyond the store's and the consumer's own errors.
@@ -13,6 +14,10 @@ public enum IngestError: Error, Equatable, CustomStringConvertible, Sendable {
     case keyedModeChange(topic: String, recorded: KeyedMode, asked: KeyedMode)
     /// The Schema Registry refused the credentials, or `spool decode` could not reach it.
     case registry(RegistryError)
+    /// The file is recorded as another shard's than the one asked for.
+    case shardMismatch(path: String, recorded: ShardSpec, asked: ShardSpec)
+    /// The file holds partitions the shard asked for would not own.
+    case shardForeignPartitions(path: String, shard: ShardSpec, partitions: [TopicPartition])
 
     /// A sentence naming what failed and what to do.
     public var description: String {
@@ -26,6 +31,11 @@ public enum IngestError: Error, Equatable, CustomStringConvertible, Sendable {
             return "topic '\(topic)' is kept with \(recorded.flag) in this database; switching it to \(asked.flag)\(consequence) needs --change-latest-mode. To stop keeping its table, use --latest-off \(topic)."
         case let .registry(error):
             return error.description
+        case let .shardMismatch(path, recorded, asked):
+            return "\(path) is shard \(recorded) of its capture, not \(asked); give --shard \(recorded) (or leave it out), or use another --db file. To change the number of shards: stop them all, spool merge the files, and start the new shards from empty files."
+        case let .shardForeignPartitions(path, shard, partitions):
+            let names = partitions.prefix(5).map(\.description).joined(separator: ", ") + (partitions.count > 5 ? ", ..." : "")
+            return "\(path) holds partitions shard \(shard) does not own (\(names)); a shard's file may hold only its own partitions. Use a new --db file for this shard."
         case let .clusterMismatch(path, stored, current):
             return "\(path) was filled from Kafka cluster '\(stored)', but the brokers belong to cluster '\(current)'; use a new --db file for a different cluster."
         }

@@ -41,6 +41,8 @@ public struct IngestOptions: Sendable {
     public var retention: RetentionPolicy?
     /// Remove the recorded retention policy: keep everything from now on.
     public var retentionOff = false
+    /// Capture only this shard's partitions (recorded in the database; nil keeps what is recorded).
+    public var shard: ShardSpec?
 
     /// Options with Spool's defaults: a bounded backfill to now, 10,000 messages per batch.
     public init(kafkaConfig: [String: String], topics: [SourceTopic], cutoff: CutoffChoice = .now,

@@ -48,10 +48,11 @@ public final class IngestPipeline {
         defer { store.close() }
         try applyKeyedModes(store)
         try applyRetention(store)
+        let shard = try applyShard(store)
         let decoding = try DecodeStage(options: options, store: store, logger: logger)
         let plan = try RunPlan.make(store: store, options: options)
         var gapsAccepted = 0
-        let manager = try openConsumer(store: store, plan: plan, gapsAccepted: &gapsAccepted)
+        let manager = try openConsumer(store: store, plan: plan, shard: shard, gapsAccepted: &gapsAccepted)
         if let stored = try store.clusterID(), let current = manager.clusterID, stored != current {
             throw IngestError.clusterMismatch(path: databasePath, stored: stored, current: current)
         }
@@ -111,6 +112,22 @@ public final class IngestPipeline {
             logger.info("retention recorded: \(policy)")
             try store.setRetention(policy)
         }
+    }
+
+    /// The shard this run captures: the recorded one, or the one asked for, recorded now. A
+    /// different spec, or a file holding partitions the shard would not own, is refused.
+    private func applyShard(_ store: SpoolStore) throws -> ShardSpec? {
+        let recorded = try store.shardSpec()
+        guard let asked = options.shard else { return recorded }
+        if let recorded {
+            guard recorded == asked else { throw IngestError.shardMismatch(path: databasePath, recorded: recorded, asked: asked) }
+            return recorded
+        }
+        let foreign = try store.storedPartitions().map(\.topicPartition).filter { !asked.owns($0) }
+        guard foreign.isEmpty else { throw IngestError.shardForeignPartitions(path: databasePath, shard: asked, partitions: foreign) }
+        try store.recordShard(asked)
+        logger.info("\(databasePath) is shard \(asked) of its capture")
+        return asked
     }
 
     /// At the end of a bounded run, removes what retention still has due, a chunk per
@@ -191,7 +208,7 @@ public final class IngestPipeline {
 
     /// Creates the consumer; a stored offset that retention deleted is recorded as a gap and
     /// either refused or (with `acceptGaps`) skipped to the earliest available offset.
-    private func openConsumer(store: SpoolStore, plan: RunPlan, gapsAccepted: inout Int) throws -> ConsumerManager {
+    private func openConsumer(store: SpoolStore, plan: RunPlan, shard: ShardSpec?, gapsAccepted: inout Int) throws -> ConsumerManager {
         var startOffsets = plan.startOffsets
         var attempts = 0
         while true {
@@ -200,7 +217,7 @@ public final class IngestPipeline {
                 return try ConsumerManager(config: options.kafkaConfig, topics: plan.consumerTopics(options.topics), cutoffMs: plan.cutoff,
                                            batchSize: options.batchSize, startOffsets: startOffsets,
                                            endOffsets: plan.savedRanges.mapValues(\.end), stopAtCutoff: !options.follow,
-                                           logger: logger)
+                                           shard: shard, logger: logger)
             } catch ReplayError.offsetOutOfRange(let topic, let partition, let requested, let earliest, let latest) {
                 if requested > latest {
                     throw IngestError.aheadOfBroker(topic: topic, partition: partition, storedNextOffset: requested, highWatermark: latest)

@@ -84,6 +84,9 @@ struct IngestCommand: ParsableCommand {
     @Flag(name: .customLong("no-retain"), help: "Remove the recorded retention: keep every record from now on.")
     var noRetain = false
 
+    @Option(name: .long, help: ArgumentHelp("Capture only the partitions shard I of N owns (Flink's formula; see README). Recorded in the database.", valueName: "I/N"))
+    var shard: String?
+
     @Option(name: .customLong("metrics-file"), help: ArgumentHelp("Every few seconds, atomically replace PATH with Prometheus text-format metrics (node_exporter textfile collector).", valueName: "path"))
     var metricsFile: String?
 
@@ -106,9 +109,19 @@ struct IngestCommand: ParsableCommand {
         }
         _ = try keyedChoices()
         _ = try retentionChoice()
+        _ = try shardChoice()
         if !(1...3600).contains(metricsInterval) {
             throw ValidationError("--metrics-interval must be between 1 and 3600 seconds (got \(metricsInterval))")
         }
+    }
+
+    /// `--shard I/N` as a `ShardSpec`.
+    private func shardChoice() throws -> ShardSpec? {
+        guard let shard else { return nil }
+        guard let spec = ShardSpec.parse(shard) else {
+            throw ValidationError("--shard '\(shard)' is not I/N with 0 <= I < N, e.g. --shard 0/3")
+        }
+        return spec
     }
 
     /// `--retain` and `--retain-size` as a policy (nil: keep what is recorded); `--no-retain`
@@ -198,6 +211,7 @@ struct IngestCommand: ParsableCommand {
         options.schemaRegistry = try registry.config()
         options.retention = try retentionChoice()
         options.retentionOff = noRetain
+        options.shard = try shardChoice()
         installStopHandlers(announce: !quiet)
         let display = ProgressDisplay(enabled: !quiet)
         let metrics = metricsFile.map { MetricsPublisher(file: MetricsFile(path: $0), logger: logger) }

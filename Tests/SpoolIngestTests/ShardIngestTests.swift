@@ -1,0 +1,70 @@
+import KafkaReplay
+import SpoolTestSupport
+import Testing
+@testable import SpoolIngest
+@testable import SpoolStore
+
+/// `--shard I/N` through the pipeline, against the mock cluster.
+@Suite("Shards: each process captures the partitions it owns", .timeLimit(.minutes(2)))
+struct ShardIngestTests {
+    static func options(_ cluster: MockKafkaCluster, shard: ShardSpec?) -> IngestOptions {
+        var options = IngestOptions(kafkaConfig: cluster.clientConfig, topics: [.fromEarliest("big"), .fromEarliest("small")])
+        options.shard = shard
+        return options
+    }
+
+    @Test func threeShardsTogetherHoldEveryRecordExactlyOnce() throws {
+        let dir = TemporaryDirectory()
+        let cluster = try MockKafkaCluster(logger: quietLogger())
+        try cluster.createTopic("big", partitions: 12)
+        try cluster.createTopic("small", partitions: 5)
+        let big = try produce(cluster, topic: "big", partitions: 12, count: 40)
+        let small = try produce(cluster, topic: "small", partitions: 5, count: 30)
+        var owners: [TopicPartition: Int] = [:]
+        for index in 0..<3 {
+            let shard = ShardSpec(index: index, count: 3)!
+            let path = dir.file("s\(index).sqlite")
+            _ = try IngestPipeline(databasePath: path, options: Self.options(cluster, shard: shard), logger: quietLogger()).run()
+            let store = try SpoolStore.openForReading(path: path)
+            #expect(try store.shardSpec() == shard)
+            for partition in try store.storedPartitions() {
+                #expect(shard.owns(partition.topicPartition), "\(partition.topicPartition) is not shard \(shard)'s")
+                #expect(owners.updateValue(index, forKey: partition.topicPartition) == nil, "\(partition.topicPartition) is in two shards")
+                let want = (partition.topicPartition.topic == "big" ? big : small).filter { $0.partition == partition.topicPartition.partition }
+                let got = try store.messages(topic: partition.topicPartition.topic, partition: partition.topicPartition.partition)
+                #expect(got.map(\.value) == want.map(\.value) && got.map(\.offset) == (0..<Int64(want.count)).map { $0 })
+            }
+            #expect(try store.verify().isSound)
+        }
+        #expect(owners.count == 17, "every partition of both topics is owned by exactly one shard")
+    }
+
+    @Test func aShardFileKeepsItsSpecAndRefusesAnother() throws {
+        let dir = TemporaryDirectory()
+        let cluster = try MockKafkaCluster(logger: quietLogger())
+        try cluster.createTopic("big", partitions: 12)
+        try cluster.createTopic("small", partitions: 5)
+        try produce(cluster, topic: "big", partitions: 12, count: 5)
+        try produce(cluster, topic: "small", partitions: 5, count: 5)
+        let path = dir.file("s1.sqlite")
+        let one = ShardSpec(index: 1, count: 3)!
+        _ = try IngestPipeline(databasePath: path, options: Self.options(cluster, shard: one), logger: quietLogger()).run()
+        let before = try SpoolStore.openForReading(path: path).storedPartitions().map(\.topicPartition)
+        // A later run without --shard keeps the recorded shard.
+        try produce(cluster, topic: "big", partitions: 12, count: 5, from: 5)
+        _ = try IngestPipeline(databasePath: path, options: Self.options(cluster, shard: nil), logger: quietLogger()).run()
+        #expect(try SpoolStore.openForReading(path: path).storedPartitions().map(\.topicPartition) == before)
+        #expect(throws: IngestError.shardMismatch(path: path, recorded: one, asked: ShardSpec(index: 1, count: 4)!)) {
+            _ = try IngestPipeline(databasePath: path, options: Self.options(cluster, shard: ShardSpec(index: 1, count: 4)!),
+                                   logger: quietLogger()).run()
+        }
+        // A whole capture cannot become a shard's file.
+        let whole = dir.file("whole.sqlite")
+        _ = try IngestPipeline(databasePath: whole, options: Self.options(cluster, shard: nil), logger: quietLogger()).run()
+        let zero = ShardSpec(index: 0, count: 3)!
+        #expect(throws: IngestError.self) {
+            _ = try IngestPipeline(databasePath: whole, options: Self.options(cluster, shard: zero), logger: quietLogger()).run()
+        }
+        #expect(try SpoolStore.openForReading(path: whole).shardSpec() == nil, "the refused run recorded nothing")
+    }
+}
