@@ -24,6 +24,7 @@ public enum ExitStatus: Int32, Sendable {
         switch error {
         case let error as StoreError:
             if case .inUse = error { return .inUse }
+            if case .mergeRefused = error { return .usage }
             return .storage
         case let error as IngestError:
             switch error {
@@ -44,7 +45,7 @@ public enum ExitStatus: Int32, Sendable {
             return .usage
         case is TopicSpec.ParseError:
             return .usage
-        case is MetricsFileError:
+        case is MetricsFileError, is ShardFiles.Missing:
             return .usage
         default:
             return .storage

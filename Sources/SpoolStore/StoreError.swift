@@ -19,6 +19,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible, Sendable {
     case storage(path: String, code: Int32, message: String)
     /// The stored data contradicts itself or the request.
     case inconsistent(path: String, reason: String)
+    /// `spool merge` refused its inputs or target (nothing was written).
+    case mergeRefused(path: String, reason: String)
 
     /// A sentence that names the file, the cause and what to do.
     public var description: String {
@@ -39,6 +41,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible, Sendable {
             return "storage error on \(path): \(message); the current batch was rolled back and stored offsets are unchanged."
         case .inconsistent(let path, let reason):
             return "\(path): \(reason)"
+        case .mergeRefused(let path, let reason):
+            return "\(path): \(reason); nothing was written"
         }
     }
 }

@@ -67,4 +67,44 @@ struct ShardIngestTests {
         }
         #expect(try SpoolStore.openForReading(path: whole).shardSpec() == nil, "the refused run recorded nothing")
     }
+
+    @Test func mergeIsExactResumableAndRefusesAnIncompleteSet() throws {
+        let dir = TemporaryDirectory()
+        let cluster = try MockKafkaCluster(logger: quietLogger())
+        try cluster.createTopic("big", partitions: 12)
+        try cluster.createTopic("small", partitions: 5)
+        try produce(cluster, topic: "big", partitions: 12, count: 40)
+        try produce(cluster, topic: "small", partitions: 5, count: 30)
+        let paths = (0..<3).map { dir.file("s\($0).sqlite") }
+        for (index, path) in paths.enumerated() {
+            _ = try IngestPipeline(databasePath: path, options: Self.options(cluster, shard: ShardSpec(index: index, count: 3)!),
+                                   logger: quietLogger()).run()
+        }
+        let whole = dir.file("whole.sqlite")
+        _ = try IngestPipeline(databasePath: whole, options: Self.options(cluster, shard: nil), logger: quietLogger()).run()
+        let total: Int64 = 12 * 40 + 5 * 30
+        #expect(throws: StoreError.self) { try SpoolStore.checkShards(Array(paths.prefix(2)), target: dir.file("m.sqlite")) }
+        let merged = try SpoolStore.openForWriting(path: dir.file("m.sqlite"))
+        var chunks = 0
+        let first = try merged.merge(shards: paths, chunkSize: 7, stop: { chunks += 1; return chunks > 20 })
+        #expect(first.rowsCopied > 0 && first.rowsCopied < total, "the first merge was stopped part way (\(first.rowsCopied) rows)")
+        #expect(try merged.verify().isSound, "a stopped merge is consistent: every partition's state matches its rows")
+        let second = try merged.merge(shards: paths, chunkSize: 50)
+        #expect(first.rowsCopied + second.rowsCopied == total, "nothing copied twice, nothing left out")
+        #expect(try merged.merge(shards: paths).rowsCopied == 0)
+        #expect(try merged.verify().isSound)
+        #expect(try merged.shardSpec() == nil, "the result is a whole capture")
+        let reference = try SpoolStore.openForReading(path: whole)
+        #expect(try merged.storedPartitions().map(\.topicPartition) == reference.storedPartitions().map(\.topicPartition))
+        for partition in try reference.storedPartitions().map(\.topicPartition) {
+            let got = try merged.messages(topic: partition.topic, partition: partition.partition)
+            let want = try reference.messages(topic: partition.topic, partition: partition.partition)
+            #expect(got == want, "\(partition)")
+        }
+        // The merged file resumes as a whole capture without --shard.
+        try produce(cluster, topic: "small", partitions: 5, count: 10, from: 30)
+        merged.close()
+        _ = try IngestPipeline(databasePath: dir.file("m.sqlite"), options: Self.options(cluster, shard: nil), logger: quietLogger()).run()
+        #expect(try SpoolStore.openForReading(path: dir.file("m.sqlite")).messageCounts()["small"] == 5 * 40)
+    }
 }

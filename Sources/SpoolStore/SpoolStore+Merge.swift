@@ -1,0 +1,161 @@
+import SpoolModel
+
+extension SpoolStore {
+    /// What `merge(shards:)` did: rows copied now and partitions completed.
+    public struct MergeOutcome: Equatable, Sendable {
+        /// Log rows copied by this call (0 when a finished merge is run again).
+        public var rowsCopied: Int64
+        /// Partitions the merged file holds.
+        public var partitions: Int
+    }
+
+    /// Checks, without writing anything, that `paths` are every shard of one capture (what
+    /// `merge` checks first), so a refused merge does not even create its target.
+    public static func checkShards(_ paths: [String], target: String) throws {
+        _ = try MergeSources(paths: paths, target: target)
+    }
+
+    /// Combines the files of ALL shards of one capture into this (empty or partly merged) file:
+    /// every partition's rows and state, keyed tables, gaps, schemas and counters. Rows are
+    /// copied in chunks of `chunkSize`, each in one transaction with its partition's state, so
+    /// an interrupted merge continues where it stopped when run again; `stop` is asked between
+    /// chunks. Refuses shards of different captures or counts, a missing or repeated shard, and
+    /// a target that holds anything else.
+    public func merge(shards paths: [String], chunkSize: Int = 50_000, stop: () -> Bool = { false }) throws -> MergeOutcome {
+        try requireWriter()
+        let sources = try MergeSources(paths: paths, target: path)
+        try sources.checkTarget(self)
+        var copied: Int64 = 0
+        for shard in sources.shards {
+            try connection.execute("ATTACH DATABASE \(Self.quotedLiteral(shard.path)) AS shard")
+            defer { _ = try? connection.execute("DETACH DATABASE shard") }
+            for partition in shard.partitions {
+                copied += try copyPartition(partition, chunkSize: chunkSize, stop: stop)
+                if stop() { return MergeOutcome(rowsCopied: copied, partitions: try storedPartitions().count) }
+            }
+            try connection.inTransaction { try mergeLatest() }
+        }
+        try connection.inTransaction { try writeSmallTables(sources) }
+        return MergeOutcome(rowsCopied: copied, partitions: try storedPartitions().count)
+    }
+
+    /// Copies the attached shard's rows of `partition` after those already here, a chunk per
+    /// transaction, with a partition state that always matches what is copied.
+    private func copyPartition(_ partition: TopicPartition, chunkSize: Int, stop: () -> Bool) throws -> Int64 {
+        var copied: Int64 = 0
+        while true {
+            let done = try connection.inTransaction { () -> Bool in
+                let last = try int64("SELECT max(offset) FROM main.messages WHERE topic = ?1 AND partition = ?2", partition) ?? Int64.min
+                try run("""
+                    INSERT INTO main.messages (key, value, topic, partition, offset, timestamp, headers, key_json, value_json, decode_state)
+                    SELECT key, value, topic, partition, offset, timestamp, headers, key_json, value_json, decode_state FROM shard.messages
+                    WHERE topic = ?1 AND partition = ?2 AND offset > ?3 ORDER BY offset LIMIT ?4
+                    """, partition, [last, Int64(chunkSize)])
+                let added = Int64(try connection.changes())
+                copied += added
+                if added < Int64(chunkSize) {
+                    try run("INSERT OR REPLACE INTO main.partition_state SELECT * FROM shard.partition_state WHERE topic = ?1 AND partition = ?2",
+                            partition, [])
+                    return true
+                }
+                try run("""
+                    INSERT OR REPLACE INTO main.partition_state
+                    SELECT s.topic, s.partition, s.replay_start_offset, s.replay_end_offset, m.offset, m.offset, m.timestamp, 0, 0,
+                           m.offset + 1, coalesce((SELECT stored_count FROM main.partition_state p WHERE p.topic = ?1 AND p.partition = ?2), 0) + ?3,
+                           m.timestamp, s.updated_at, s.headers_from_offset, s.retained_from_offset, s.retained_deleted
+                    FROM shard.partition_state s, (SELECT offset, timestamp FROM main.messages WHERE topic = ?1 AND partition = ?2
+                                                   ORDER BY offset DESC LIMIT 1) m
+                    WHERE s.topic = ?1 AND s.partition = ?2
+                    """, partition, [added])
+                return false
+            }
+            if done || stop() { return copied }
+        }
+    }
+
+    /// Adds the attached shard's keyed-table rows; where two shards hold one key (only when a
+    /// key was produced to partitions of different shards) the later timestamp wins.
+    private func mergeLatest() throws {
+        try connection.execute("""
+            INSERT INTO main.latest (topic, key, value, partition, offset, timestamp, headers, key_json, value_json, decode_state)
+            SELECT topic, key, value, partition, offset, timestamp, headers, key_json, value_json, decode_state FROM shard.latest WHERE true
+            ON CONFLICT (topic, key) DO UPDATE SET value = excluded.value, partition = excluded.partition, offset = excluded.offset,
+                timestamp = excluded.timestamp, headers = excluded.headers, key_json = excluded.key_json,
+                value_json = excluded.value_json, decode_state = excluded.decode_state
+            WHERE excluded.timestamp > latest.timestamp
+            """)
+    }
+
+    /// Gaps, keyed-topic modes and counters, decoding counts, schemas, progress and retention:
+    /// written whole from all shards, so running the merge again writes the same.
+    private func writeSmallTables(_ sources: MergeSources) throws {
+        try connection.execute("DELETE FROM gaps; DELETE FROM keyed_topics; DELETE FROM decode_stats")
+        for gap in sources.gaps { try run("""
+            INSERT INTO gaps (topic, partition, first_missing_offset, last_missing_offset, detected_at, accepted)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+            """, TopicPartition(topic: gap.topic, partition: gap.partition),
+            [gap.firstMissingOffset, gap.lastMissingOffset, gap.detectedAt, gap.accepted ? 1 : 0]) }
+        for keyed in sources.keyed.values.sorted(by: { $0.topic < $1.topic }) {
+            let insert = try connection.prepare("""
+                INSERT INTO keyed_topics (topic, mode, log_complete, tombstones_applied, null_keys_skipped, changed_at)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                """)
+            insert.bind(1, keyed.topic)
+            insert.bind(2, keyed.mode.rawValue)
+            insert.bind(3, keyed.logComplete ? 1 : 0)
+            insert.bind(4, keyed.tombstonesApplied)
+            insert.bind(5, keyed.nullKeysSkipped)
+            insert.bind(6, WallClock.nowMs())
+            try insert.run()
+            try Self.createLatestView(for: keyed.topic, on: connection)
+        }
+        for status in sources.decoding.values.sorted(by: { $0.topic < $1.topic }) {
+            try addDecodeCountsForMerge(status)
+        }
+        try insertSchemas(sources.schemas)
+        let progress = try connection.prepare("UPDATE progress SET cluster_id = ?1, complete_until = ?2, updated_at = ?3 WHERE id = 1")
+        progress.bind(1, sources.clusterID)
+        progress.bind(2, sources.completeUntil)
+        progress.bind(3, WallClock.nowMs())
+        try progress.run()
+        if let retention = sources.retention {
+            try connection.execute("DELETE FROM retention")
+            let insert = try connection.prepare("INSERT INTO retention (id, max_age_ms, max_bytes, changed_at) VALUES (1, ?1, ?2, ?3)")
+            insert.bind(1, retention.maxAgeMs)
+            insert.bind(2, retention.maxBytes)
+            insert.bind(3, WallClock.nowMs())
+            try insert.run()
+        }
+        for topic in Set(try storedPartitions().map(\.topicPartition.topic)).sorted() { try Self.createView(for: topic, on: connection) }
+    }
+
+    private func addDecodeCountsForMerge(_ status: DecodeStatus) throws {
+        let insert = try connection.prepare("""
+            INSERT INTO decode_stats (topic, decoded, failed, first_error, first_error_at) VALUES (?1, ?2, ?3, ?4, CASE WHEN ?4 IS NULL THEN NULL ELSE ?5 END)
+            """)
+        insert.bind(1, status.topic)
+        insert.bind(2, status.decoded)
+        insert.bind(3, status.failed)
+        insert.bind(4, status.firstError)
+        insert.bind(5, WallClock.nowMs())
+        try insert.run()
+    }
+
+    /// Runs `sql` with the partition as ?1, ?2 and `more` as ?3, ?4, ...
+    private func run(_ sql: String, _ partition: TopicPartition, _ more: [Int64]) throws {
+        let statement = try connection.prepare(sql)
+        statement.bind(1, partition.topic)
+        statement.bind(2, Int64(partition.partition))
+        for (index, value) in more.enumerated() { statement.bind(Int32(index + 3), value) }
+        try statement.run()
+    }
+
+    /// The first column of `sql` (with the partition as ?1, ?2) as an integer.
+    private func int64(_ sql: String, _ partition: TopicPartition) throws -> Int64? {
+        let statement = try connection.prepare(sql)
+        statement.bind(1, partition.topic)
+        statement.bind(2, Int64(partition.partition))
+        guard try statement.step() else { return nil }
+        return statement.optionalInt64(0)
+    }
+}
