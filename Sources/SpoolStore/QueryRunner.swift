@@ -21,10 +21,17 @@ public final class QueryRunner {
 
     /// Opens `path` for queries. `maxMemoryBytes` caps SQLite's heap (and the largest value).
     /// A file that cannot be read throws `StoreError` naming it.
-    public init(path: String, timeLimitSeconds: Double = 30, maxMemoryBytes: Int64 = 1 << 30) throws {
-        self.path = path
+    public convenience init(path: String, timeLimitSeconds: Double = 30, maxMemoryBytes: Int64 = 1 << 30) throws {
+        try self.init(paths: [path], timeLimitSeconds: timeLimitSeconds, maxMemoryBytes: maxMemoryBytes)
+    }
+
+    /// Opens several files of one capture (shard files) as one: `messages`, `partition_state`,
+    /// `latest`, the per-topic views and the rest read across all of them (see `ShardUnion`),
+    /// under the same guards as one file.
+    public init(paths: [String], timeLimitSeconds: Double = 30, maxMemoryBytes: Int64 = 1 << 30) throws {
+        self.path = paths.joined(separator: ", ")
         self.timeLimitSeconds = timeLimitSeconds
-        let connection = try SQLiteConnection.openForReading(path: path)
+        let connection = paths.count == 1 ? try SQLiteConnection.openForReading(path: paths[0]) : try ShardUnion.open(paths)
         _ = try connection.integer("SELECT count(*) FROM sqlite_master")
         self.connection = connection
         let guardContext = QueryGuard()

@@ -18,7 +18,7 @@ struct QueryCommand: ParsableCommand {
             """
     )
 
-    @Argument(help: ArgumentHelp("The database file.", valueName: "file"))
+    @Argument(help: ArgumentHelp("The database file, or a folder holding the shard files of one capture (read as one).", valueName: "file"))
     var file: String
 
     @Argument(help: ArgumentHelp("One SQL statement, e.g. \"SELECT count(*) FROM messages\".", valueName: "sql"))
@@ -42,7 +42,8 @@ struct QueryCommand: ParsableCommand {
     }
 
     func run() throws {
-        let runner = try QueryRunner(path: file, timeLimitSeconds: timeout, maxMemoryBytes: maxMemory << 20)
+        let runner = try QueryRunner(paths: try ShardFiles.expand([file], excluding: ""), timeLimitSeconds: timeout,
+                                     maxMemoryBytes: maxMemory << 20)
         var output = QueryOutputFormatter(format: format, blobs: blobs) { print($0, terminator: "") }
         try runner.run(sql, columns: { output.begin(columns: $0) }, row: { output.add($0) })
         output.end()

@@ -1,0 +1,89 @@
+internal import CSQLite
+
+/// Several Spool files of one capture (the shard files of `--shard I/N`) opened as one,
+/// read-only: an in-memory main database with each file attached read-only (`mode=ro`), and
+/// views named like Spool's tables that union the files' rows (`messages`, `partition_state`,
+/// `latest`, `gaps`, `keyed_topics`, `decode_stats`, `schemas`) plus the per-topic views.
+/// Unqualified names find these views first, so a query reads the shards as one capture.
+enum ShardUnion {
+    /// The tables unioned, when every file has them.
+    static let tables = ["messages", "partition_state", "latest", "gaps", "keyed_topics", "decode_stats", "schemas"]
+
+    /// Opens `paths` as one capture. Refuses more files than SQLite can attach (naming the
+    /// limit and `spool merge`), files that are not Spool databases, and mixed schema versions.
+    static func open(_ paths: [String]) throws -> SQLiteConnection {
+        let connection = try SQLiteConnection(path: "file::memory:", readOnly: false, create: true, uri: true)
+        try connection.setBusyTimeout(ms: 5_000)
+        let limit = try attachLimit(connection)
+        guard paths.count <= limit else {
+            throw StoreError.cannotOpen(path: paths[0], reason: "\(paths.count) files given, but this SQLite attaches at most \(limit) databases at once (SQLITE_MAX_ATTACHED); combine the shards into one file with spool merge first")
+        }
+        var versions: Set<Int64> = []
+        for (index, path) in paths.enumerated() {
+            _ = try SQLiteConnection.openForReading(path: path)  // the same checks and messages as one file
+            try connection.execute("ATTACH DATABASE \(SpoolStore.quotedLiteral("file:" + uriEscaped(path) + "?mode=ro")) AS s\(index)")
+            guard try connection.integer("PRAGMA s\(index).application_id") == Migrator.applicationID else {
+                throw StoreError.notSpoolDatabase(path: path, reason: "its application id is not Spool's")
+            }
+            versions.insert(try connection.integer("SELECT max(version) FROM s\(index).spool_migrations") ?? 0)
+        }
+        guard versions.count == 1 else {
+            throw StoreError.cannotOpen(path: paths[0], reason: "the files have different schema versions (\(versions.sorted().map(String.init).joined(separator: ", "))); open each once with this spool (e.g. spool status) to bring them level")
+        }
+        try createViews(connection, count: paths.count)
+        return connection
+    }
+
+    /// The most databases this SQLite attaches (its compile-time limit, 10 unless built otherwise).
+    static func attachLimit(_ connection: SQLiteConnection) throws -> Int {
+        let options = try connection.prepare("PRAGMA compile_options")
+        while try options.step() {
+            if let text = options.text(0), text.hasPrefix("MAX_ATTACHED="), let value = Int(text.dropFirst("MAX_ATTACHED=".count)) {
+                _ = try connection.withHandle { sqlite3_limit($0, SQLITE_LIMIT_ATTACHED, Int32(value)) }
+                return value
+            }
+        }
+        return 10
+    }
+
+    private static func createViews(_ connection: SQLiteConnection, count: Int) throws {
+        for table in tables {
+            let present = try (0..<count).allSatisfy { index in
+                try connection.integer("SELECT count(*) FROM s\(index).sqlite_master WHERE type = 'table' AND name = '\(table)'") == 1
+            }
+            guard present else { continue }
+            let distinct = table == "schemas" ? " UNION " : " UNION ALL "
+            try connection.execute("CREATE TEMP VIEW \(table) AS " + (0..<count).map { "SELECT * FROM s\($0).\(table)" }.joined(separator: distinct))
+        }
+        for topic in try texts(connection, "SELECT DISTINCT topic FROM partition_state ORDER BY topic") {
+            try createTopicView(topic, columns: SpoolStore.viewColumns, from: "messages", topic: topic, on: connection)
+        }
+        guard try connection.integer("SELECT count(*) FROM sqlite_temp_master WHERE name = 'keyed_topics'") == 1 else { return }
+        for topic in try texts(connection, "SELECT DISTINCT topic FROM keyed_topics ORDER BY topic") {
+            try createTopicView(SpoolStore.latestViewName(topic), columns: SpoolStore.latestViewColumns, from: "latest", topic: topic,
+                                on: connection)
+        }
+    }
+
+    /// A per-topic view as one file has it (a temporary one here), unless the name is taken.
+    private static func createTopicView(_ name: String, columns: String, from table: String, topic: String,
+                                        on connection: SQLiteConnection) throws {
+        let taken = try connection.prepare("SELECT 1 FROM sqlite_temp_master WHERE name = ?1 COLLATE NOCASE")
+        taken.bind(1, name)
+        guard try !taken.step(), !name.lowercased().hasPrefix("sqlite_") else { return }
+        let where_ = "topic = " + SpoolStore.quotedLiteral(topic)
+        try connection.execute("CREATE TEMP VIEW " + SpoolStore.quotedIdentifier(name) + " AS SELECT " + columns + " FROM " + table + " WHERE " + where_)
+    }
+
+    private static func texts(_ connection: SQLiteConnection, _ sql: String) throws -> [String] {
+        let query = try connection.prepare(sql)
+        var values: [String] = []
+        while try query.step() { if let text = query.text(0) { values.append(text) } }
+        return values
+    }
+
+    /// A path as a URI path: `%`, `?` and `#` escaped.
+    private static func uriEscaped(_ path: String) -> String {
+        path.replacing("%", with: "%25").replacing("?", with: "%3F").replacing("#", with: "%23")
+    }
+}
