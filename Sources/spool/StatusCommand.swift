@@ -27,7 +27,7 @@ struct StatusCommand: ParsableCommand {
     /// The `--interval` bounds, in seconds.
     static let intervalRange = 0.5...60.0
 
-    @Argument(help: ArgumentHelp("The database file.", valueName: "file"))
+    @Argument(help: ArgumentHelp("The database file, or a folder of shard files (each shard's progress and the coverage; exit 1 when incomplete).", valueName: "file"))
     var file: String
 
     @OptionGroup var kafka: KafkaOptions
@@ -55,13 +55,40 @@ struct StatusCommand: ParsableCommand {
         let config = try kafka.config()
         if watch {
             try StatusWatch(command: self, config: config).run()
+        } else if isFolder {
+            let coverage = try folderCoverage(config: config)
+            print(format == .json ? coverage.json() : coverage.table(), terminator: "")
+            if !coverage.problems.isEmpty { throw ExitCode(1) }
         } else {
             print(try render(config: config), terminator: "")
         }
     }
 
+    /// Whether FILE names a folder (of shard files).
+    var isFolder: Bool {
+        var info = stat()
+        return stat(file, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    /// The shard folder's report (with the brokers' partition counts when asked).
+    func folderCoverage(config: [String: String]) throws -> ShardCoverage {
+        let paths = try ShardFiles.expand([file], excluding: "")
+        var counts: [String: Int]?
+        if config["bootstrap.servers"] != nil {
+            let topics = Set(try paths.flatMap { try SpoolStore.openForReading(path: $0).storedPartitions().map(\.topicPartition.topic) })
+            let marks = try ClusterInspector.watermarks(config: config, topics: topics.sorted(),
+                                                        logger: makeLogger(label: "spool", verbose: false, quiet: true)).partitions
+            counts = Dictionary(grouping: marks.keys, by: \.topic).mapValues(\.count)
+        }
+        return try ShardCoverage(paths: paths, partitionCounts: counts)
+    }
+
     /// The report as text or JSON (ending in a newline), read afresh from the file (and the brokers).
     func render(config: [String: String]) throws -> String {
+        if isFolder {
+            let coverage = try folderCoverage(config: config)
+            return format == .json ? coverage.json() : coverage.table()
+        }
         let store = try SpoolStore.openForReading(path: file)
         defer { store.close() }
         var watermarks: [TopicPartition: Watermarks]?
