@@ -1,6 +1,9 @@
 import ArgumentParser
 import SpoolCLI
 import SpoolStore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `spool verify`: an offline audit of a database.
 struct VerifyCommand: ParsableCommand {
@@ -10,10 +13,28 @@ struct VerifyCommand: ParsableCommand {
         discussion: "Exits 1 when a problem is found, 0 when the database is sound (recorded gaps are listed, not problems)."
     )
 
-    @Argument(help: ArgumentHelp("The database file.", valueName: "file"))
+    @Argument(help: ArgumentHelp("The database file, or a folder of shard files (each audited, then their coverage).", valueName: "file"))
     var file: String
 
     func run() throws {
+        var info = stat()
+        guard stat(file, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else { return try audit(file) }
+        let paths = try ShardFiles.expand([file], excluding: "")
+        var failed = 0
+        for path in paths {
+            do { try audit(path) } catch let exit as ExitCode where exit.rawValue == ExitStatus.problemsFound.rawValue { failed += 1 }
+        }
+        let coverage = try ShardCoverage(paths: paths)
+        for problem in coverage.problems { print("problem: \(problem)") }
+        if coverage.problems.isEmpty { print("coverage: complete (\(paths.count) shard files)") }
+        if failed > 0 || !coverage.problems.isEmpty {
+            printError("spool: verify found problems in \(file): \(failed) file(s) with problems, \(coverage.problems.count) coverage problem(s)")
+            throw ExitCode(ExitStatus.problemsFound.rawValue)
+        }
+    }
+
+    /// Audits one file; exits 1 (by throwing) when it has problems.
+    private func audit(_ file: String) throws {
         let store = try SpoolStore.openForReading(path: file)
         defer { store.close() }
         let report = try store.verify()
