@@ -246,6 +246,19 @@ func printLongRun(idle: (cpuSeconds: Double, windowSeconds: Int), soak: [LongRun
     }.joined(separator: "; "))
 }
 
+// BENCH_ONLY=shards runs just (p).
+if let only = getenv("BENCH_ONLY"), String(cString: only) == "shards" {
+    do {
+        defer { _ = system("rm -rf '\(work)'") }
+        let sharded = try ShardBench.run()
+        for result in sharded { print("\(result.name): \(ByteText.count(Int64(result.rate))) msg/s, \(format(result.seconds)) s, peak \(result.peakBytes.map { ByteText.format($0) } ?? "-")") }
+        exit(0)
+    } catch {
+        log("failed: \(error)")
+        exit(1)
+    }
+}
+
 // BENCH_ONLY=long runs just the long-running rows (i) and (r).
 if let only = getenv("BENCH_ONLY"), String(cString: only) == "long" {
     do {
@@ -277,6 +290,8 @@ do {
     results += keyed
     let avro = try runAvro()
     results += avro
+    let sharded = try ShardBench.run()
+    results += sharded
     log("(i) idle --follow on 64 partitions")
     let idle = try LongRunBench.idleCPU()
     log("(r) --follow --retain 1m under steady traffic")
@@ -296,6 +311,7 @@ do {
     print("keyed (k): --latest \(format(keyed[1].rate / keyed[0].rate))x and --latest-only \(format(keyed[2].rate / keyed[0].rate))x of log only (targets 0.6x, 0.8x)")
     print("avro (s): decoded \(format(avro[1].rate / avro[0].rate))x of raw (target 0.5x), peak RSS \(avro[1].peakBytes.map { ByteText.format($0) } ?? "?") (target <= 200 MB)")
     printLongRun(idle: idle, soak: soak)
+    print("shards (p): 2 shards at once \(format(sharded[1].rate / sharded[0].rate))x the aggregate rate of 1 on this \(sysconf(Int32(_SC_NPROCESSORS_ONLN)))-core machine")
     let json = JSONText.object([
         ("machine_cores", String(sysconf(Int32(_SC_NPROCESSORS_ONLN)))),
         ("messages", String(messages)),
@@ -324,6 +340,8 @@ do {
         ("avro_decoded_per_s", String(Int(avro[1].rate))),
         ("avro_decoded_ratio", JSONText.number(avro[1].rate / avro[0].rate)),
         ("avro_decoded_peak_rss_bytes", JSONText.integer(avro[1].peakBytes)),
+        ("one_shard_per_s", String(Int(sharded[0].rate))),
+        ("two_shards_per_s", String(Int(sharded[1].rate))),
         ("idle_cpu_seconds", JSONText.number(idle.cpuSeconds)),
         ("idle_window_seconds", String(idle.windowSeconds)),
         ("soak_samples", JSONText.array(soak.map {
