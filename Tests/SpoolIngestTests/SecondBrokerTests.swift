@@ -113,6 +113,42 @@ struct SecondBrokerTests {
         try expectStoredExactly(db, topic: "grow", produced)
     }
 
+    @Test func partitionsAddedDuringAFollowGoToTheirShard() throws {
+        let broker = try NoidaBroker()
+        let dir = TemporaryDirectory()
+        try KafkaTool.createTopic("grown", partitions: 2, brokers: broker.bootstrap)
+        var produced = try KafkaTool.produce("grown", count: 20, brokers: broker.bootstrap, keyPrefix: "a-", valuePrefix: "first-")
+        let shards = (0..<2).map { ShardSpec(index: $0, count: 2)! }
+        let paths = (0..<2).map { dir.file("shard\($0).sqlite") }
+        let ingests = zip(shards, paths).map { shard, path in
+            var options = options(broker, [.fromEarliest("grown")], follow: true)
+            options.shard = shard
+            return BackgroundIngest(path: path, options: options)
+        }
+        func stored() throws -> Int64 {
+            for ingest in ingests { if let failure = ingest.failure { throw failure } }
+            return paths.reduce(0) { $0 + storedCount($1, "grown") }
+        }
+        try waitUntil("the first 20 messages are stored across the shards", timeout: .seconds(60)) { try stored() == 20 }
+        try KafkaTool.addPartitions("grown", total: 5, brokers: broker.bootstrap)
+        let later = try KafkaTool.produce("grown", count: 100, brokers: broker.bootstrap, keyPrefix: "b-", valuePrefix: "second-")
+        #expect(Set(later.map(\.partition)) == [0, 1, 2, 3, 4], "the producer spread the messages over all five partitions")
+        produced += later
+        try waitUntil("all 120 messages are stored, the new partitions' by their owners", timeout: .seconds(60)) { try stored() == 120 }
+        for ingest in ingests { _ = try ingest.finish() }
+        for (shard, path) in zip(shards, paths) {
+            let store = try SpoolStore.openForReading(path: path)
+            let partitions = try store.storedPartitions().map(\.topicPartition.partition)
+            let owned = (0..<Int32(5)).filter { shard.owns(TopicPartition(topic: "grown", partition: $0)) }
+            #expect(partitions == owned, "shard \(shard) holds exactly its partitions, the added ones included")
+            for partition in owned {
+                let want = produced.filter { $0.partition == partition }.sorted { $0.offset < $1.offset }
+                #expect(try store.messages(topic: "grown", partition: partition).map(\.offset) == want.map(\.offset))
+            }
+            #expect(try store.verify().isSound)
+        }
+    }
+
     @Test func partitionsAddedWhileSpoolWasStoppedStartAtTheirFirstOffset() throws {
         let broker = try NoidaBroker()
         let dir = TemporaryDirectory()
