@@ -18,11 +18,13 @@ struct QueryCommand: ParsableCommand {
             """
     )
 
-    @Argument(help: ArgumentHelp("The database file, or a folder holding the shard files of one capture (read as one).", valueName: "file"))
-    var file: String
+    @Argument(help: ArgumentHelp("The database file (or a folder of shard files, or several files: read as one capture), then one SQL statement, e.g. \"SELECT count(*) FROM messages\".", valueName: "file... sql"))
+    var arguments: [String] = []
 
-    @Argument(help: ArgumentHelp("One SQL statement, e.g. \"SELECT count(*) FROM messages\".", valueName: "sql"))
-    var sql: String
+    /// The files (all arguments but the last).
+    var files: [String] { Array(arguments.dropLast()) }
+    /// The SQL (the last argument).
+    var sql: String { arguments.last ?? "" }
 
     @Option(name: .long, help: ArgumentHelp("Output format.", valueName: "table|csv|json|jsonl"))
     var format: OutputFormat = .table
@@ -37,12 +39,15 @@ struct QueryCommand: ParsableCommand {
     var maxMemory: Int64 = 1024
 
     func validate() throws {
+        if arguments.count < 2 {
+            throw ValidationError("give the database file and one SQL statement, e.g. spool query orders.sqlite \"SELECT count(*) FROM messages\"")
+        }
         if timeout <= 0 { throw ValidationError("--timeout must be positive (got \(timeout))") }
         if maxMemory < 16 { throw ValidationError("--max-memory must be at least 16 MiB (got \(maxMemory))") }
     }
 
     func run() throws {
-        let runner = try QueryRunner(paths: try ShardFiles.expand([file], excluding: ""), timeLimitSeconds: timeout,
+        let runner = try QueryRunner(paths: try ShardFiles.expand(files, excluding: ""), timeLimitSeconds: timeout,
                                      maxMemoryBytes: maxMemory << 20)
         var output = QueryOutputFormatter(format: format, blobs: blobs) { print($0, terminator: "") }
         try runner.run(sql, columns: { output.begin(columns: $0) }, row: { output.add($0) })

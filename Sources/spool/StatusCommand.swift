@@ -27,8 +27,11 @@ struct StatusCommand: ParsableCommand {
     /// The `--interval` bounds, in seconds.
     static let intervalRange = 0.5...60.0
 
-    @Argument(help: ArgumentHelp("The database file, or a folder of shard files (each shard's progress and the coverage; exit 1 when incomplete).", valueName: "file"))
-    var file: String
+    @Argument(help: ArgumentHelp("The database file; or a folder of shard files, or several files (each shard's progress and the coverage; exit 1 when incomplete).", valueName: "file"))
+    var files: [String]
+
+    /// The file (or files) as given, for headings.
+    var file: String { files.joined(separator: " ") }
 
     @OptionGroup var kafka: KafkaOptions
 
@@ -42,6 +45,7 @@ struct StatusCommand: ParsableCommand {
     var interval: Double?
 
     func validate() throws {
+        if files.isEmpty { throw ValidationError("name the database file (or a folder of shard files)") }
         if format == .csv || format == .jsonl { throw ValidationError("--format must be table or json for status (got \(format.rawValue))") }
         if let interval {
             guard watch else { throw ValidationError("--interval is used only with --watch; add --watch or drop --interval") }
@@ -64,15 +68,15 @@ struct StatusCommand: ParsableCommand {
         }
     }
 
-    /// Whether FILE names a folder (of shard files).
+    /// Whether FILE names several shard files (a folder, or more than one file).
     var isFolder: Bool {
         var info = stat()
-        return stat(file, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
+        return files.count > 1 || (stat(files[0], &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR)
     }
 
     /// The shard folder's report (with the brokers' partition counts when asked).
     func folderCoverage(config: [String: String]) throws -> ShardCoverage {
-        let paths = try ShardFiles.expand([file], excluding: "")
+        let paths = try ShardFiles.expand(files, excluding: "")
         var counts: [String: Int]?
         if config["bootstrap.servers"] != nil {
             let topics = Set(try paths.flatMap { try SpoolStore.openForReading(path: $0).storedPartitions().map(\.topicPartition.topic) })
@@ -89,7 +93,7 @@ struct StatusCommand: ParsableCommand {
             let coverage = try folderCoverage(config: config)
             return format == .json ? coverage.json() : coverage.table()
         }
-        let store = try SpoolStore.openForReading(path: file)
+        let store = try SpoolStore.openForReading(path: files[0])
         defer { store.close() }
         var watermarks: [TopicPartition: Watermarks]?
         if config["bootstrap.servers"] != nil {

@@ -13,13 +13,18 @@ struct VerifyCommand: ParsableCommand {
         discussion: "Exits 1 when a problem is found, 0 when the database is sound (recorded gaps are listed, not problems)."
     )
 
-    @Argument(help: ArgumentHelp("The database file, or a folder of shard files (each audited, then their coverage).", valueName: "file"))
-    var file: String
+    @Argument(help: ArgumentHelp("The database file; or a folder of shard files, or several files (each audited, then their coverage).", valueName: "file"))
+    var files: [String]
+
+    func validate() throws {
+        if files.isEmpty { throw ValidationError("name the database file (or a folder of shard files)") }
+    }
 
     func run() throws {
         var info = stat()
-        guard stat(file, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else { return try audit(file) }
-        let paths = try ShardFiles.expand([file], excluding: "")
+        let file = files.joined(separator: " ")
+        if files.count == 1, stat(file, &info) != 0 || (info.st_mode & S_IFMT) != S_IFDIR { return try audit(file) }
+        let paths = try ShardFiles.expand(files, excluding: "")
         var failed = 0
         for path in paths {
             do { try audit(path) } catch let exit as ExitCode where exit.rawValue == ExitStatus.problemsFound.rawValue { failed += 1 }

@@ -65,6 +65,18 @@ struct ShardBinaryTests {
         follower.signal(SIGINT)
         #expect(follower.wait().status == 0)
         // Merge, then verify: the one file holds every record once.
+        let brokered = try SpoolProcess.run(["status", "shards", "--brokers", cluster.bootstrapServers], directory: dir.path)
+        #expect(brokered.status == 0 && brokered.stdout.contains("coverage: complete"), "against the brokers' partition counts: \(brokered.output)")
+        // A merge killed part way continues when run again.
+        let interrupted = try SpoolProcess.Running(["merge", "shards", "--db", "all.sqlite", "--chunk-size", "20"], directory: dir.path)
+        try waitUntil("the merge copies some rows before the kill", timeout: .seconds(60)) {
+            storedCount(dir.file("all.sqlite"), topic: "big") >= 2_000 || !interrupted.isRunning
+        }
+        #expect(interrupted.isRunning, "the merge was still running when killed")
+        interrupted.signal(SIGKILL)
+        _ = interrupted.wait()
+        let partial = try SpoolProcess.run(["verify", "all.sqlite"], directory: dir.path)
+        #expect(partial.status == 0, "a killed merge leaves a consistent file: \(partial.output)")
         let merged = try SpoolProcess.run(["merge", "shards", "--db", "all.sqlite", "--chunk-size", "1000"], directory: dir.path)
         #expect(merged.status == 0, "\(merged.output)")
         let verify = try SpoolProcess.run(["verify", "all.sqlite"], directory: dir.path)
