@@ -140,7 +140,7 @@ struct RetentionTests {
             try Migrator(migrations: Migrator().migrations.filter { $0.version <= 4 }).migrate(connection, nowMs: 1)
         }
         let db = try SpoolStore.openForWriting(path: path)
-        #expect(db.schemaVersion == 5)
+        #expect(db.schemaVersion == SpoolStore.supportedSchemaVersion)
         #expect(try !db.returnsFreedPages(), "an upgrade cannot switch auto-vacuum on by itself")
         let old = WallClock.nowMs() - 86_400_000
         try store(timedBatch(from: 0, timestamps: Array(repeating: old, count: 3_000), valueSize: 500), in: db, through: 2_999)
