@@ -13,13 +13,19 @@ struct ShardIngestTests {
         return options
     }
 
-    @Test func threeShardsTogetherHoldEveryRecordExactlyOnce() throws {
-        let dir = TemporaryDirectory()
+    /// A mock cluster with topics "big" (12 partitions, `bigCount` records each) and "small"
+    /// (5 partitions, `smallCount` each), and what was produced to them.
+    static func cluster(bigCount: Int, smallCount: Int) throws -> (MockKafkaCluster, big: [MockMessage], small: [MockMessage]) {
         let cluster = try MockKafkaCluster(logger: quietLogger())
         try cluster.createTopic("big", partitions: 12)
         try cluster.createTopic("small", partitions: 5)
-        let big = try produce(cluster, topic: "big", partitions: 12, count: 40)
-        let small = try produce(cluster, topic: "small", partitions: 5, count: 30)
+        let big = try produce(cluster, topic: "big", partitions: 12, count: bigCount)
+        return (cluster, big, try produce(cluster, topic: "small", partitions: 5, count: smallCount))
+    }
+
+    @Test func threeShardsTogetherHoldEveryRecordExactlyOnce() throws {
+        let dir = TemporaryDirectory()
+        let (cluster, big, small) = try Self.cluster(bigCount: 40, smallCount: 30)
         var owners: [TopicPartition: Int] = [:]
         for index in 0..<3 {
             let shard = ShardSpec(index: index, count: 3)!
@@ -41,11 +47,7 @@ struct ShardIngestTests {
 
     @Test func aShardFileKeepsItsSpecAndRefusesAnother() throws {
         let dir = TemporaryDirectory()
-        let cluster = try MockKafkaCluster(logger: quietLogger())
-        try cluster.createTopic("big", partitions: 12)
-        try cluster.createTopic("small", partitions: 5)
-        try produce(cluster, topic: "big", partitions: 12, count: 5)
-        try produce(cluster, topic: "small", partitions: 5, count: 5)
+        let cluster = try Self.cluster(bigCount: 5, smallCount: 5).0
         let path = dir.file("s1.sqlite")
         let one = ShardSpec(index: 1, count: 3)!
         _ = try IngestPipeline(databasePath: path, options: Self.options(cluster, shard: one), logger: quietLogger()).run()
@@ -70,11 +72,7 @@ struct ShardIngestTests {
 
     @Test func mergeIsExactResumableAndRefusesAnIncompleteSet() throws {
         let dir = TemporaryDirectory()
-        let cluster = try MockKafkaCluster(logger: quietLogger())
-        try cluster.createTopic("big", partitions: 12)
-        try cluster.createTopic("small", partitions: 5)
-        try produce(cluster, topic: "big", partitions: 12, count: 40)
-        try produce(cluster, topic: "small", partitions: 5, count: 30)
+        let cluster = try Self.cluster(bigCount: 40, smallCount: 30).0
         let paths = (0..<3).map { dir.file("s\($0).sqlite") }
         for (index, path) in paths.enumerated() {
             _ = try IngestPipeline(databasePath: path, options: Self.options(cluster, shard: ShardSpec(index: index, count: 3)!),
