@@ -1,3 +1,5 @@
+import SpoolModel
+
 /// Parses and prints the times the CLI accepts: ISO-8601 in UTC or with an offset, epoch
 /// milliseconds, and durations such as `2h30m`. Pure Swift, no locale involved.
 public enum TimeText {
@@ -128,27 +130,15 @@ public enum TimeText {
         }
     }
 
-    // Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's algorithm).
+    /// Days since 1970-01-01 for a proleptic Gregorian date.
     static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let mp = (month + 9) % 12
-        let doy = (153 * mp + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
+        Int(CivilDate.days(year: Int64(year), month: Int64(month), day: Int64(day)))
     }
 
+    /// The proleptic Gregorian date `days` after 1970-01-01.
     static func civilFromDays(_ days: Int) -> (Int, Int, Int) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
+        let date = CivilDate.fromDays(Int64(days))
+        return (Int(date.year), Int(date.month), Int(date.day))
     }
 }
 

@@ -1,3 +1,5 @@
+import SpoolModel
+
 /// How decoded values that JSON has no type for are written.
 ///
 /// - float/double: the shortest text that reads back as the same number; NaN and ±infinity
@@ -28,16 +30,7 @@ enum AvroLogicalText {
 
     /// The civil date `days` after 1970-01-01, as "YYYY-MM-DD" (proleptic Gregorian).
     static func date(days: Int64) -> String {
-        // Shift the epoch to 0000-03-01 so leap days fall at the end of each 400-year era.
-        let shifted = days + 719_468
-        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
-        let dayOfEra = shifted - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthIndex = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
-        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        let (year, month, day) = CivilDate.fromDays(days)
         return "\(padded(year, 4))-\(padded(month, 2))-\(padded(day, 2))"
     }
 
