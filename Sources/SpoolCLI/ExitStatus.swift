@@ -45,7 +45,7 @@ public enum ExitStatus: Int32, Sendable {
             return .usage
         case is TopicSpec.ParseError:
             return .usage
-        case is MetricsFileError, is ShardFiles.Missing:
+        case is MetricsFileError, is ShardFiles.Missing, is ShardFiles.Empty:
             return .usage
         default:
             return .storage

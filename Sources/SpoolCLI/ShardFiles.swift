@@ -13,7 +13,16 @@ public enum ShardFiles {
         public var description: String { "\(path): no such file or folder; give shard files or the folder that holds them" }
     }
 
-    /// Expands `paths` (files, or folders of shard files), leaving out `excluding`.
+    /// Folders that hold no database file.
+    public struct Empty: Error, CustomStringConvertible {
+        /// The paths given.
+        public let paths: [String]
+        /// What is wrong and what to do.
+        public var description: String { "\(paths.joined(separator: " ")): no .sqlite or .db files found; give shard files or the folder that holds them" }
+    }
+
+    /// Expands `paths` (files, or folders of shard files), leaving out `excluding`; throws when
+    /// nothing is left.
     public static func expand(_ paths: [String], excluding target: String) throws -> [String] {
         var files: [String] = []
         for path in paths {
@@ -26,7 +35,9 @@ public enum ShardFiles {
                 files.append(path)
             }
         }
-        return files.filter { $0 != target && realPath($0) != realPath(target) }
+        let found = files.filter { $0 != target && realPath($0) != realPath(target) }
+        guard !found.isEmpty else { throw Empty(paths: paths) }
+        return found
     }
 
     private static func entries(of folder: String) throws -> [String] {

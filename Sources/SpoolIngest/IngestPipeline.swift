@@ -47,7 +47,6 @@ public final class IngestPipeline {
                                                   busyTimeoutMs: options.busyTimeoutMs)
         defer { store.close() }
         try applyKeyedModes(store)
-        try applyRetention(store)
         let shard = try applyShard(store)
         let decoding = try DecodeStage(options: options, store: store, logger: logger)
         let plan = try RunPlan.make(store: store, options: options)
@@ -56,6 +55,8 @@ public final class IngestPipeline {
         if let stored = try store.clusterID(), let current = manager.clusterID, stored != current {
             throw IngestError.clusterMismatch(path: databasePath, stored: stored, current: current)
         }
+        // Recorded only once the run is known to go ahead: a refused run changes no setting.
+        try applyRetention(store)
         let runID = try recordRun(store: store, plan: plan, manager: manager)
         var tally = IngestTally(storedBefore: try store.messageCounts(), topics: options.topics.map(\.name),
                                 partitions: manager.partitionState().map(\.topicPartition))
@@ -74,7 +75,7 @@ public final class IngestPipeline {
             try decoding.finishPending(store: store, stop: stop)
             if !options.follow { try finishRetention(store, stop: stop) }
             try store.finishRun(runID, status: manager.isLive ? .live : .stopped)
-            if let metrics { metrics(try CaptureMetricsReader(databasePath: databasePath).snapshot(manager)) }
+            if let metrics { publishMetrics(metrics, CaptureMetricsReader(databasePath: databasePath), manager) }
         } catch {
             try? store.finishRun(runID, status: .failed)
             throw error
@@ -100,6 +101,16 @@ public final class IngestPipeline {
         }
         for topic in options.keyedOff.sorted() where recorded[topic] != nil {
             try store.setKeyedMode(nil, for: topic)
+        }
+    }
+
+    /// Hands a metrics snapshot to `deliver`; a snapshot that cannot be read is logged and
+    /// skipped (metrics never stop a capture).
+    private func publishMetrics(_ deliver: (CaptureMetrics) -> Void, _ reader: CaptureMetricsReader, _ manager: ConsumerManager) {
+        do {
+            deliver(try reader.snapshot(manager))
+        } catch {
+            logger.warning("metrics snapshot skipped: \(String(describing: error))")
         }
     }
 
@@ -195,7 +206,7 @@ public final class IngestPipeline {
             }
             if let (deliver, reader) = housekeeping.metrics, clock.now - lastMetrics >= .seconds(housekeeping.metricsInterval) {
                 lastMetrics = clock.now
-                deliver(try reader.snapshot(manager))
+                publishMetrics(deliver, reader, manager)
             }
             if let report, (clock.now - lastProgress) >= .seconds(progressInterval) {
                 lastProgress = clock.now

@@ -32,6 +32,7 @@ public final class QueryRunner {
         self.path = paths.joined(separator: ", ")
         self.timeLimitSeconds = timeLimitSeconds
         let connection = paths.count == 1 ? try SQLiteConnection.openForReading(path: paths[0]) : try ShardUnion.open(paths)
+        // (ShardUnion refuses an empty list, naming it.)
         _ = try connection.integer("SELECT count(*) FROM sqlite_master")
         self.connection = connection
         let guardContext = QueryGuard()

@@ -12,11 +12,14 @@ enum ShardUnion {
     /// Opens `paths` as one capture. Refuses more files than SQLite can attach (naming the
     /// limit and `spool merge`), files that are not Spool databases, and mixed schema versions.
     static func open(_ paths: [String]) throws -> SQLiteConnection {
+        guard let first = paths.first else {
+            throw StoreError.cannotOpen(path: ".", reason: "no database files given (an empty folder?); give a Spool file or a folder of shard files")
+        }
         let connection = try SQLiteConnection(path: "file::memory:", readOnly: false, create: true, uri: true)
         try connection.setBusyTimeout(ms: 5_000)
         let limit = try attachLimit(connection)
         guard paths.count <= limit else {
-            throw StoreError.cannotOpen(path: paths[0], reason: "\(paths.count) files given, but this SQLite attaches at most \(limit) databases at once (SQLITE_MAX_ATTACHED); combine the shards into one file with spool merge first")
+            throw StoreError.cannotOpen(path: first, reason: "\(paths.count) files given, but this SQLite attaches at most \(limit) databases at once (SQLITE_MAX_ATTACHED); combine the shards into one file with spool merge first")
         }
         var versions: Set<Int64> = []
         for (index, path) in paths.enumerated() {
@@ -28,7 +31,7 @@ enum ShardUnion {
             versions.insert(try connection.integer("SELECT max(version) FROM s\(index).spool_migrations") ?? 0)
         }
         guard versions.count == 1 else {
-            throw StoreError.cannotOpen(path: paths[0], reason: "the files have different schema versions (\(versions.sorted().map(String.init).joined(separator: ", "))); open each once with this spool (e.g. spool status) to bring them level")
+            throw StoreError.cannotOpen(path: first, reason: "the files have different schema versions (\(versions.sorted().map(String.init).joined(separator: ", "))); open each once with this spool (e.g. spool status) to bring them level")
         }
         try createViews(connection, count: paths.count)
         return connection

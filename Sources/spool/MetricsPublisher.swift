@@ -21,8 +21,10 @@ final class MetricsPublisher {
     /// Writes a first file before the capture starts (no partitions yet), so a path that
     /// cannot be written is refused at once instead of failing quietly later.
     func start() throws {
-        try file.write(PrometheusText.render(CaptureMetrics(partitions: [], heldMessages: 0, pausedPartitions: 0, lastCommitMs: nil,
-                                                            completeUntilMs: nil, retainedDeleted: [:], databaseBytes: 0)))
+        let empty = CaptureMetrics(partitions: [], heldMessages: 0, pausedPartitions: 0, lastCommitMs: nil,
+                                   completeUntilMs: nil, retainedDeleted: [:], databaseBytes: 0)
+        try file.write(PrometheusText.render(empty))
+        last = empty
     }
 
     /// Rewrites the last snapshot with `spool_up 0` when the capture ends (orderly or not), so
