@@ -11,7 +11,9 @@ extension SpoolStore {
 
     /// Checks, without writing anything, that `paths` are every shard of one capture (what
     /// `merge` checks first), so a refused merge does not even create its target.
+    /// Also refuses (`StoreError.inUse`) a shard whose ingest is still running.
     public static func checkShards(_ paths: [String], target: String) throws {
+        for path in paths { try WriterLock(path: path).release() }
         _ = try MergeSources(paths: paths, target: target)
     }
 
@@ -23,6 +25,10 @@ extension SpoolStore {
     /// a target that holds anything else.
     public func merge(shards paths: [String], chunkSize: Int = 50_000, stop: () -> Bool = { false }) throws -> MergeOutcome {
         try requireWriter()
+        // Every shard's writer lock for the whole merge: a shard being written (its ingest still
+        // running) is refused (exit 5), so what is read cannot change under the merge.
+        let locks = try paths.map { try WriterLock(path: $0) }
+        defer { locks.forEach { $0.release() } }
         let sources = try MergeSources(paths: paths, target: path)
         try sources.checkTarget(self)
         var copied: Int64 = 0
@@ -33,9 +39,9 @@ extension SpoolStore {
                 copied += try copyPartition(partition, chunkSize: chunkSize, stop: stop)
                 if stop() { return MergeOutcome(rowsCopied: copied, partitions: try storedPartitions().count) }
             }
-            try connection.inTransaction { try mergeLatest() }
+            try connection.inTransaction(immediate: false) { try mergeLatest() }
         }
-        try connection.inTransaction { try writeSmallTables(sources) }
+        try connection.inTransaction(immediate: false) { try writeSmallTables(sources) }
         return MergeOutcome(rowsCopied: copied, partitions: try storedPartitions().count)
     }
 
@@ -44,7 +50,8 @@ extension SpoolStore {
     private func copyPartition(_ partition: TopicPartition, chunkSize: Int, stop: () -> Bool) throws -> Int64 {
         var copied: Int64 = 0
         while true {
-            let done = try connection.inTransaction { () -> Bool in
+            // Deferred: IMMEDIATE would take the write lock of the attached shard too.
+            let done = try connection.inTransaction(immediate: false) { () -> Bool in
                 let last = try int64("SELECT max(offset) FROM main.messages WHERE topic = ?1 AND partition = ?2", partition) ?? Int64.min
                 try run("""
                     INSERT INTO main.messages (key, value, topic, partition, offset, timestamp, headers, key_json, value_json, decode_state)
@@ -54,12 +61,13 @@ extension SpoolStore {
                 let added = Int64(try connection.changes())
                 copied += added
                 if added < Int64(chunkSize) {
-                    try run("INSERT OR REPLACE INTO main.partition_state SELECT * FROM shard.partition_state WHERE topic = ?1 AND partition = ?2",
-                            partition, [])
+                    try finishPartition(partition)
                     return true
                 }
                 try run("""
-                    INSERT OR REPLACE INTO main.partition_state
+                    INSERT OR REPLACE INTO main.partition_state (topic, partition, replay_start_offset, replay_end_offset, consumed_offset,
+                        released_offset, last_consumed_timestamp, is_live, is_paused, next_offset, stored_count, last_stored_timestamp,
+                        updated_at, headers_from_offset, retained_from_offset, retained_deleted)
                     SELECT s.topic, s.partition, s.replay_start_offset, s.replay_end_offset, m.offset, m.offset, m.timestamp, 0, 0,
                            m.offset + 1, coalesce((SELECT stored_count FROM main.partition_state p WHERE p.topic = ?1 AND p.partition = ?2), 0) + ?3,
                            m.timestamp, s.updated_at, s.headers_from_offset, s.retained_from_offset, s.retained_deleted
@@ -71,6 +79,25 @@ extension SpoolStore {
             }
             if done || stop() { return copied }
         }
+    }
+
+    /// The partition is copied: its state becomes the shard's, except that rows the shard's
+    /// retention removed since an earlier merge are removed here too and the count is the
+    /// rows this file holds.
+    private func finishPartition(_ partition: TopicPartition) throws {
+        try run("""
+            DELETE FROM main.messages WHERE topic = ?1 AND partition = ?2 AND offset <
+                coalesce((SELECT retained_from_offset FROM shard.partition_state WHERE topic = ?1 AND partition = ?2), -9223372036854775808)
+            """, partition, [])
+        try run("""
+            INSERT OR REPLACE INTO main.partition_state (topic, partition, replay_start_offset, replay_end_offset, consumed_offset,
+                released_offset, last_consumed_timestamp, is_live, is_paused, next_offset, stored_count, last_stored_timestamp,
+                updated_at, headers_from_offset, retained_from_offset, retained_deleted)
+            SELECT topic, partition, replay_start_offset, replay_end_offset, consumed_offset, released_offset, last_consumed_timestamp,
+                is_live, is_paused, next_offset, (SELECT count(*) FROM main.messages m WHERE m.topic = ?1 AND m.partition = ?2),
+                last_stored_timestamp, updated_at, headers_from_offset, retained_from_offset, retained_deleted
+            FROM shard.partition_state WHERE topic = ?1 AND partition = ?2
+            """, partition, [])
     }
 
     /// Adds the attached shard's keyed-table rows; where two shards hold one key (only when a

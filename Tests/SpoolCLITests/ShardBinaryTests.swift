@@ -62,6 +62,9 @@ struct ShardBinaryTests {
         }
         #expect(follower.isRunning, "the follower runs: \((try? String(contentsOfFile: follower.stderrPath, encoding: .utf8)) ?? "")")
         #expect(second?.status == 5 && second?.stderr.contains("in use by another writer") == true, "\(second?.output ?? "")")
+        let whileWriting = try SpoolProcess.run(["merge", "shards", "--db", "early.sqlite"], directory: dir.path)
+        #expect(whileWriting.status == 5 && whileWriting.stderr.contains("s0.sqlite"), "a shard being written is not merged: \(whileWriting.output)")
+        #expect(!FileManager.default.fileExists(atPath: dir.file("early.sqlite")), "the refused merge created nothing")
         follower.signal(SIGINT)
         #expect(follower.wait().status == 0)
         // Merge, then verify: the one file holds every record once.
