@@ -30,11 +30,34 @@ enum ShardUnion {
             }
             versions.insert(try connection.integer("SELECT max(version) FROM s\(index).spool_migrations") ?? 0)
         }
+        try checkShards(connection, paths: paths)
         guard versions.count == 1 else {
             throw StoreError.cannotOpen(path: first, reason: "the files have different schema versions (\(versions.sorted().map(String.init).joined(separator: ", "))); open each once with this spool (e.g. spool status) to bring them level")
         }
         try createViews(connection, count: paths.count)
         return connection
+    }
+
+    /// The files must be distinct shards of one count: a whole capture (a merged file left in
+    /// the folder, say) or a shard given twice would count rows twice.
+    private static func checkShards(_ connection: SQLiteConnection, paths: [String]) throws {
+        var seen: [Int64: String] = [:]
+        var count: Int64?
+        for (index, path) in paths.enumerated() {
+            let hasTable = try connection.integer("SELECT count(*) FROM s\(index).sqlite_master WHERE type = 'table' AND name = 'shard'") == 1
+            let query = try connection.prepare(hasTable ? "SELECT shard_index, shard_count FROM s\(index).shard" : "SELECT NULL, NULL WHERE 0")
+            guard try query.step() else {
+                throw StoreError.cannotOpen(path: path, reason: "it is not a shard's file (captured without --shard); several files are read as one only when they are the shards of one capture")
+            }
+            let shard = query.int64(0), shards = query.int64(1)
+            if let count, count != shards {
+                throw StoreError.cannotOpen(path: path, reason: "it is shard \(shard)/\(shards), the others are shards of \(count)")
+            }
+            count = shards
+            if let other = seen.updateValue(path, forKey: shard) {
+                throw StoreError.cannotOpen(path: path, reason: "it is shard \(shard)/\(shards), like \(other); each shard may be given once")
+            }
+        }
     }
 
     /// The most databases this SQLite attaches (its compile-time limit, 10 unless built otherwise).
@@ -58,6 +81,10 @@ enum ShardUnion {
             let distinct = table == "schemas" ? " UNION " : " UNION ALL "
             try connection.execute("CREATE TEMP VIEW \(table) AS " + (0..<count).map { "SELECT * FROM s\($0).\(table)" }.joined(separator: distinct))
         }
+        // complete_until of the whole capture: the earliest of the shards' (unknown while any is).
+        try connection.execute("CREATE TEMP VIEW progress AS SELECT 1 AS id, min(cluster_id) AS cluster_id, "
+            + "CASE WHEN count(complete_until) = count(*) THEN min(complete_until) END AS complete_until, max(updated_at) AS updated_at FROM ("
+            + (0..<count).map { "SELECT * FROM s\($0).progress" }.joined(separator: " UNION ALL ") + ")")
         for topic in try texts(connection, "SELECT DISTINCT topic FROM partition_state ORDER BY topic") {
             try createTopicView(topic, columns: SpoolStore.viewColumns, from: "messages", topic: topic, on: connection)
         }
