@@ -14,8 +14,8 @@ struct CompactCommand: ParsableCommand {
             Files created by Spool before retention existed reuse freed pages but never shrink. \
             compact rewrites the file once with SQLite's VACUUM and incremental auto-vacuum on; \
             from then on retention shrinks it as it removes records. The rewrite is atomic (an \
-            interruption leaves the file as it was) and needs free disk space about the size of \
-            the database. It takes the writer lock: stop the ingest first.
+            interruption leaves the file as it was) and needs free disk space of about twice the \
+            size of the database (SQLite's temporary copy in $TMPDIR or /var/tmp, and the WAL). It takes the writer lock: stop the ingest first.
 
             Exit codes: 0 done; 2 usage; 3 storage (e.g. not enough free space); 5 database in use.
             """
