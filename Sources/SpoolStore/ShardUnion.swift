@@ -1,4 +1,7 @@
 internal import CSQLite
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Several Spool files of one capture (the shard files of `--shard I/N`) opened as one,
 /// read-only: an in-memory main database with each file attached read-only (`mode=ro`), and
@@ -24,7 +27,11 @@ enum ShardUnion {
         var versions: Set<Int64> = []
         for (index, path) in paths.enumerated() {
             _ = try SQLiteConnection.openForReading(path: path)  // the same checks and messages as one file
-            try connection.execute("ATTACH DATABASE \(SpoolStore.quotedLiteral("file:" + uriEscaped(path) + "?mode=ro")) AS s\(index)")
+            // In a folder this user cannot write SQLite cannot make the -shm file; openForReading
+            // above has checked that no WAL content is waiting, so the file is read immutable.
+            let folder = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
+            let mode = access(folder.isEmpty ? "/" : folder, W_OK) == 0 ? "mode=ro" : "immutable=1"
+            try connection.execute("ATTACH DATABASE \(SpoolStore.quotedLiteral("file:" + uriEscaped(path) + "?" + mode)) AS s\(index)")
             guard try connection.integer("PRAGMA s\(index).application_id") == Migrator.applicationID else {
                 throw StoreError.notSpoolDatabase(path: path, reason: "its application id is not Spool's")
             }
