@@ -28,7 +28,7 @@ public enum ExitStatus: Int32, Sendable {
             return .storage
         case let error as IngestError:
             switch error {
-            case .keyedModeChange, .shardMismatch, .shardForeignPartitions: return .usage
+            case .keyedModeChange, .shardMismatch, .shardForeignPartitions, .mergeUnfinished: return .usage
             case .registry(let registryError):
                 switch registryError {
                 case .badSetting, .unauthorized: return .usage

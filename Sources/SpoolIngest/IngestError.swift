@@ -16,6 +16,8 @@ public enum IngestError: Error, Equatable, CustomStringConvertible, Sendable {
     case registry(RegistryError)
     /// The file is recorded as another shard's than the one asked for.
     case shardMismatch(path: String, recorded: ShardSpec, asked: ShardSpec)
+    /// `spool merge` into the file was interrupted and has not finished.
+    case mergeUnfinished(path: String)
     /// The file holds partitions the shard asked for would not own.
     case shardForeignPartitions(path: String, shard: ShardSpec, partitions: [TopicPartition])
 
@@ -31,6 +33,8 @@ public enum IngestError: Error, Equatable, CustomStringConvertible, Sendable {
             return "topic '\(topic)' is kept with \(recorded.flag) in this database; switching it to \(asked.flag)\(consequence) needs --change-latest-mode. To stop keeping its table, use --latest-off \(topic)."
         case let .registry(error):
             return error.description
+        case let .mergeUnfinished(path):
+            return "\(path) is the target of a spool merge that has not finished; run the same spool merge again to complete it before capturing into it."
         case let .shardMismatch(path, recorded, asked):
             return "\(path) is shard \(recorded) of its capture, not \(asked); give --shard \(recorded) (or leave it out), or use another --db file. To change the number of shards: stop them all, spool merge the files, and start the new shards from empty files."
         case let .shardForeignPartitions(path, shard, partitions):

@@ -46,6 +46,7 @@ public final class IngestPipeline {
         let store = try SpoolStore.openForWriting(path: databasePath, durability: options.durability,
                                                   busyTimeoutMs: options.busyTimeoutMs)
         defer { store.close() }
+        if try store.mergeInProgress() { throw IngestError.mergeUnfinished(path: databasePath) }
         try applyKeyedModes(store)
         let shard = try applyShard(store)
         let decoding = try DecodeStage(options: options, store: store, logger: logger)

@@ -9,6 +9,12 @@ extension SpoolStore {
         public var partitions: Int
     }
 
+    /// Whether `spool merge` into this file started and has not finished (ingest refuses it).
+    public func mergeInProgress() throws -> Bool {
+        guard schemaVersion >= 7 else { return false }
+        return try connection.integer("SELECT count(*) FROM merge_in_progress") == 1
+    }
+
     /// Checks, without writing anything, that `paths` are every shard of one capture (what
     /// `merge` checks first), so a refused merge does not even create its target.
     /// Also refuses (`StoreError.inUse`) a shard whose ingest is still running.
@@ -31,6 +37,7 @@ extension SpoolStore {
         defer { locks.forEach { $0.release() } }
         let sources = try MergeSources(paths: paths, target: path)
         try sources.checkTarget(self)
+        try connection.execute("INSERT OR IGNORE INTO merge_in_progress (id, started_at) VALUES (1, \(WallClock.nowMs()))")
         var copied: Int64 = 0
         for shard in sources.shards {
             try connection.execute("ATTACH DATABASE \(Self.quotedLiteral(shard.path)) AS shard")
@@ -116,7 +123,7 @@ extension SpoolStore {
     /// Gaps, keyed-topic modes and counters, decoding counts, schemas, progress and retention:
     /// written whole from all shards, so running the merge again writes the same.
     private func writeSmallTables(_ sources: MergeSources) throws {
-        try connection.execute("DELETE FROM gaps; DELETE FROM keyed_topics; DELETE FROM decode_stats")
+        try connection.execute("DELETE FROM gaps; DELETE FROM keyed_topics; DELETE FROM decode_stats; DELETE FROM merge_in_progress")
         for gap in sources.gaps { try run("""
             INSERT INTO gaps (topic, partition, first_missing_offset, last_missing_offset, detected_at, accepted)
             VALUES (?1, ?2, ?3, ?4, ?5, ?6)

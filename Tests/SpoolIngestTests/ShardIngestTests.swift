@@ -87,21 +87,28 @@ struct ShardIngestTests {
         let first = try merged.merge(shards: paths, chunkSize: 7, stop: { chunks += 1; return chunks > 20 })
         #expect(first.rowsCopied > 0 && first.rowsCopied < total, "the first merge was stopped part way (\(first.rowsCopied) rows)")
         #expect(try merged.verify().isSound, "a stopped merge is consistent: every partition's state matches its rows")
-        let second = try merged.merge(shards: paths, chunkSize: 50)
+        #expect(try merged.mergeInProgress(), "the stopped merge is marked unfinished")
+        merged.close()
+        #expect(throws: IngestError.mergeUnfinished(path: dir.file("m.sqlite"))) {
+            _ = try IngestPipeline(databasePath: dir.file("m.sqlite"), options: Self.options(cluster, shard: nil), logger: quietLogger()).run()
+        }
+        let resumed = try SpoolStore.openForWriting(path: dir.file("m.sqlite"))
+        let second = try resumed.merge(shards: paths, chunkSize: 50)
         #expect(first.rowsCopied + second.rowsCopied == total, "nothing copied twice, nothing left out")
-        #expect(try merged.merge(shards: paths).rowsCopied == 0)
-        #expect(try merged.verify().isSound)
-        #expect(try merged.shardSpec() == nil, "the result is a whole capture")
+        #expect(try !resumed.mergeInProgress(), "the finished merge is no longer marked")
+        #expect(try resumed.merge(shards: paths).rowsCopied == 0)
+        #expect(try resumed.verify().isSound)
+        #expect(try resumed.shardSpec() == nil, "the result is a whole capture")
         let reference = try SpoolStore.openForReading(path: whole)
-        #expect(try merged.storedPartitions().map(\.topicPartition) == reference.storedPartitions().map(\.topicPartition))
+        #expect(try resumed.storedPartitions().map(\.topicPartition) == reference.storedPartitions().map(\.topicPartition))
         for partition in try reference.storedPartitions().map(\.topicPartition) {
-            let got = try merged.messages(topic: partition.topic, partition: partition.partition)
+            let got = try resumed.messages(topic: partition.topic, partition: partition.partition)
             let want = try reference.messages(topic: partition.topic, partition: partition.partition)
             #expect(got == want, "\(partition)")
         }
         // The merged file resumes as a whole capture without --shard.
         try produce(cluster, topic: "small", partitions: 5, count: 10, from: 30)
-        merged.close()
+        resumed.close()
         _ = try IngestPipeline(databasePath: dir.file("m.sqlite"), options: Self.options(cluster, shard: nil), logger: quietLogger()).run()
         #expect(try SpoolStore.openForReading(path: dir.file("m.sqlite")).messageCounts()["small"] == 5 * 40)
     }
