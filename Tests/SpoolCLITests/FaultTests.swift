@@ -204,7 +204,8 @@ struct FaultTests {
         let newer = dir.file("newer.sqlite")
         do {
             let store = try SpoolStore.openForWriting(path: newer)
-            try store.connection.execute("INSERT INTO spool_migrations VALUES (7, '0007_future.sql', 'x', 0)")
+            let future = SpoolStore.supportedSchemaVersion + 1
+            try store.connection.execute("INSERT INTO spool_migrations VALUES (\(future), '\(future)_future.sql', 'x', 0)")
             store.close()
         }
         let truncated = dir.file("truncated.sqlite")
@@ -224,7 +225,7 @@ struct FaultTests {
         }
         let whole = FileManager.default.contents(atPath: truncated)!
         _ = FileManager.default.createFile(atPath: truncated, contents: whole.prefix(whole.count / 2))
-        for (file, expected) in [(garbage, "not a Spool database"), (other, "not a Spool database"), (newer, "schema version 7"), (truncated, "damaged")] {
+        for (file, expected) in [(garbage, "not a Spool database"), (other, "not a Spool database"), (newer, "schema version \(SpoolStore.supportedSchemaVersion + 1)"), (truncated, "damaged")] {
             let before = FileManager.default.contents(atPath: file)
             let result = try SpoolProcess.run(["ingest", "--brokers", "127.0.0.1:9", "--topic", "t", "--db", file], directory: dir.path)
             #expect(result.status == 3, "\(file): \(result.output)")
