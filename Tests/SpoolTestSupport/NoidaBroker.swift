@@ -79,13 +79,7 @@ public final class NoidaBroker: @unchecked Sendable {
         stopped = true
         lock.unlock()
         guard first else { return }
-        if process.isRunning {
-            process.terminate()
-            if !Self.waitForExit(process, seconds: 5) {
-                kill(process.processIdentifier, SIGKILL)
-                _ = Self.waitForExit(process, seconds: 5)
-            }
-        }
+        terminateServer(process)
         try? FileManager.default.removeItem(atPath: directory)
     }
 
@@ -127,12 +121,6 @@ public final class NoidaBroker: @unchecked Sendable {
             }
             try? FileManager.default.removeItem(atPath: dir)
         }
-    }
-
-    static func waitForExit(_ process: Process, seconds: Double) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while process.isRunning && Date() < deadline { usleep(10_000) }
-        return !process.isRunning
     }
 
     /// Creates an empty file and opens it for writing.

@@ -147,13 +147,7 @@ public final class SchemaRegistryServer: @unchecked Sendable {
         stopped = true
         lock.unlock()
         guard first else { return }
-        if process.isRunning {
-            process.terminate()
-            if !NoidaBroker.waitForExit(process, seconds: 5) {
-                kill(process.processIdentifier, SIGKILL)
-                _ = NoidaBroker.waitForExit(process, seconds: 5)
-            }
-        }
+        terminateServer(process)
         try? FileManager.default.removeItem(atPath: directory)
     }
 

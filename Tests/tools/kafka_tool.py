@@ -141,6 +141,26 @@ def partitions_of(client, topic, timeout):
     return range(count)
 
 
+def produce_one(producer, topic, **fields):
+    """Hands one record to the producer, waiting for deliveries while its local queue is full."""
+    while True:
+        try:
+            producer.produce(topic, **fields)
+            break
+        except BufferError:  # the local queue is full: let deliveries drain it
+            producer.poll(0.1)
+    producer.poll(0)
+
+
+def flush_all(producer, count, failures, timeout, what):
+    """Waits for every delivery report; raises ToolError if any is missing or failed."""
+    left = producer.flush(timeout)
+    if left:
+        raise ToolError(f"{left} of {count} {what} still undelivered after {timeout}s")
+    if failures:
+        raise ToolError(f"{len(failures)} of {count} {what} failed: " + "; ".join(failures[:5]))
+
+
 def cmd_metadata(args):
     md = admin(args).list_topics(timeout=args.timeout)
     return {
@@ -219,26 +239,11 @@ def cmd_produce(args):
         extra = {}
         if args.timestamp_ms is not None:
             extra["timestamp"] = args.timestamp_ms + i * args.timestamp_step_ms
-        while True:
-            try:
-                producer.produce(
-                    args.name,
+        produce_one(producer, args.name,
                     key=None if args.key_prefix is None else f"{args.key_prefix}{i}",
                     value=None if args.null_value else f"{args.value_prefix}{i}",
-                    partition=targets[i % len(targets)],
-                    on_delivery=on_delivery,
-                    headers=headers or None,
-                    **extra,
-                )
-                break
-            except BufferError:  # the local queue is full: let deliveries drain it
-                producer.poll(0.1)
-        producer.poll(0)
-    left = producer.flush(args.timeout)
-    if left:
-        raise ToolError(f"{left} of {args.count} messages still undelivered after {args.timeout}s")
-    if failures:
-        raise ToolError(f"{len(failures)} of {args.count} messages failed: " + "; ".join(failures[:5]))
+                    partition=targets[i % len(targets)], on_delivery=on_delivery, headers=headers or None, **extra)
+    flush_all(producer, args.count, failures, args.timeout, "messages")
     if args.transactional_id:
         if args.abort:
             producer.abort_transaction(args.timeout)
@@ -464,19 +469,9 @@ def cmd_produce_sr(args):
         else:
             partition = partitions[index % len(partitions)]
         extra = {} if record.get("timestamp") is None else {"timestamp": int(record["timestamp"])}
-        while True:
-            try:
-                producer.produce(args.name, key=key, value=value, partition=partition,
-                                 headers=headers or None, on_delivery=on_delivery(index), **extra)
-                break
-            except BufferError:  # the local queue is full: let deliveries drain it
-                producer.poll(0.1)
-        producer.poll(0)
-    left = producer.flush(args.timeout)
-    if left:
-        raise ToolError(f"{left} of {len(records)} records still undelivered after {args.timeout}s")
-    if failures:
-        raise ToolError(f"{len(failures)} of {len(records)} records failed: " + "; ".join(failures[:5]))
+        produce_one(producer, args.name, key=key, value=value, partition=partition,
+                    headers=headers or None, on_delivery=on_delivery(index), **extra)
+    flush_all(producer, len(records), failures, args.timeout, "records")
     if any(r is None for r in results):
         raise ToolError(f"only {sum(r is not None for r in results)} of {len(records)} delivery reports arrived")
     return results
