@@ -340,10 +340,7 @@ final class BatchInserter {
     }
 
     private func statement(_ slot: inout SQLiteStatement?, _ sql: String) throws -> SQLiteStatement {
-        if let existing = slot { return existing }
-        let prepared = try connection.prepare(sql, persistent: true)
-        slot = prepared
-        return prepared
+        try connection.prepareOnce(&slot, sql)
     }
 
     /// The topic's name as a C string owned by the inserter (freed in `finalize`).

@@ -163,9 +163,6 @@ final class RetentionWorker {
     }
 
     private func statement(_ slot: inout SQLiteStatement?, _ sql: String) throws -> SQLiteStatement {
-        if let existing = slot { return existing }
-        let prepared = try connection.prepare(sql, persistent: true)
-        slot = prepared
-        return prepared
+        try connection.prepareOnce(&slot, sql)
     }
 }

@@ -68,6 +68,14 @@ final class SQLiteConnection {
         guard rc == SQLITE_OK else { throw error(rc) }
     }
 
+    /// The statement in `slot`, prepared (persistent) into it on first use.
+    func prepareOnce(_ slot: inout SQLiteStatement?, _ sql: @autoclosure () -> String) throws -> SQLiteStatement {
+        if let existing = slot { return existing }
+        let prepared = try prepare(sql(), persistent: true)
+        slot = prepared
+        return prepared
+    }
+
     /// Prepares one statement.
     func prepare(_ sql: String, persistent: Bool = false) throws -> SQLiteStatement {
         var statement: OpaquePointer?
