@@ -25,6 +25,8 @@ public enum ExitStatus: Int32, Sendable {
         case let error as StoreError:
             if case .inUse = error { return .inUse }
             if case .mergeRefused = error { return .usage }
+            if case .pathConflict = error { return .usage }
+            if case .notOneCapture = error { return .usage }
             return .storage
         case let error as IngestError:
             switch error {

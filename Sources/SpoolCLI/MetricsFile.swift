@@ -1,3 +1,4 @@
+import SpoolStore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -6,8 +7,10 @@ import Glibc
 public struct MetricsFileError: Error, CustomStringConvertible, Equatable {
     /// The metrics file that was being replaced.
     public var path: String
-    /// The `errno` of the call that failed.
+    /// The `errno` of the call that failed (0 when the path was refused before any call).
     public var code: Int32
+    /// Why the path was refused before anything was written, with what to do.
+    public var reason: String?
 
     /// Describes a failure with `errno` value `code` while replacing `path`.
     public init(path: String, code: Int32) {
@@ -15,10 +18,18 @@ public struct MetricsFileError: Error, CustomStringConvertible, Equatable {
         self.code = code
     }
 
+    /// Describes a path refused before anything was written.
+    public init(path: String, reason: String) {
+        self.path = path
+        self.code = 0
+        self.reason = reason
+    }
+
     /// A sentence for a person, e.g. `cannot write metrics file /x/y.prom: No such file or
     /// directory (check that the folder exists and is writable)`; the CLI adds `spool: error: `.
     public var description: String {
-        "cannot write metrics file \(path): \(String(cString: strerror(code))) (check that the folder exists and is writable)"
+        if let reason { return "--metrics-file \(path): \(reason); nothing was written" }
+        return "cannot write metrics file \(path): \(String(cString: strerror(code))) (check that the folder exists and is writable)"
     }
 }
 
@@ -35,6 +46,27 @@ public struct MetricsFile: Sendable {
     /// A metrics file at `path` (nothing is touched until `write`).
     public init(path: String) {
         self.path = path
+    }
+
+    /// Refuses, before anything is written, a path that cannot be a metrics file: a folder, a
+    /// file in a missing folder, or a path (or its temporary name) that is `database` or one of
+    /// its companion files however it is spelled or linked (`StoreError.pathConflict`).
+    public func check(database: String) throws {
+        let files = DatabaseFiles(path: database)
+        try files.refuseAlias(path, role: "--metrics-file")
+        try files.refuseAlias(temporaryPath, role: "the metrics file's temporary name")
+        var info = stat()
+        let folderExample = (path.hasSuffix("/") ? path : path + "/") + "spool.prom"
+        if stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR {
+            throw MetricsFileError(path: path, reason: "is a folder; give a file path such as \(folderExample)")
+        }
+        if path.hasSuffix("/") {
+            throw MetricsFileError(path: path, reason: "ends in '/', so it names a folder, not a file; give a file path such as \(folderExample)")
+        }
+        let folder = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
+        if stat(folder.isEmpty ? "/" : folder, &info) != 0 || (info.st_mode & S_IFMT) != S_IFDIR {
+            throw MetricsFileError(path: path, reason: "the folder \(folder) does not exist; create it first")
+        }
     }
 
     /// Replaces the file with `text` (mode 0644), or throws `MetricsFileError` and leaves no

@@ -5,72 +5,21 @@ import SpoolStore
 /// cover the capture: every partition of every captured topic held by exactly one file, the
 /// file of the shard that owns it, and every shard present once.
 public struct ShardCoverage: Sendable {
-    /// One file's summary.
-    public struct File: Sendable {
-        /// The file.
-        public var path: String
-        /// Its shard, nil for a file captured without --shard.
-        public var shard: ShardSpec?
-        /// Its partitions' stored state.
-        public var partitions: [StoredPartition]
-        /// How far it is complete.
-        public var completeUntil: Int64?
-    }
+    /// The files read (see `ShardSet`).
+    public let shardSet: ShardSet
 
     /// The files, in the order given.
-    public var files: [File]
+    public var files: [ShardSet.File] { shardSet.files }
     /// Every coverage problem, as a sentence naming the shard, file or partition.
-    public var problems: [String]
+    public var problems: [String] { shardSet.problems }
 
     /// Reads `paths`; `partitionCounts` (from the brokers, when asked) is each topic's real
-    /// partition count, otherwise the highest partition any file holds tells it.
+    /// partition count, otherwise the highest partition any file holds tells it. Files that are
+    /// not the shards of one capture (other clusters, counts, a shard twice, a file captured
+    /// without --shard) are refused with `StoreError.notOneCapture`, as `spool merge` refuses them.
     public init(paths: [String], partitionCounts: [String: Int]? = nil) throws {
-        files = try paths.map { path in
-            let store = try SpoolStore.openForReading(path: path)
-            defer { store.close() }
-            return File(path: path, shard: try store.shardSpec(), partitions: try store.storedPartitions(),
-                        completeUntil: try store.completeUntil())
-        }
-        problems = Self.problems(files, partitionCounts: partitionCounts)
-    }
-
-    private static func problems(_ files: [File], partitionCounts: [String: Int]?) -> [String] {
-        var problems: [String] = []
-        let specs = files.compactMap(\.shard)
-        for file in files where file.shard == nil { problems.append("\(file.path) is not a shard's file (captured without --shard)") }
-        guard let count = specs.first?.count else { return problems + ["no shard files"] }
-        for file in files where file.shard.map({ $0.count != count }) ?? false {
-            problems.append("\(file.path) is shard \(file.shard!), the others are shards of \(count)")
-        }
-        let byIndex = Dictionary(grouping: files.filter { $0.shard?.count == count }, by: { $0.shard!.index })
-        for index in 0..<count {
-            let holders = byIndex[index] ?? []
-            if holders.isEmpty { problems.append("shard \(index)/\(count) is missing: no file holds it") }
-            if holders.count > 1 { problems.append("shard \(index)/\(count) is in \(holders.count) files: \(holders.map(\.path).joined(separator: ", "))") }
-        }
-        var holders: [TopicPartition: [String]] = [:]
-        for file in files {
-            for partition in file.partitions {
-                holders[partition.topicPartition, default: []].append(file.path)
-                if let shard = file.shard, !shard.owns(partition.topicPartition) {
-                    problems.append("\(file.path) holds \(partition.topicPartition), which shard \(shard) does not own")
-                }
-            }
-        }
-        for (partition, paths) in holders.sorted(by: { $0.key < $1.key }) where paths.count > 1 {
-            problems.append("\(partition) is stored in \(paths.count) files: \(paths.joined(separator: ", "))")
-        }
-        var counts = partitionCounts ?? [:]
-        if partitionCounts == nil {
-            for partition in holders.keys { counts[partition.topic] = max(counts[partition.topic] ?? 0, Int(partition.partition) + 1) }
-        }
-        for (topic, partitions) in counts.sorted(by: { $0.key < $1.key }) {
-            for number in 0..<Int32(partitions) where holders[TopicPartition(topic: topic, partition: number)] == nil {
-                let tp = TopicPartition(topic: topic, partition: number)
-                problems.append("\(tp) is stored by no file; its owner is shard \(ShardSpec.owner(of: tp, shards: count))/\(count)")
-            }
-        }
-        return problems
+        shardSet = try ShardSet(paths: paths, partitionCounts: partitionCounts)
+        try shardSet.requireOneCapture(allowIncomplete: true, flag: nil)
     }
 
     /// The report as text: one line per file, then the coverage verdict.

@@ -21,23 +21,31 @@ public enum ShardFiles {
         public var description: String { "\(paths.joined(separator: " ")): no .sqlite or .db files found; give shard files or the folder that holds them" }
     }
 
-    /// Expands `paths` (files, or folders of shard files), leaving out `excluding`; throws when
-    /// nothing is left.
+    /// Expands `paths` (files, or folders of shard files): a folder gives its regular `*.sqlite`
+    /// and `*.db` files (sorted; a subfolder named like one is not a database), leaving out
+    /// `excluding` (the file a command writes, which may sit in the folder). Files named one by
+    /// one are kept as given, for the command to check. Throws when nothing is left.
     public static func expand(_ paths: [String], excluding target: String) throws -> [String] {
         var files: [String] = []
         for path in paths {
             var info = stat()
             guard stat(path, &info) == 0 else { throw Missing(path: path) }
-            if (info.st_mode & S_IFMT) == S_IFDIR {
-                files += try entries(of: path).filter { $0.hasSuffix(".sqlite") || $0.hasSuffix(".db") }.sorted()
-                    .map { path.hasSuffix("/") ? path + $0 : path + "/" + $0 }
-            } else {
+            guard (info.st_mode & S_IFMT) == S_IFDIR else {
                 files.append(path)
+                continue
             }
+            let found = try entries(of: path).filter { $0.hasSuffix(".sqlite") || $0.hasSuffix(".db") }.sorted()
+                .map { path.hasSuffix("/") ? path + $0 : path + "/" + $0 }
+                .filter { isRegularFile($0) && $0 != target && realPath($0) != realPath(target) }
+            files += found
         }
-        let found = files.filter { $0 != target && realPath($0) != realPath(target) }
-        guard !found.isEmpty else { throw Empty(paths: paths) }
-        return found
+        guard !files.isEmpty else { throw Empty(paths: paths) }
+        return files
+    }
+
+    private static func isRegularFile(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
     }
 
     private static func entries(of folder: String) throws -> [String] {

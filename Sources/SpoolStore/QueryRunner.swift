@@ -16,8 +16,19 @@ public final class QueryRunner {
     public let path: String
     /// The longest a query may run, in seconds.
     public let timeLimitSeconds: Double
+    /// What the reader should know before trusting the answer (an unfinished merge, shards
+    /// that do not hold every partition), one sentence each; empty for a whole capture.
+    public let warnings: [String]
     private let connection: SQLiteConnection
     private let guardContext: QueryGuard
+
+    /// The warnings for one file: an unfinished merge, or one that went on without every partition.
+    /// A file that is not a Spool database (queries work on any SQLite file) has none.
+    private static func warnings(_ path: String) -> [String] {
+        guard let store = try? SpoolStore.openForReading(path: path) else { return [] }
+        defer { store.close() }
+        return (try? store.readerNotices()) ?? []
+    }
 
     /// Opens `path` for queries. `maxMemoryBytes` caps SQLite's heap (and the largest value).
     /// A file that cannot be read throws `StoreError` naming it.
@@ -27,11 +38,21 @@ public final class QueryRunner {
 
     /// Opens several files of one capture (shard files) as one: `messages`, `partition_state`,
     /// `latest`, the per-topic views and the rest read across all of them (see `ShardUnion`),
-    /// under the same guards as one file.
-    public init(paths: [String], timeLimitSeconds: Double = 30, maxMemoryBytes: Int64 = 1 << 30) throws {
+    /// under the same guards as one file. Sets that are not every shard of one capture are
+    /// refused (`StoreError.notOneCapture`); a set missing a shard or partition only with
+    /// `allowIncomplete`, and then `warnings` says what is missing.
+    public init(paths: [String], timeLimitSeconds: Double = 30, maxMemoryBytes: Int64 = 1 << 30, allowIncomplete: Bool = false) throws {
         self.path = paths.joined(separator: ", ")
         self.timeLimitSeconds = timeLimitSeconds
-        let connection = paths.count == 1 ? try SQLiteConnection.openForReading(path: paths[0]) : try ShardUnion.open(paths)
+        let connection: SQLiteConnection
+        if paths.count == 1 {
+            warnings = Self.warnings(paths[0])
+            connection = try SQLiteConnection.openForReading(path: paths[0])
+        } else {
+            let set = try ShardSet(paths: paths)
+            warnings = set.coverageProblems
+            connection = try ShardUnion.open(set, allowIncomplete: allowIncomplete)
+        }
         // (ShardUnion refuses an empty list, naming it.)
         _ = try connection.integer("SELECT count(*) FROM sqlite_master")
         self.connection = connection

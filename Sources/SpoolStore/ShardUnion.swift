@@ -13,8 +13,15 @@ enum ShardUnion {
     static let tables = ["messages", "partition_state", "latest", "gaps", "keyed_topics", "decode_stats", "schemas"]
 
     /// Opens `paths` as one capture. Refuses more files than SQLite can attach (naming the
-    /// limit and `spool merge`), files that are not Spool databases, and mixed schema versions.
-    static func open(_ paths: [String]) throws -> SQLiteConnection {
+    /// limit and `spool merge`), and every set `spool merge` refuses (`ShardSet`): files that
+    /// are not one capture's shards, and, unless `allowIncomplete`, a missing shard or partition.
+    static func open(_ paths: [String], allowIncomplete: Bool = false) throws -> SQLiteConnection {
+        try open(ShardSet(paths: paths), allowIncomplete: allowIncomplete)
+    }
+
+    /// Opens the files of `set` as one capture (see `open(_:allowIncomplete:)`).
+    static func open(_ set: ShardSet, allowIncomplete: Bool) throws -> SQLiteConnection {
+        let paths = set.files.map(\.path)
         guard let first = paths.first else {
             throw StoreError.cannotOpen(path: ".", reason: "no database files given (an empty folder?); give a Spool file or a folder of shard files")
         }
@@ -37,34 +44,12 @@ enum ShardUnion {
             }
             versions.insert(try connection.integer("SELECT max(version) FROM s\(index).spool_migrations") ?? 0)
         }
-        try checkShards(connection, paths: paths)
+        try set.requireOneCapture(allowIncomplete: allowIncomplete, flag: "--allow-incomplete")
         guard versions.count == 1 else {
             throw StoreError.cannotOpen(path: first, reason: "the files have different schema versions (\(versions.sorted().map(String.init).joined(separator: ", "))); open each once with this spool (e.g. spool status) to bring them level")
         }
         try createViews(connection, count: paths.count)
         return connection
-    }
-
-    /// The files must be distinct shards of one count: a whole capture (a merged file left in
-    /// the folder, say) or a shard given twice would count rows twice.
-    private static func checkShards(_ connection: SQLiteConnection, paths: [String]) throws {
-        var seen: [Int64: String] = [:]
-        var count: Int64?
-        for (index, path) in paths.enumerated() {
-            let hasTable = try connection.integer("SELECT count(*) FROM s\(index).sqlite_master WHERE type = 'table' AND name = 'shard'") == 1
-            let query = try connection.prepare(hasTable ? "SELECT shard_index, shard_count FROM s\(index).shard" : "SELECT NULL, NULL WHERE 0")
-            guard try query.step() else {
-                throw StoreError.cannotOpen(path: path, reason: "it is not a shard's file (captured without --shard); several files are read as one only when they are the shards of one capture")
-            }
-            let shard = query.int64(0), shards = query.int64(1)
-            if let count, count != shards {
-                throw StoreError.cannotOpen(path: path, reason: "it is shard \(shard)/\(shards), the others are shards of \(count)")
-            }
-            count = shards
-            if let other = seen.updateValue(path, forKey: shard) {
-                throw StoreError.cannotOpen(path: path, reason: "it is shard \(shard)/\(shards), like \(other); each shard may be given once")
-            }
-        }
     }
 
     /// The most databases this SQLite attaches (its compile-time limit, 10 unless built otherwise).

@@ -1,55 +1,158 @@
 import SpoolModel
+#if canImport(Glibc)
+import Glibc
+#endif
 
 extension SpoolStore {
-    /// What `merge(shards:)` did: rows copied now and partitions completed.
+    /// What `merge(shards:)` did: rows copied now, partitions completed, and what the user
+    /// should know about the result.
     public struct MergeOutcome: Equatable, Sendable {
         /// Log rows copied by this call (0 when a finished merge is run again).
         public var rowsCopied: Int64
         /// Partitions the merged file holds.
         public var partitions: Int
+        /// The retention the merged file records (the shards' common one), nil for none.
+        public var retention: RetentionPolicy? = nil
+        /// Each shard's retention when they differ (the merged file then records none).
+        public var differingRetentions: [String: RetentionPolicy?] = [:]
+        /// What the shards did not cover, when an incomplete set was allowed.
+        public var coverageProblems: [String] = []
     }
 
-    /// Whether `spool merge` into this file started and has not finished (ingest refuses it).
+    /// Whether `spool merge` into this file started and has not finished (ingest refuses it;
+    /// status, query and verify say so).
     public func mergeInProgress() throws -> Bool {
         guard schemaVersion >= 7 else { return false }
         return try connection.integer("SELECT count(*) FROM merge_in_progress") == 1
     }
 
+    /// What a reader must be told before trusting this file, one sentence each: a merge into
+    /// it that has not finished, or one that went on without every partition. Empty otherwise.
+    public func readerNotices() throws -> [String] {
+        var notices: [String] = []
+        if try mergeInProgress() {
+            notices.append("\(path) is the target of a spool merge that has not finished: it holds only part of the shards' records; run the same spool merge again to complete it")
+        }
+        if try mergedIncomplete() {
+            notices.append("\(path) was merged from shards that did not hold every partition (--allow-incomplete): it is not a whole capture")
+        }
+        return notices
+    }
+
     /// Checks, without writing anything, that `paths` are every shard of one capture (what
-    /// `merge` checks first), so a refused merge does not even create its target.
-    /// Also refuses (`StoreError.inUse`) a shard whose ingest is still running.
-    public static func checkShards(_ paths: [String], target: String) throws {
-        for path in paths { try WriterLock(path: path).release() }
-        _ = try MergeSources(paths: paths, target: target)
+    /// `merge` checks first: one cluster and count, each shard once, every partition held
+    /// unless `allowIncomplete`, no shard damaged) and that an existing `target` may receive
+    /// them, so a refused merge does not even create its target. Also refuses
+    /// (`StoreError.inUse`) a shard whose ingest is still running.
+    public static func checkShards(_ paths: [String], target: String, allowIncomplete: Bool = false) throws {
+        let locks = try paths.map { try WriterLock(path: $0) }
+        defer { locks.forEach { $0.release() } }
+        let sources = try MergeSources(paths: paths, target: target, allowIncomplete: allowIncomplete)
+        var info = stat()
+        guard stat(target, &info) == 0, info.st_size > 0 else { return }
+        let existing = try openForReading(path: target)
+        defer { existing.close() }
+        try sources.checkTarget(existing)
     }
 
     /// Combines the files of ALL shards of one capture into this (empty or partly merged) file:
     /// every partition's rows and state, keyed tables, gaps, schemas and counters. Rows are
     /// copied in chunks of `chunkSize`, each in one transaction with its partition's state, so
     /// an interrupted merge continues where it stopped when run again; `stop` is asked between
-    /// chunks. Refuses shards of different captures or counts, a missing or repeated shard, and
-    /// a target that holds anything else.
-    public func merge(shards paths: [String], chunkSize: Int = 50_000, stop: () -> Bool = { false }) throws -> MergeOutcome {
+    /// chunks. Refuses shards of different captures, clusters or counts, a missing or repeated
+    /// shard, a partition no shard holds (unless `allowIncomplete`: the merged file then has no
+    /// `complete_until`), a damaged shard, and a target that holds anything else.
+    public func merge(shards paths: [String], chunkSize: Int = 50_000, allowIncomplete: Bool = false,
+                      stop: () -> Bool = { false }) throws -> MergeOutcome {
         try requireWriter()
         // Every shard's writer lock for the whole merge: a shard being written (its ingest still
         // running) is refused (exit 5), so what is read cannot change under the merge.
         let locks = try paths.map { try WriterLock(path: $0) }
         defer { locks.forEach { $0.release() } }
-        let sources = try MergeSources(paths: paths, target: path)
+        let sources = try MergeSources(paths: paths, target: path, allowIncomplete: allowIncomplete)
         try sources.checkTarget(self)
-        try connection.execute("INSERT OR IGNORE INTO merge_in_progress (id, started_at) VALUES (1, \(WallClock.nowMs()))")
-        var copied: Int64 = 0
+        try connection.inTransaction { try recordMergeStart(sources) }
+        var outcome = MergeOutcome(rowsCopied: 0, partitions: 0, retention: sources.retention,
+                                   coverageProblems: sources.coverageProblems)
+        if Set(sources.retentions.map { $0?.description ?? "" }).count > 1 {
+            outcome.differingRetentions = Dictionary(uniqueKeysWithValues: zip(sources.shards.map(\.path), sources.retentions))
+        }
         for shard in sources.shards {
             try connection.execute("ATTACH DATABASE \(Self.quotedLiteral(shard.path)) AS shard")
             defer { _ = try? connection.execute("DETACH DATABASE shard") }
-            for partition in shard.partitions {
-                copied += try copyPartition(partition, chunkSize: chunkSize, stop: stop)
-                if stop() { return MergeOutcome(rowsCopied: copied, partitions: try storedPartitions().count) }
+            do {
+                for partition in shard.partitions {
+                    outcome.rowsCopied += try copyPartition(partition, chunkSize: chunkSize, stop: stop)
+                    if stop() { outcome.partitions = try storedPartitions().count; return outcome }
+                }
+                try connection.inTransaction(immediate: false) { try mergeLatest() }
+            } catch {
+                throw blameDamagedShard(shard.path, for: error)
             }
-            try connection.inTransaction(immediate: false) { try mergeLatest() }
         }
         try connection.inTransaction(immediate: false) { try writeSmallTables(sources) }
-        return MergeOutcome(rowsCopied: copied, partitions: try storedPartitions().count)
+        outcome.partitions = try storedPartitions().count
+        return outcome
+    }
+
+    /// Marks the merge unfinished and records its shards (kept after it finishes), once.
+    private func recordMergeStart(_ sources: MergeSources) throws {
+        try connection.execute("INSERT OR IGNORE INTO merge_in_progress (id, started_at) VALUES (1, \(WallClock.nowMs()))")
+        guard try mergeSources().isEmpty else { return }
+        for record in sources.records {
+            let insert = try connection.prepare("""
+                INSERT INTO merge_source (shard_index, shard_count, shard_recorded_at, cluster_id, path, incomplete)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                """)
+            insert.bind(1, Int64(record.spec.index))
+            insert.bind(2, Int64(record.spec.count))
+            insert.bind(3, record.recordedAt)
+            insert.bind(4, record.clusterID)
+            insert.bind(5, record.path)
+            insert.bind(6, sources.coverageProblems.isEmpty ? 0 : 1)
+            try insert.run()
+        }
+    }
+
+    /// The shards a merge into this file recorded, in shard order (none for other files).
+    func mergeSources() throws -> [MergeSourceRecord] {
+        guard schemaVersion >= 8 else { return [] }
+        let query = try connection.prepare("SELECT shard_index, shard_count, shard_recorded_at, cluster_id, path FROM merge_source ORDER BY shard_index")
+        var records: [MergeSourceRecord] = []
+        while try query.step() {
+            guard let spec = ShardSpec(index: Int(query.int64(0)), count: Int(query.int64(1))) else { continue }
+            records.append(MergeSourceRecord(spec: spec, recordedAt: query.int64(2), clusterID: query.text(3), path: query.text(4) ?? ""))
+        }
+        return records
+    }
+
+    /// Whether a merge into this file went on without every partition (`--allow-incomplete`).
+    public func mergedIncomplete() throws -> Bool {
+        guard schemaVersion >= 8 else { return false }
+        return try connection.integer("SELECT count(*) FROM merge_source WHERE incomplete = 1") ?? 0 > 0
+    }
+
+    /// Whether the file holds any captured record, partition or keyed row.
+    func holdsCapture() throws -> Bool {
+        try connection.integer("SELECT EXISTS (SELECT 1 FROM partition_state) OR EXISTS (SELECT 1 FROM messages) OR EXISTS (SELECT 1 FROM latest)") == 1
+    }
+
+    /// How many runs of spool ingest the file records.
+    func runCount() throws -> Int64 {
+        try connection.integer("SELECT count(*) FROM runs") ?? 0
+    }
+
+    /// The error to report when copying from `shard` failed: the shard's own damage when its
+    /// quick check finds any (SQLite's message would name only the merged file), else `error`.
+    private func blameDamagedShard(_ shard: String, for error: Error) -> Error {
+        guard let reader = try? SpoolStore.openForReading(path: shard) else { return error }
+        defer { reader.close() }
+        do {
+            try reader.requireUndamaged()
+            return error
+        } catch let damage {
+            return damage
+        }
     }
 
     /// Copies the attached shard's rows of `partition` after those already here, a chunk per

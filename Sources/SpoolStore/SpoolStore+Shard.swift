@@ -12,6 +12,12 @@ extension SpoolStore {
         return ShardSpec(index: Int(query.int64(0)), count: Int(query.int64(1)))
     }
 
+    /// When the file's shard was recorded (Unix ms), nil for a whole capture.
+    public func shardRecordedAt() throws -> Int64? {
+        guard hasShard else { return nil }
+        return try connection.integer("SELECT recorded_at FROM shard WHERE id = 1")
+    }
+
     /// Records the file as shard `spec`'s. Call once, before its first capture as a shard.
     public func recordShard(_ spec: ShardSpec) throws {
         try requireWriter()

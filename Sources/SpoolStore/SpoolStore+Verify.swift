@@ -1,18 +1,58 @@
 import SpoolModel
 
 extension SpoolStore {
+    /// Audits the file at `path` (see `verify()`). A file SQLite cannot read as a database, or
+    /// whose damage stops the audit part way, is reported as problems (with SQLite's integrity
+    /// findings), not thrown: damage is what an audit is for. A readable file of another
+    /// application, a missing file or a newer schema still throw.
+    public static func audit(path: String) throws -> VerifyReport {
+        let store: SpoolStore
+        do {
+            store = try openForReading(path: path)
+        } catch let error as StoreError where error.isDamage {
+            return VerifyReport(problems: ["SQLite cannot read \(path) as a Spool database: \(error.damageText)"], gaps: [],
+                                messageCount: 0, partitionCount: 0, rowsStoredBeforeHeaders: 0)
+        }
+        defer { store.close() }
+        do {
+            return try store.verify()
+        } catch let error as StoreError where error.isDamage {
+            let findings = (try? store.integrityFindings(limit: 20)) ?? []
+            return VerifyReport(problems: ["the audit stopped: \(error.damageText)"] + findings.map { "integrity check: \($0)" },
+                                gaps: [], messageCount: 0, partitionCount: 0, rowsStoredBeforeHeaders: 0)
+        }
+    }
+
+    /// SQLite's quick check of the whole file: throws `StoreError.storage` naming this file and
+    /// the first findings when any page is damaged.
+    ///
+    /// Related SQLite documentation: https://www.sqlite.org/pragma.html#pragma_quick_check
+    func requireUndamaged() throws {
+        let findings = try integrityFindings(limit: 3, quick: true)
+        guard findings.isEmpty else {
+            throw StoreError.storage(path: path, code: 11, message: "the database is damaged (\(findings.joined(separator: "; "))); run spool verify \(path), restore a copy or capture it again")
+        }
+    }
+
+    /// What SQLite's integrity check (or quick check) finds, at most `limit` lines; empty when sound.
+    func integrityFindings(limit: Int, quick: Bool = false) throws -> [String] {
+        let check = try connection.prepare("PRAGMA \(quick ? "quick_check" : "integrity_check")(\(limit))")
+        var findings: [String] = []
+        while try check.step() {
+            let line = check.text(0) ?? ""
+            if line != "ok" { findings.append(line) }
+        }
+        return findings
+    }
+
     /// Audits the database in one read transaction (a consistent snapshot, even during ingest):
     /// SQLite's integrity check, no duplicate (topic, partition, offset), partition state agreeing
     /// with the stored rows, offsets only increasing in insertion order; gaps are listed.
     public func verify() throws -> VerifyReport {
         try connection.execute("BEGIN")
         defer { _ = try? connection.execute("COMMIT") }
-        var problems: [String] = []
-        let integrity = try connection.prepare("PRAGMA integrity_check")
-        while try integrity.step() {
-            let line = integrity.text(0) ?? ""
-            if line != "ok" { problems.append("integrity check: \(line)") }
-        }
+        var problems = try integrityFindings(limit: 100).map { "integrity check: \($0)" }
+        problems += try readerNotices()
         let duplicates = try connection.prepare("""
             SELECT topic, partition, offset, count(*) FROM messages GROUP BY topic, partition, offset HAVING count(*) > 1 LIMIT 20
             """)

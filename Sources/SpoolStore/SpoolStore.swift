@@ -54,7 +54,9 @@ public final class SpoolStore {
     /// - Parameter busyTimeoutMs: how long a write waits for another connection's lock (for
     ///   example a `sqlite3` shell inside `BEGIN IMMEDIATE`) before failing with `.locked`.
     public static func openForWriting(path: String, durability: Durability = .normal, busyTimeoutMs: Int = 5_000) throws -> SpoolStore {
+        try DatabaseFiles.refuseAsDatabase(path, flag: "the database")
         let lock = try WriterLock(path: path)
+        try refuseForeign(path)
         let connection = try SQLiteConnection(path: path, readOnly: false, create: true)
         try connection.setBusyTimeout(ms: busyTimeoutMs)
         let migrator = Migrator()
@@ -85,6 +87,18 @@ public final class SpoolStore {
         try store.loadKeyedModes()
         try store.loadRetention()
         return store
+    }
+
+    /// Refuses a file with content that is not a Spool database, judged through a read-only
+    /// connection: a writable one could checkpoint another application's WAL into its file.
+    private static func refuseForeign(_ path: String) throws {
+        var info = stat()
+        guard stat(path, &info) == 0, info.st_size > 0,
+              let probe = try? SQLiteConnection(path: path, readOnly: true, create: false) else { return }
+        defer { probe.close() }
+        if case .foreign(let reason) = try? Migrator().classify(probe) {
+            throw StoreError.notSpoolDatabase(path: path, reason: reason)
+        }
     }
 
     /// Opens an existing database read-only (for status, verify and queries).

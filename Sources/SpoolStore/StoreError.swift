@@ -21,12 +21,17 @@ public enum StoreError: Error, Equatable, CustomStringConvertible, Sendable {
     case inconsistent(path: String, reason: String)
     /// `spool merge` refused its inputs or target (nothing was written).
     case mergeRefused(path: String, reason: String)
+    /// A path the command would write is, or resolves to, a database or one of its companion
+    /// files (nothing was written).
+    case pathConflict(path: String, reason: String)
+    /// Files given together are not every shard of one capture (nothing was read as one).
+    case notOneCapture(problems: [String], hint: String)
 
     /// A sentence that names the file, the cause and what to do.
     public var description: String {
         switch self {
         case .notSpoolDatabase(let path, let reason):
-            return "\(path) is not a Spool database (\(reason)); it was left untouched. Choose another --db file."
+            return "\(path) is not a Spool database (\(reason)); Spool did not change it. Give a file spool ingest wrote (for ingest, another --db file)."
         case .newerSchema(let path, let found, let supported):
             return "\(path) has schema version \(found), but this spool supports up to version \(supported); use a newer spool."
         case .migrationChanged(let path, let version, let name):
@@ -38,11 +43,37 @@ public enum StoreError: Error, Equatable, CustomStringConvertible, Sendable {
         case .cannotOpen(let path, let reason):
             return "cannot open \(path): \(reason)"
         case .storage(let path, _, let message):
-            return "storage error on \(path): \(message); the current batch was rolled back and stored offsets are unchanged."
+            return "storage error on \(path): \(message)"
         case .inconsistent(let path, let reason):
             return "\(path): \(reason)"
         case .mergeRefused(let path, let reason):
             return "\(path): \(reason); nothing was written"
+        case .pathConflict(_, let reason):
+            return "\(reason); nothing was written"
+        case .notOneCapture(let problems, let hint):
+            return "the files are not every shard of one capture: " + problems.joined(separator: "; ") + "; \(hint)"
         }
     }
 }
+
+extension StoreError {
+    /// Whether the error says the file is damaged or not a database at all (SQLite's
+    /// `SQLITE_CORRUPT` or `SQLITE_NOTADB`), as opposed to missing, locked or refused.
+    public var isDamage: Bool {
+        switch self {
+        case .storage(_, let code, _): return code & 0xff == 11 || code & 0xff == 26
+        case .notSpoolDatabase(_, let reason): return reason == "not an SQLite database" || reason.hasPrefix("SQLite cannot read it")
+        default: return false
+        }
+    }
+
+    /// The damage in a few words (for a verify report), without the advice meant for writers.
+    var damageText: String {
+        switch self {
+        case .storage(_, _, let message): return message
+        case .notSpoolDatabase(_, let reason): return reason
+        default: return description
+        }
+    }
+}
+
