@@ -53,6 +53,10 @@ public final class IngestPipeline {
         let plan = try RunPlan.make(store: store, options: options)
         var gapsAccepted = 0
         let manager = try openConsumer(store: store, plan: plan, shard: shard, gapsAccepted: &gapsAccepted)
+        if let shard, manager.partitionState().isEmpty {
+            let topics = options.topics.map(\.name).joined(separator: ", ")
+            logger.warning("shard \(shard) owns none of the current partitions of \(topics): it captures nothing\(options.follow ? " until partitions it owns are added" : ""). With more shards than partitions, some shards own none; see README (Shards).")
+        }
         if let stored = try store.clusterID(), let current = manager.clusterID, stored != current {
             throw IngestError.clusterMismatch(path: databasePath, stored: stored, current: current)
         }

@@ -139,7 +139,7 @@ final class SQLiteConnection {
         case SQLITE_CANTOPEN:
             return .cannotOpen(path: path, reason: "\(message); check the file and its folder exist and are writable")
         case SQLITE_CORRUPT:
-            return .storage(path: path, code: rc, message: "the database is damaged (\(message)); run spool verify, restore a copy or start a new file")
+            return .storage(path: path, code: rc, message: "the database is damaged (\(message))")
         default:
             return .storage(path: path, code: rc, message: message)
         }

@@ -11,15 +11,20 @@ extension SpoolStore {
             store = try openForReading(path: path)
         } catch let error as StoreError where error.isDamage {
             return VerifyReport(problems: ["SQLite cannot read \(path) as a Spool database: \(error.damageText)"], gaps: [],
-                                messageCount: 0, partitionCount: 0, rowsStoredBeforeHeaders: 0)
+                                messageCount: 0, partitionCount: 0, rowsStoredBeforeHeaders: 0, countsKnown: false)
         }
         defer { store.close() }
         do {
             return try store.verify()
         } catch let error as StoreError where error.isDamage {
-            let findings = (try? store.integrityFindings(limit: 20)) ?? []
-            return VerifyReport(problems: ["the audit stopped: \(error.damageText)"] + findings.map { "integrity check: \($0)" },
-                                gaps: [], messageCount: 0, partitionCount: 0, rowsStoredBeforeHeaders: 0)
+            let findings: [String]
+            do {
+                findings = try store.integrityFindings(limit: 20).map { "integrity check: \($0)" }
+            } catch {
+                findings = ["SQLite's integrity check cannot run either: \((error as? StoreError)?.damageText ?? String(describing: error))"]
+            }
+            return VerifyReport(problems: ["the audit stopped: \(error.damageText)"] + findings,
+                                gaps: [], messageCount: 0, partitionCount: 0, rowsStoredBeforeHeaders: 0, countsKnown: false)
         }
     }
 
@@ -30,7 +35,7 @@ extension SpoolStore {
     func requireUndamaged() throws {
         let findings = try integrityFindings(limit: 3, quick: true)
         guard findings.isEmpty else {
-            throw StoreError.storage(path: path, code: 11, message: "the database is damaged (\(findings.joined(separator: "; "))); run spool verify \(path), restore a copy or capture it again")
+            throw StoreError.storage(path: path, code: 11, message: "the database is damaged (\(findings.joined(separator: "; ")))")
         }
     }
 

@@ -42,6 +42,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible, Sendable {
             return "\(path) is locked: another connection held SQLite's write lock for more than \(waitedMs) ms; nothing was written. Close the other writer and retry."
         case .cannotOpen(let path, let reason):
             return "cannot open \(path): \(reason)"
+        case .storage(let path, let code, let message) where code & 0xff == 11:
+            return "storage error on \(path): \(message); run spool verify \(path) for details, then restore a copy or capture again"
         case .storage(let path, _, let message):
             return "storage error on \(path): \(message)"
         case .inconsistent(let path, let reason):

@@ -11,6 +11,8 @@ public struct VerifyReport: Sendable {
     /// Rows stored before their partition's header capture began (an upgraded database): they
     /// cannot say whether they had headers.
     public var rowsStoredBeforeHeaders: Int64 = 0
+    /// Whether the audit read the whole file, so the counts are true (false: damage stopped it).
+    public var countsKnown = true
     /// Whether no problem was found.
     public var isSound: Bool { problems.isEmpty }
 }

@@ -200,6 +200,8 @@ struct IngestCommand: ParsableCommand {
         guard config["bootstrap.servers"] != nil || config["metadata.broker.list"] != nil else {
             throw ValidationError("--brokers is required (or bootstrap.servers in -X or --config-file)")
         }
+        try DatabaseFiles.refuseAsDatabase(db, flag: "--db")
+        try metricsFile.map { try MetricsFile(path: $0).check(database: db) }
         let topics = try topic.map(TopicSpec.parse)
         let choice = try cutoffChoice()
         let durabilityChoice = try durabilityChoice()

@@ -18,7 +18,8 @@ struct MergeCommand: ParsableCommand {
             ingests first. The runs history stays in the shard files.
 
             Exit codes: 0 done (or stopped on SIGINT, to be run again); 2 the files are not every \
-            shard of one capture, or the target holds something else; 3 storage; 5 database in use.
+            shard of one capture (other clusters or counts, a shard missing or twice, a partition no \
+            shard holds, unless --allow-incomplete), or the target holds something else; 3 storage; 5 database in use.
             """
     )
 
@@ -31,6 +32,9 @@ struct MergeCommand: ParsableCommand {
     @Option(name: .long, help: "Rows per transaction.")
     var chunkSize: Int = 50_000
 
+    @Flag(name: .customLong("allow-incomplete"), help: "Merge even when the shards do not hold every partition (the merged file then has no complete_until, and verify reports it).")
+    var allowIncomplete = false
+
     @Flag(name: .long, help: "No summary; errors only.")
     var quiet = false
 
@@ -40,15 +44,22 @@ struct MergeCommand: ParsableCommand {
     }
 
     func run() throws {
+        try DatabaseFiles.refuseAsDatabase(db, flag: "--db")
         let paths = try ShardFiles.expand(shards, excluding: db)
-        try SpoolStore.checkShards(paths, target: db)
+        try SpoolStore.checkShards(paths, target: db, allowIncomplete: allowIncomplete)
         let store = try SpoolStore.openForWriting(path: db)
         defer { store.close() }
         installStopHandlers(announce: !quiet)
-        let outcome = try store.merge(shards: paths, chunkSize: chunkSize, stop: { stopRequested.isStopped })
-        if !quiet {
-            let stopped = stopRequested.isStopped ? " (stopped: run the same command again to go on)" : ""
-            print("merged \(paths.count) shard(s) into \(db): \(ByteText.count(outcome.rowsCopied)) row(s) copied now, \(outcome.partitions) partition(s)\(stopped)")
+        let outcome = try store.merge(shards: paths, chunkSize: chunkSize, allowIncomplete: allowIncomplete,
+                                      stop: { stopRequested.isStopped })
+        for problem in outcome.coverageProblems { printError("spool: warning: \(problem) (merged anyway: --allow-incomplete)") }
+        if !outcome.differingRetentions.isEmpty {
+            let each = outcome.differingRetentions.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value?.description ?? "none")" }
+            printError("spool: note: the shards record different retention (\(each.joined(separator: "; "))); \(db) records none and keeps every record. Set one with spool ingest --retain or --retain-size on it.")
         }
+        guard !quiet else { return }
+        let stopped = stopRequested.isStopped ? " (stopped: run the same command again to go on)" : ""
+        let retention = outcome.retention.map { "; retention \($0) (the shards')" } ?? ""
+        print("merged \(paths.count) shard(s) into \(db): \(ByteText.count(outcome.rowsCopied)) row(s) copied now, \(outcome.partitions) partition(s)\(retention)\(stopped)")
     }
 }

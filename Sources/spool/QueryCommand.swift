@@ -38,6 +38,9 @@ struct QueryCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Stop the query when SQLite needs more memory than this.", valueName: "MiB"))
     var maxMemory: Int64 = 1024
 
+    @Flag(name: .customLong("allow-incomplete"), help: "Read shard files as one even when they do not hold every shard or partition (a warning names what is missing).")
+    var allowIncomplete = false
+
     func validate() throws {
         if arguments.count < 2 {
             throw ValidationError("give the database file and one SQL statement, e.g. spool query orders.sqlite \"SELECT count(*) FROM messages\"")
@@ -48,7 +51,8 @@ struct QueryCommand: ParsableCommand {
 
     func run() throws {
         let runner = try QueryRunner(paths: try ShardFiles.expand(files, excluding: ""), timeLimitSeconds: timeout,
-                                     maxMemoryBytes: maxMemory << 20)
+                                     maxMemoryBytes: maxMemory << 20, allowIncomplete: allowIncomplete)
+        for warning in runner.warnings { printError("spool: warning: \(warning)") }
         var output = QueryOutputFormatter(format: format, blobs: blobs) { print($0, terminator: "") }
         try runner.run(sql, columns: { output.begin(columns: $0) }, row: { output.add($0) })
         output.end()

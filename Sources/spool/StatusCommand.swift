@@ -102,7 +102,12 @@ struct StatusCommand: ParsableCommand {
                                                          logger: makeLogger(label: "spool", verbose: false, quiet: true)).partitions
         }
         let report = try StatusReport(store: store, watermarks: watermarks)
-        return format == .json ? report.json() : report.table()
+        let notices = try store.readerNotices()
+        guard format == .json else { return notices.map { "WARNING: \($0)\n" }.joined() + report.table() }
+        // The notices as the object's first field, so a script sees them without parsing the rest.
+        let json = report.json()
+        guard json.hasPrefix("{") else { return json }
+        return "{\"warnings\":" + JSONText.array(notices.map(JSONText.string)) + "," + json.dropFirst()
     }
 }
 

@@ -25,11 +25,12 @@ struct VerifyCommand: ParsableCommand {
         let file = files.joined(separator: " ")
         if files.count == 1, stat(file, &info) != 0 || (info.st_mode & S_IFMT) != S_IFDIR { return try audit(file) }
         let paths = try ShardFiles.expand(files, excluding: "")
+        // First: files that are not one capture's shards are refused before any is audited.
+        let coverage = try ShardCoverage(paths: paths)
         var failed = 0
         for path in paths {
             do { try audit(path) } catch let exit as ExitCode where exit.rawValue == ExitStatus.problemsFound.rawValue { failed += 1 }
         }
-        let coverage = try ShardCoverage(paths: paths)
         for problem in coverage.problems { print("problem: \(problem)") }
         if coverage.problems.isEmpty { print("coverage: complete (\(paths.count) shard files)") }
         if failed > 0 || !coverage.problems.isEmpty {
@@ -40,10 +41,9 @@ struct VerifyCommand: ParsableCommand {
 
     /// Audits one file; exits 1 (by throwing) when it has problems.
     private func audit(_ file: String) throws {
-        let store = try SpoolStore.openForReading(path: file)
-        defer { store.close() }
-        let report = try store.verify()
-        print("\(file): \(ByteText.count(report.messageCount)) messages in \(report.partitionCount) partitions")
+        let report = try SpoolStore.audit(path: file)
+        print(report.countsKnown ? "\(file): \(ByteText.count(report.messageCount)) messages in \(report.partitionCount) partitions"
+              : "\(file): damaged; the audit could not read it whole")
         for gap in report.gaps {
             print("gap: \(gap.topic)[\(gap.partition)] offsets \(gap.firstMissingOffset)...\(gap.lastMissingOffset) deleted by retention (\(gap.accepted ? "accepted" : "refused"))")
         }
