@@ -49,12 +49,15 @@ public struct MetricsFile: Sendable {
     }
 
     /// Refuses, before anything is written, a path that cannot be a metrics file: a folder, a
-    /// file in a missing folder, or a path (or its temporary name) that is `database` or one of
-    /// its companion files however it is spelled or linked (`StoreError.pathConflict`).
+    /// file in a missing folder, a path (or its temporary name) that is `database` or one of
+    /// its companion files however it is spelled or linked, or that holds any other SQLite
+    /// database (`StoreError.pathConflict`).
     public func check(database: String) throws {
         let files = DatabaseFiles(path: database)
         try files.refuseAlias(path, role: "--metrics-file")
         try files.refuseAlias(temporaryPath, role: "the metrics file's temporary name")
+        try DatabaseFiles.refuseOverwritingDatabase(path, role: "--metrics-file")
+        try DatabaseFiles.refuseOverwritingDatabase(temporaryPath, role: "the metrics file's temporary name")
         var info = stat()
         let folderExample = (path.hasSuffix("/") ? path : path + "/") + "spool.prom"
         if stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR {

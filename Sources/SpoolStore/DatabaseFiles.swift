@@ -60,6 +60,32 @@ public struct DatabaseFiles: Sendable {
         }
     }
 
+    /// Refuses to replace `path` with something that is not a database when it holds one: an
+    /// SQLite file (any application's, judged by its header, through links), or a file named
+    /// like the companion (`-wal`, `-shm`, `-journal`) of an existing file. `role` names the
+    /// path for the message, e.g. `--bootstrap-file`.
+    public static func refuseOverwritingDatabase(_ path: String, role: String) throws {
+        if isSQLiteFile(path) {
+            throw StoreError.pathConflict(path: path, reason: "\(role) \(path) is an SQLite database, which this would overwrite; give \(role) a path of its own")
+        }
+        for suffix in companionSuffixes where path.hasSuffix(suffix) {
+            let base = String(path.dropLast(suffix.count))
+            if !base.isEmpty, isSQLiteFile(base) {
+                throw StoreError.pathConflict(path: path, reason: "\(role) \(path) is the \(suffix) file SQLite keeps for the database \(base); give \(role) a path of its own")
+            }
+        }
+    }
+
+    /// Whether `path` is a file that starts with SQLite's header ("SQLite format 3").
+    static func isSQLiteFile(_ path: String) -> Bool {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var header = [UInt8](repeating: 0, count: 16)
+        guard read(fd, &header, 16) == 16 else { return false }
+        return header == Array("SQLite format 3\u{0}".utf8)
+    }
+
     /// `path` made absolute, with `.`, `..` and symbolic links resolved, also in a last
     /// component that does not exist yet or is a dangling link.
     static func resolved(_ path: String, depth: Int = 0) -> String {

@@ -2,6 +2,7 @@ import ArgumentParser
 import KafkaReplay
 import SpoolCLI
 import SpoolIngest
+import SpoolStore
 
 extension SampleData.Shape: ExpressibleByArgument {}
 #if canImport(Glibc)
@@ -58,6 +59,10 @@ struct DevBrokerCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let bootstrapFile {
+            try DatabaseFiles.refuseOverwritingDatabase(bootstrapFile, role: "--bootstrap-file")
+            try DatabaseFiles.refuseOverwritingDatabase(bootstrapFile + ".tmp", role: "the --bootstrap-file's temporary name")
+        }
         let logger = makeLogger(label: "spool.dev-broker", verbose: false, quiet: true)
         let cluster = try MockKafkaCluster(brokers: brokers, logger: logger)
         cluster.producerProperties["compression.codec"] = compression

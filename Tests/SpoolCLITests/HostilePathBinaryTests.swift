@@ -71,6 +71,7 @@ struct HostilePathBinaryTests {
         let captured = try Captured()
         let dir = captured.dir
         try FileManager.default.createDirectory(atPath: dir.file("folder"), withIntermediateDirectories: false)
+        try FileManager.default.createDirectory(atPath: dir.file("sub"), withIntermediateDirectories: false)
         try FileManager.default.createDirectory(atPath: dir.file("d.sqlite"), withIntermediateDirectories: false)
         let cases: [([String], String)] = [
             (captured.ingest("new.sqlite", ["--metrics-file", "folder/"]), "--metrics-file folder/: is a folder; give a file path such as folder/spool.prom"),
@@ -80,6 +81,11 @@ struct HostilePathBinaryTests {
             (captured.ingest("d.sqlite"), "--db d.sqlite is a folder; give a database file such as d.sqlite/capture.sqlite"),
             (captured.ingest("e.sqlite-wal"), "--db e.sqlite-wal is the -wal file SQLite keeps for e.sqlite, not a database"),
             (["compact", "e.sqlite-shm"], "is the -shm file SQLite keeps for e.sqlite"),
+            // Any database, not only the command's own: another capture, or the dev broker's bootstrap file.
+            (captured.ingest("new.sqlite", ["--metrics-file", "e.sqlite"]), "--metrics-file e.sqlite is an SQLite database, which this would overwrite"),
+            (captured.ingest("new.sqlite", ["--metrics-file", "sub/../e.sqlite"]), "--metrics-file sub/../e.sqlite is an SQLite database, which this would overwrite"),
+            (["dev-broker", "--bootstrap-file", "e.sqlite"], "--bootstrap-file e.sqlite is an SQLite database, which this would overwrite"),
+            (["dev-broker", "--bootstrap-file", "e.sqlite-wal"], "--bootstrap-file e.sqlite-wal is the -wal file SQLite keeps for the database e.sqlite"),
             (["decode", "e.sqlite-wal", "--schema-registry", "http://127.0.0.1:9"], "is the -wal file SQLite keeps for e.sqlite"),
         ]
         // A connection of the test's own keeps the -wal and -shm files in place meanwhile.
