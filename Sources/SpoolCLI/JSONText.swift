@@ -1,4 +1,8 @@
 /// Minimal JSON writing for the CLI's machine-readable output (no Foundation needed).
+///
+/// Strings escape what RFC 8259 requires (quotation mark, backslash, U+0000 to U+001F) and also
+/// DEL, the C1 controls and the bidi overrides and isolates that `TerminalText` escapes, as
+/// `\uXXXX`: the same string to a JSON reader, and output that is safe to show on a terminal.
 public enum JSONText {
     /// `text` as a JSON string literal, quotes included.
     public static func string(_ text: String) -> String {
@@ -11,15 +15,33 @@ public enum JSONText {
             case "\r": out += "\\r"
             case "\t": out += "\\t"
             default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
+                appendEscaped(scalar, to: &out)
             }
         }
         return out + "\""
+    }
+
+    /// Already-encoded JSON (such as the stored `headers` column) with raw DEL, C1 controls and
+    /// bidi overrides written as `\uXXXX`, as `string` writes them; the value is unchanged.
+    ///
+    /// Valid JSON holds those characters only inside strings, where the escape means the same.
+    public static func escapingControls(_ json: String) -> String {
+        guard json.unicodeScalars.contains(where: { TerminalText.needsEscape($0) && $0.value >= 0x20 }) else { return json }
+        var out = ""
+        for scalar in json.unicodeScalars {
+            if scalar.value >= 0x20 { appendEscaped(scalar, to: &out) } else { out.unicodeScalars.append(scalar) }
+        }
+        return out
+    }
+
+    /// Appends `scalar` as `\uXXXX` when `TerminalText` escapes it, else as it is.
+    private static func appendEscaped(_ scalar: Unicode.Scalar, to out: inout String) {
+        guard TerminalText.needsEscape(scalar) else {
+            out.unicodeScalars.append(scalar)
+            return
+        }
+        let hex = String(scalar.value, radix: 16)
+        out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
     }
 
     /// A JSON number for a double (`null` for NaN and infinities, which JSON cannot hold).

@@ -7,6 +7,12 @@ import SpoolStore
 /// `*_timestamp`, `complete_until` or `*_at` also shows its value as ISO-8601. A `headers`
 /// column holding Spool's header JSON is embedded as JSON (an array, not a string) in `json`
 /// and `jsonl`, and shown as `name=value, ...` in tables.
+///
+/// The table is for people: column names and cells pass through `TerminalText.safe`, so data
+/// cannot drive the terminal (`\n`, `\r`, `\u{1b}`, ...). CSV keeps every byte as it is (a
+/// field holding a comma, quote, CR or LF is quoted; nothing is escaped, since RFC 4180 has no
+/// escapes and changing the data would corrupt it for the programs that read it); JSON and JSON
+/// Lines escape every control character (see `JSONText`).
 public struct QueryOutputFormatter {
     private let format: OutputFormat
     private let blobs: BlobStyle
@@ -56,8 +62,11 @@ public struct QueryOutputFormatter {
         }
     }
 
-    /// Lays out `rows` under `header` in aligned columns.
-    public static func table(header: [String], rows: [[String]]) -> String {
+    /// Lays out `rows` under `header` in aligned columns; every name and cell is shown as
+    /// `TerminalText.safe` writes it, and the widths count the escaped text.
+    public static func table(header rawHeader: [String], rows rawRows: [[String]]) -> String {
+        let header = rawHeader.map { TerminalText.safe($0) }
+        let rows = rawRows.map { $0.map { TerminalText.safe($0) } }
         var widths = header.map(\.count)
         for row in rows {
             for (index, cell) in row.enumerated() where index < widths.count {
@@ -96,12 +105,12 @@ public struct QueryOutputFormatter {
         case .blob(let bytes):
             let (text, isText) = blobs.render(bytes)
             let shown = isText || blobs != .text ? text : "x'\(text)'"
-            return Self.clip(shown.replacing("\n", with: "\\n"))
+            return Self.clip(TerminalText.safe(shown))
         case .text(let text):
             if Self.isHeadersColumn(column), let entries = HeaderText.parse(text) {
-                return Self.clip(HeaderText.compact(entries).replacing("\n", with: "\\n"))
+                return Self.clip(TerminalText.safe(HeaderText.compact(entries)))
             }
-            return Self.clip(text.replacing("\n", with: "\\n"))
+            return Self.clip(TerminalText.safe(text))
         case .real:
             return plain(value)
         }
@@ -115,7 +124,8 @@ public struct QueryOutputFormatter {
             case .integer(let number): encoded = String(number)
             case .real(let number): encoded = JSONText.number(number)
             case .text(let text):
-                encoded = Self.isHeadersColumn(columns[index]) && HeaderText.parse(text) != nil ? text : JSONText.string(text)
+                encoded = Self.isHeadersColumn(columns[index]) && HeaderText.parse(text) != nil
+                    ? JSONText.escapingControls(text) : JSONText.string(text)
             case .blob(let bytes): encoded = JSONText.string(blobs.render(bytes).0)
             }
             return (columns[index], encoded)
@@ -137,8 +147,16 @@ public struct QueryOutputFormatter {
         return "\"" + text.replacing("\"", with: "\"\"") + "\""
     }
 
+    /// `text` cut to `limit` characters, ending in "…" when cut; an escape such as `\u{1b}` or
+    /// `\n` at the cut is dropped whole rather than shown in part.
     private static func clip(_ text: String, limit: Int = 80) -> String {
-        text.count <= limit ? text : String(text.prefix(limit - 1)) + "…"
+        guard text.count > limit else { return text }
+        var kept = text.prefix(limit - 1)
+        if let slash = kept.lastIndex(of: "\\") {
+            let tail = kept[slash...]
+            if !tail.contains("}") && (tail.hasPrefix("\\u{") || "\\u{".hasPrefix(tail)) { kept = kept[..<slash] }
+        }
+        return String(kept) + "…"
     }
 }
 

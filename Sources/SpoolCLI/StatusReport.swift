@@ -60,7 +60,7 @@ public struct StatusReport: Sendable {
         out += "; \(ByteText.count(removed)) records removed so far (from partition fronts: not gaps)\n"
         if retention != nil && !returnsFreedPages {
             out += "  this file predates incremental auto-vacuum: freed pages are reused but the file does not shrink;\n"
-            out += "  stop ingest and run spool compact \(path) once to convert it\n"
+            out += "  stop ingest and run spool compact \(TerminalText.safe(path)) once to convert it\n"
         }
         return out
     }
@@ -70,12 +70,13 @@ public struct StatusReport: Sendable {
         watermarks?[partition.topicPartition].map { max(0, $0.high - partition.nextOffset) }
     }
 
-    /// The report as aligned text for people.
+    /// The report as aligned text for people; names and messages from the file are shown as
+    /// `TerminalText.safe` writes them.
     public func table() -> String {
-        var out = "database: \(path) (\(ByteText.format(databaseBytes)))\n"
-        out += "cluster: \(clusterID ?? "unknown")\n"
+        var out = "database: \(TerminalText.safe(path)) (\(ByteText.format(databaseBytes)))\n"
+        out += "cluster: \(TerminalText.safe(clusterID ?? "unknown"))\n"
         if let run {
-            let topics = run.topics.map { "\($0.name):\($0.policy)" }.joined(separator: " ")
+            let topics = run.topics.map { TerminalText.safe("\($0.name):\($0.policy)") }.joined(separator: " ")
             out += "run \(run.id): \(run.status.rawValue), \(run.bounded ? "bounded backfill" : "follow"), started \(TimeText.iso8601(run.startedAt)), cutoff \(TimeText.iso8601(run.cutoff)), topics \(topics)\n"
         } else {
             out += "run: none yet\n"
@@ -116,7 +117,7 @@ public struct StatusReport: Sendable {
             }
             out += QueryOutputFormatter.table(header: ["topic", "decoded", "pending", "failed", "first error"], rows: rows)
             if decoding.contains(where: { $0.pending > 0 }) {
-                out += "pending records wait for their schema: run spool decode \(path) --schema-registry URL\n"
+                out += "pending records wait for their schema: run spool decode \(TerminalText.safe(path)) --schema-registry URL\n"
             }
         }
         if gaps.isEmpty {
@@ -124,7 +125,7 @@ public struct StatusReport: Sendable {
         } else {
             out += "\ngaps (offsets deleted by retention before capture):\n"
             for gap in gaps {
-                out += "  \(gap.topic)[\(gap.partition)] offsets \(gap.firstMissingOffset)...\(gap.lastMissingOffset) (\(gap.missingCount)), seen \(TimeText.iso8601(gap.detectedAt)), \(gap.accepted ? "accepted" : "refused")\n"
+                out += "  \(TerminalText.safe(gap.topic))[\(gap.partition)] offsets \(gap.firstMissingOffset)...\(gap.lastMissingOffset) (\(gap.missingCount)), seen \(TimeText.iso8601(gap.detectedAt)), \(gap.accepted ? "accepted" : "refused")\n"
             }
         }
         return out
