@@ -45,14 +45,17 @@ extension SpoolStore {
     /// them, so a refused merge does not even create its target. Also refuses
     /// (`StoreError.inUse`) a shard whose ingest is still running.
     public static func checkShards(_ paths: [String], target: String, allowIncomplete: Bool = false) throws {
+        var info = stat()
+        let existing = stat(target, &info) == 0 && info.st_size > 0 ? try openForReading(path: target) : nil
+        defer { existing?.close() }
+        // First, so that a shard given as the target is not reported as a missing shard.
+        if let spec = try existing?.shardSpec() {
+            throw StoreError.mergeRefused(path: target, reason: "cannot merge into it: it is itself shard \(spec)'s file; give a new file to --db")
+        }
         let locks = try paths.map { try WriterLock(path: $0) }
         defer { locks.forEach { $0.release() } }
         let sources = try MergeSources(paths: paths, target: target, allowIncomplete: allowIncomplete)
-        var info = stat()
-        guard stat(target, &info) == 0, info.st_size > 0 else { return }
-        let existing = try openForReading(path: target)
-        defer { existing.close() }
-        try sources.checkTarget(existing)
+        try existing.map(sources.checkTarget)
     }
 
     /// Combines the files of ALL shards of one capture into this (empty or partly merged) file:

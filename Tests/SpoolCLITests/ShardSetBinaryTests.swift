@@ -63,6 +63,29 @@ struct ShardSetBinaryTests {
         #expect(mixed.status == 2 && mixed.stderr.contains("it holds the merge of other shard files"), "\(mixed.output)")
     }
 
+    @Test func aMergeTargetThatIsAShardOrItsCompanionIsRefused() throws {
+        let sharded = try Sharded()
+        try FileManager.default.createSymbolicLink(atPath: sharded.dir.file("link.sqlite"), withDestinationPath: "shards/s1.sqlite")
+        // A connection of the test's own keeps shard 1's -wal file in place meanwhile.
+        let holder = try SQLiteConnection(path: sharded.dir.file("shards/s1.sqlite"), readOnly: false, create: false)
+        defer { holder.close() }
+        _ = try holder.integer("SELECT count(*) FROM messages")
+        let before = (0..<2).map { FileManager.default.contents(atPath: sharded.dir.file("shards/s\($0).sqlite")) }
+        let cases: [(String, String)] = [
+            ("shards/s0.sqlite", "it is itself shard 0/2's file"),
+            ("link.sqlite", "it is itself shard 1/2's file"),
+            ("shards/s1.sqlite-wal", "is the -wal file SQLite keeps for shards/s1.sqlite"),
+            ("./shards/../shards/s1.sqlite-shm", "is the -shm file SQLite keeps for"),
+        ]
+        for (target, expected) in cases {
+            let result = try sharded.run(["merge", "shards", "--db", target])
+            #expect(result.status == 2 && result.stderr.contains(expected) && result.stderr.contains("nothing was written"), "\(target): \(result.output)")
+        }
+        let explicit = try sharded.run(["merge", "shards/s0.sqlite", "shards/s1.sqlite", "--db", "link.sqlite"])
+        #expect(explicit.status == 2 && explicit.stderr.contains("shard 1/2's file"), "\(explicit.output)")
+        #expect((0..<2).map { FileManager.default.contents(atPath: sharded.dir.file("shards/s\($0).sqlite")) } == before, "a shard was changed")
+    }
+
     @Test func anIncompleteSetIsRefusedByMergeAndQueryAndReportedByStatusAndVerify() throws {
         let sharded = try Sharded()
         // The owner of partition 1 loses it (as if it never captured it): both shards present, a partition missing.
