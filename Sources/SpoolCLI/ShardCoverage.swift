@@ -36,7 +36,7 @@ public struct ShardCoverage: Sendable {
         if problems.isEmpty {
             out += "coverage: complete (every partition held by exactly one file, its owner's)\n"
         } else {
-            out += "coverage: INCOMPLETE\n" + problems.map { "  \($0)\n" }.joined()
+            out += "coverage: INCOMPLETE\n" + problems.map { "  \(TerminalText.safe($0))\n" }.joined()
         }
         return out
     }

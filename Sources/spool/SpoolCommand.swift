@@ -50,9 +50,11 @@ enum SpoolMain {
     }
 }
 
-/// Writes a line to standard error.
+/// Writes a line to standard error, as `TerminalText.safe` shows it (its line breaks kept):
+/// messages carry file names, topic names and what SQLite or a broker said.
 func printError(_ text: String) {
-    writeAll(STDERR_FILENO, text.hasSuffix("\n") ? text : text + "\n")
+    let shown = TerminalText.safe(text, keepingLineBreaks: true)
+    writeAll(STDERR_FILENO, shown.hasSuffix("\n") ? shown : shown + "\n")
 }
 
 /// Writes all of `text` to a file descriptor (unbuffered; safe from any thread).

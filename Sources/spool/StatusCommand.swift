@@ -153,7 +153,7 @@ private struct StatusWatch {
     /// clear-screen on a terminal and after a blank line between reports otherwise.
     private func frame(_ body: String, first: Bool) -> String {
         if json { return body }
-        let heading = "spool status \(command.file) — every \(intervalText), Ctrl-C to exit — \(clockText()) UTC\n"
+        let heading = "spool status \(TerminalText.safe(command.file)) — every \(intervalText), Ctrl-C to exit — \(clockText()) UTC\n"
         if terminal { return "\u{1B}[H\u{1B}[2J" + heading + "\n" + body }
         return (first ? "" : "\n") + heading + body
     }
@@ -167,7 +167,7 @@ private struct StatusWatch {
     /// A refresh that could not read the report: the error line plain `status` prints, or in
     /// JSON an object with `observed_at`, `database` and `error`.
     private func failure(_ error: Error) -> String {
-        guard json else { return "spool: error: \(describe(error))\n" }
+        guard json else { return "spool: error: \(TerminalText.safe(describe(error), keepingLineBreaks: true))\n" }
         return JSONText.object([("observed_at", String(WallClock.nowMs())), ("database", JSONText.string(command.file)),
                                 ("error", JSONText.string(describe(error)))]) + "\n"
     }

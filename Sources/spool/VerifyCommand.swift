@@ -31,10 +31,10 @@ struct VerifyCommand: ParsableCommand {
         for path in paths {
             do { try audit(path) } catch let exit as ExitCode where exit.rawValue == ExitStatus.problemsFound.rawValue { failed += 1 }
         }
-        for problem in coverage.problems { print("problem: \(problem)") }
+        for problem in coverage.problems { print("problem: \(TerminalText.safe(problem))") }
         if coverage.problems.isEmpty { print("coverage: complete (\(paths.count) shard files)") }
         if failed > 0 || !coverage.problems.isEmpty {
-            printError("spool: verify found problems in \(file): \(failed) file(s) with problems, \(coverage.problems.count) coverage problem(s)")
+            printError("spool: verify found problems in \(TerminalText.safe(file)): \(failed) file(s) with problems, \(coverage.problems.count) coverage problem(s)")
             throw ExitCode(ExitStatus.problemsFound.rawValue)
         }
     }
@@ -42,10 +42,10 @@ struct VerifyCommand: ParsableCommand {
     /// Audits one file; exits 1 (by throwing) when it has problems.
     private func audit(_ file: String) throws {
         let report = try SpoolStore.audit(path: file)
-        print(report.countsKnown ? "\(file): \(ByteText.count(report.messageCount)) messages in \(report.partitionCount) partitions"
-              : "\(file): damaged; the audit could not read it whole")
+        print(report.countsKnown ? "\(TerminalText.safe(file)): \(ByteText.count(report.messageCount)) messages in \(report.partitionCount) partitions"
+              : "\(TerminalText.safe(file)): damaged; the audit could not read it whole")
         for gap in report.gaps {
-            print("gap: \(gap.topic)[\(gap.partition)] offsets \(gap.firstMissingOffset)...\(gap.lastMissingOffset) deleted by retention (\(gap.accepted ? "accepted" : "refused"))")
+            print("gap: \(TerminalText.safe(gap.topic))[\(gap.partition)] offsets \(gap.firstMissingOffset)...\(gap.lastMissingOffset) deleted by retention (\(gap.accepted ? "accepted" : "refused"))")
         }
         if report.rowsStoredBeforeHeaders > 0 {
             print("note: \(ByteText.count(report.rowsStoredBeforeHeaders)) messages were stored before this database kept headers; their headers column is NULL whether or not they had any (spool status shows where header capture began per partition)")
@@ -54,8 +54,8 @@ struct VerifyCommand: ParsableCommand {
             print("ok: no problems found")
             return
         }
-        for problem in report.problems { print("problem: \(problem)") }
-        printError("spool: verify found \(report.problems.count) problem(s) in \(file)")
+        for problem in report.problems { print("problem: \(TerminalText.safe(problem))") }
+        printError("spool: verify found \(report.problems.count) problem(s) in \(TerminalText.safe(file))")
         throw ExitCode(ExitStatus.problemsFound.rawValue)
     }
 }
