@@ -11,8 +11,10 @@ import Synchronization
 /// Decoding never waits long on the registry: the first sight of an id waits at most
 /// `firstWait` for its fetch (so a healthy registry decodes every record); after that, or while
 /// the registry is unreachable, records of that id are left pending and the fetch is retried in
-/// the background with growing pauses. Fetched schemas are handed to the store once
-/// (`takeNewSchemas`), so each id is fetched once per database.
+/// the background with growing pauses. An id the registry does not have, or whose schema is
+/// larger than the answer limit, is settled for good: its records are marked failed with the
+/// reason. A stop asked for through the client ends every wait at once. Fetched schemas are
+/// handed to the store once (`takeNewSchemas`), so each id is fetched once per database.
 public final class SchemaCatalog: Sendable {
     /// What a lookup found.
     public enum Lookup: Sendable {
@@ -83,7 +85,7 @@ public final class SchemaCatalog: Sendable {
         guard let client else { throw .unavailable(url: "(none)", reason: "no --schema-registry given") }
         switch Result(catching: { () throws(RegistryError) -> FetchedSchema in try client.fetch(id: id, fetchedAt: WallClock.nowMs()) }) {
         case .success(let fetched): return record(fetched)
-        case .failure(.notFound(let url, let id)): return remember(id, .unusable(RegistryError.notFound(url: url, id: id).description))
+        case .failure(let error) where Self.isFinal(error): return remember(id, .unusable(error.description))
         case .failure(let error): throw error
         }
     }
@@ -116,7 +118,7 @@ public final class SchemaCatalog: Sendable {
             let entry = state.withLock { $0.entries[id] }
             if case .ready(let plan) = entry { return .ready(plan) }
             if case .retryLater = entry { return .pending }
-            if clock.now >= deadline { return .pending }
+            if clock.now >= deadline || client?.stopRequested == true { return .pending }
             sleepBriefly()
         }
     }
@@ -126,7 +128,7 @@ public final class SchemaCatalog: Sendable {
         fetchQueue.async { [self] in
             switch Result(catching: { () throws(RegistryError) -> FetchedSchema in try client.fetch(id: id, fetchedAt: WallClock.nowMs()) }) {
             case .success(let fetched): _ = record(fetched)
-            case .failure(.notFound(let url, let id)): _ = remember(id, .unusable(RegistryError.notFound(url: url, id: id).description))
+            case .failure(let error) where Self.isFinal(error): _ = remember(id, .unusable(error.description))
             case .failure(let error): backOff(id, reason: error)
             }
         }
@@ -148,6 +150,15 @@ public final class SchemaCatalog: Sendable {
         return plan
     }
 
+    /// Whether `error` settles `id` for good: the registry has no such id, or its schema is
+    /// larger than the answer limit. Records using it are marked failed with the reason.
+    private static func isFinal(_ error: RegistryError) -> Bool {
+        switch error {
+        case .notFound, .tooLarge: true
+        default: false
+        }
+    }
+
     private func remember(_ id: Int32, _ plan: SchemaPlan) -> SchemaPlan {
         state.withLock { $0.entries[id] = .ready(plan) }
         return plan
@@ -158,6 +169,7 @@ public final class SchemaCatalog: Sendable {
             var pause = Duration.seconds(1)
             if case .retryLater(_, let previous) = state.entries[id] { pause = min(previous * 2, .seconds(60)) }
             state.entries[id] = .retryLater(at: clock.now + pause, pause: pause)
+            if case .stopped = reason { return }
             if state.unavailableSince == nil {
                 state.unavailableSince = clock.now
                 state.warnings.append("\(reason); records are stored raw and marked pending, fetching is retried in the background")

@@ -1,46 +1,54 @@
 import SpoolModel
 
-import Dispatch
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
-import Synchronization
 
 /// Fetches schemas from a Confluent-compatible Schema Registry over HTTP(S).
 ///
 /// Uses the REST calls every Confluent client uses: `GET /schemas/ids/{id}` and, for
 /// references, `GET /subjects/{subject}/versions/{version}`. Each request has a timeout;
 /// network errors, 5xx and 429 answers are retried with doubling waits; TLS is checked against
-/// the system's CA bundle. Safe to call from several threads.
+/// the system's CA bundle. Redirects are not followed and answers are read up to
+/// `config.maxResponseBytes` (see `RegistryTransport`). Every wait, for an answer or between
+/// attempts, ends within a tenth of a second once `isStopped` returns true. Safe to call from
+/// several threads.
 public final class SchemaRegistryClient: Sendable {
     /// Where and how.
     public let config: SchemaRegistryConfig
-    private let session: URLSession
-    private let challenges = ChallengeRecorder()
+    private let transport: RegistryTransport
+    private let isStopped: @Sendable () -> Bool
 
-    /// A client for `config`.
-    public init(config: SchemaRegistryConfig) {
+    /// A client for `config`; `isStopped` (polled while waiting) ends waits early, with
+    /// `RegistryError.stopped`, once it returns true.
+    public init(config: SchemaRegistryConfig, isStopped: @escaping @Sendable () -> Bool = { false }) {
         self.config = config
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = config.requestTimeout
-        configuration.timeoutIntervalForResource = config.requestTimeout
-        configuration.httpMaximumConnectionsPerHost = 2
-        session = URLSession(configuration: configuration, delegate: challenges, delegateQueue: nil)
+        self.isStopped = isStopped
+        transport = RegistryTransport(timeout: config.requestTimeout, maxBytes: config.maxResponseBytes)
     }
 
-    deinit { session.invalidateAndCancel() }
+    deinit { transport.close() }
 
-    /// Checks that the registry answers and accepts the credentials (`GET /subjects`).
+    /// Whether a stop was asked for: waits for this registry should end now.
+    public var stopRequested: Bool { isStopped() }
+
+    /// Checks that the registry answers and accepts the credentials (`GET /subjects`; how long
+    /// the list is does not matter).
     ///
-    /// Throws `.unauthorized` for refused credentials; `.unavailable` when it cannot be reached.
+    /// Throws `.unauthorized` for refused credentials; any other error means it did not answer
+    /// as a registry should (unreachable, an error status, a redirect).
     public func probe() throws(RegistryError) {
-        _ = try getJSON("/subjects", attempts: 1)
+        do {
+            _ = try getJSON("/subjects", attempts: 1)
+        } catch .tooLarge {
+            return
+        }
     }
 
     /// The schema `id` and every schema its references need.
     public func fetch(id: Int32, fetchedAt: Int64) throws(RegistryError) -> FetchedSchema {
-        let answer = try getJSON("/schemas/ids/\(id)", notFoundID: id)
+        let answer = try getJSON("/schemas/ids/\(id)", what: "schema id \(id)", notFoundID: id)
         var referenced: [StoredSchema] = []
         let main = try stored(answer, id: id, fetchedAt: fetchedAt, referenced: &referenced, depth: 0)
         return FetchedSchema(main: main, referenced: referenced)
@@ -56,7 +64,8 @@ public final class SchemaRegistryClient: Sendable {
         for index in references.indices {
             let reference = references[index]
             let subject = Self.pathComponent(reference.subject)
-            let version = try getJSON("/subjects/\(subject)/versions/\(reference.version)")
+            let version = try getJSON("/subjects/\(subject)/versions/\(reference.version)",
+                                      what: "subject '\(reference.subject)' version \(reference.version) (a reference of schema id \(id))")
             guard let referencedID = version["id"]?.intValue.flatMap({ Int32(exactly: $0) }) else {
                 throw .badAnswer(url: config.displayURL, reason: "no id for subject '\(reference.subject)' version \(reference.version)")
             }
@@ -70,109 +79,81 @@ public final class SchemaRegistryClient: Sendable {
                             referencesJSON: SchemaReference.listText(references), fetchedAt: fetchedAt)
     }
 
-    /// GETs `path` and parses the JSON answer, retrying what is worth retrying.
-    private func getJSON(_ path: String, notFoundID: Int32? = nil, attempts: Int? = nil) throws(RegistryError) -> JSONValue {
+    /// GETs `path` and parses the JSON answer, retrying what is worth retrying; `what` names
+    /// what was asked for in errors.
+    private func getJSON(_ path: String, what: String? = nil, notFoundID: Int32? = nil,
+                         attempts: Int? = nil) throws(RegistryError) -> JSONValue {
         let total = attempts ?? config.maxRetries + 1
         var wait = config.retryBackoff
         var attempt = 1
         while true {
             do {
-                return try getOnce(path, notFoundID: notFoundID)
+                return try getOnce(path, what: what ?? path, notFoundID: notFoundID)
             } catch {
-                guard case .unavailable = error, attempt < total else { throw error }
-                Thread.sleep(forTimeInterval: wait)
+                guard error.isTransient, attempt < total else { throw error }
+                try pause(wait)
                 wait = min(wait * 2, config.retryBackoffMax)
                 attempt += 1
             }
         }
     }
 
-    private func getOnce(_ path: String, notFoundID: Int32?) throws(RegistryError) -> JSONValue {
+    /// Waits `seconds` between attempts, in slices, ending early with `.stopped` on a stop.
+    private func pause(_ seconds: Double) throws(RegistryError) {
+        let clock = ContinuousClock()
+        let end = clock.now + .milliseconds(Int(seconds * 1_000))
+        while clock.now < end {
+            if isStopped() { throw .stopped(url: config.displayURL) }
+            Thread.sleep(forTimeInterval: min(0.05, max(0, (end - clock.now).seconds)))
+        }
+        if isStopped() { throw .stopped(url: config.displayURL) }
+    }
+
+    private func getOnce(_ path: String, what: String, notFoundID: Int32?) throws(RegistryError) -> JSONValue {
         let url = config.displayURL
         guard let target = URL(string: url + path) else { throw .badSetting("cannot form a URL from \(url)\(path)") }
         var request = URLRequest(url: target, timeoutInterval: config.requestTimeout)
         request.setValue("application/vnd.schemaregistry.v1+json, application/json", forHTTPHeaderField: "Accept")
         if let authorization = config.authorization { request.setValue(authorization, forHTTPHeaderField: "Authorization") }
-        let (status, body) = try send(request)
-        switch status {
+        let answer = try send(request, what: what)
+        switch answer.status {
         case 200..<300:
             do {
-                return try JSONValue(parsing: String(decoding: body, as: UTF8.self))
+                return try JSONValue(parsing: String(decoding: answer.body, as: UTF8.self))
             } catch {
                 throw .badAnswer(url: url, reason: "\(path): \(error)")
             }
-        case 401, 403: throw .unauthorized(url: url, status: status)
+        case 300..<400: throw .redirected(url: url, status: answer.status, target: Self.origin(of: answer.location))
+        case 401, 403: throw .unauthorized(url: url, status: answer.status)
         case 404 where notFoundID != nil: throw .notFound(url: url, id: notFoundID!)
-        case 429, 500...: throw .unavailable(url: url, reason: "HTTP \(status) for \(path)")
-        default: throw .badAnswer(url: url, reason: "HTTP \(status) for \(path): \(String(decoding: body.prefix(300), as: UTF8.self))")
+        case 429, 500...: throw .unavailable(url: url, reason: "HTTP \(answer.status) for \(path)")
+        default: throw .badAnswer(url: url, reason: "HTTP \(answer.status) for \(path): \(Self.excerpt(answer.body))")
         }
     }
 
-    private func send(_ request: URLRequest) throws(RegistryError) -> (Int, Data) {
-        let result = Mutex<Result<(Int, Data), RegistryError>?>(nil)
-        let done = DispatchSemaphore(value: 0)
+    private func send(_ request: URLRequest, what: String) throws(RegistryError) -> RegistryTransport.Answer {
         let url = config.displayURL
-        let challenges = self.challenges
-        let task = session.dataTask(with: request) { data, response, error in
-            let outcome: Result<(Int, Data), RegistryError>
-            if let http = response as? HTTPURLResponse, http.statusCode == 401 || http.statusCode == 403 {
-                outcome = .success((http.statusCode, data ?? Data()))
-            } else if error != nil, challenges.wasChallenged(url: request.url) {
-                outcome = .failure(.unauthorized(url: url, status: 401))
-            } else if let error {
-                outcome = .failure(.unavailable(url: url, reason: Self.describe(error)))
-            } else if let http = response as? HTTPURLResponse {
-                outcome = .success((http.statusCode, data ?? Data()))
-            } else {
-                outcome = .failure(.unavailable(url: url, reason: "no HTTP response"))
-            }
-            result.withLock { $0 = outcome }
-            done.signal()
-        }
-        task.resume()
-        if done.wait(timeout: .now() + config.requestTimeout + 1) == .timedOut {
-            task.cancel()
-            throw .unavailable(url: url, reason: "no answer within \(config.requestTimeout) s")
-        }
-        guard let outcome = result.withLock({ $0 }) else { throw .unavailable(url: url, reason: "no answer") }
-        return try outcome.get()
-    }
-
-    /// Answers HTTP authentication challenges (a 401 with `WWW-Authenticate`) by declining
-    /// them, so the request ends at once as refused credentials instead of waiting for a
-    /// delegate. `@unchecked Sendable`: its only state is behind a `Mutex`.
-    private final class ChallengeRecorder: NSObject, URLSessionTaskDelegate, @unchecked Sendable {
-        private let challenged = Mutex<Set<String>>([])
-
-        func urlSession(_ session: URLSession, task: URLSessionTask, didReceive challenge: URLAuthenticationChallenge,
-                        completionHandler: @escaping @Sendable (URLSession.AuthChallengeDisposition, URLCredential?) -> Void) {
-            let method = challenge.protectionSpace.authenticationMethod
-            if method == NSURLAuthenticationMethodHTTPBasic || method == NSURLAuthenticationMethodDefault, let url = task.originalRequest?.url {
-                challenged.withLock { _ = $0.insert(url.absoluteString) }
-                completionHandler(.cancelAuthenticationChallenge, nil)
-            } else {
-                completionHandler(.performDefaultHandling, nil)
-            }
-        }
-
-        func wasChallenged(url: URL?) -> Bool {
-            guard let url else { return false }
-            return challenged.withLock { $0.contains(url.absoluteString) }
+        switch transport.get(request, deadline: config.requestTimeout + 1, isStopped: isStopped) {
+        case .success(let answer): return answer
+        case .failure(.tooLarge): throw .tooLarge(url: url, what: what, limit: config.maxResponseBytes)
+        case .failure(.challenged): throw .unauthorized(url: url, status: 401)
+        case .failure(.stopped): throw .stopped(url: url)
+        case .failure(.noAnswer): throw .unavailable(url: url, reason: "no answer within \(config.requestTimeout) s")
+        case .failure(.transport(let reason)): throw .unavailable(url: url, reason: reason)
         }
     }
 
-    /// A short reason for a transport error, without the URL (which could carry credentials).
-    private static func describe(_ error: Error) -> String {
-        let nsError = error as NSError
-        switch nsError.code {
-        case NSURLErrorTimedOut: return "timed out"
-        case NSURLErrorCannotConnectToHost: return "connection refused"
-        case NSURLErrorCannotFindHost: return "host not found"
-        case NSURLErrorSecureConnectionFailed, NSURLErrorServerCertificateUntrusted, NSURLErrorServerCertificateHasBadDate,
-             NSURLErrorServerCertificateNotYetValid, NSURLErrorServerCertificateHasUnknownRoot:
-            return "TLS failed (the certificate is not trusted by the system CA bundle)"
-        default: return "network error \(nsError.code)"
+    /// `scheme://host[:port]` of a redirect's target: never its path, query or credentials.
+    static func origin(of location: URL?) -> String {
+        guard let location, let scheme = location.scheme, let host = location.host, !host.isEmpty else {
+            return "a Location that is not a URL"
         }
+        return scheme.lowercased() + "://" + host + (location.port.map { ":\($0)" } ?? "")
+    }
+
+    /// The start of an error answer's body, as text on one line, for messages.
+    private static func excerpt(_ body: Data) -> String {
+        String(decoding: body.prefix(300), as: UTF8.self).split(whereSeparator: \.isNewline).joined(separator: " ")
     }
 
     /// Percent-encodes a subject for use as one path segment.

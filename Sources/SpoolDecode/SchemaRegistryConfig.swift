@@ -6,8 +6,9 @@ import SpoolModel
 /// Settings: `basic.auth.user.info=USER:PASSWORD` (or credentials in the URL),
 /// `bearer.auth.token=TOKEN`, `request.timeout.ms` (per request, default 5000),
 /// `max.retries` (default 3), `retry.backoff.ms` (first wait, doubled each time, default 200),
-/// `retry.backoff.max.ms` (default 5000). The secrets never appear in `description`,
-/// `displayURL` or errors.
+/// `retry.backoff.max.ms` (default 5000), `max.response.bytes` (the longest answer read,
+/// default `defaultMaxResponseBytes`). The secrets never appear in `description`, `displayURL`
+/// or errors.
 public struct SchemaRegistryConfig: Sendable, CustomStringConvertible {
     /// The base URL without credentials or a trailing slash; also the identity stored with schemas.
     public let displayURL: String
@@ -21,6 +22,14 @@ public struct SchemaRegistryConfig: Sendable, CustomStringConvertible {
     public var retryBackoff: Double = 0.2
     /// Longest wait between attempts, in seconds.
     public var retryBackoffMax: Double = 5
+    /// The longest registry answer read, in bytes: a longer one is cut off and the schema it
+    /// carries is refused, so a huge schema cannot fill the memory or the database.
+    public var maxResponseBytes = Self.defaultMaxResponseBytes
+
+    /// The default of `max.response.bytes`: 8 MiB, far above any real schema.
+    public static let defaultMaxResponseBytes = 8 << 20
+    /// The smallest `max.response.bytes` accepted.
+    public static let minimumMaxResponseBytes = 1_024
 
     /// Parses `url` (http or https) and `settings`; throws a message naming the bad part.
     public init(url: String, settings: [String: String]) throws(RegistryError) {
@@ -41,8 +50,9 @@ public struct SchemaRegistryConfig: Sendable, CustomStringConvertible {
             case "max.retries": maxRetries = Int(try Self.number(key, value))
             case "retry.backoff.ms": retryBackoff = try Self.number(key, value) / 1000
             case "retry.backoff.max.ms": retryBackoffMax = try Self.number(key, value) / 1000
+            case "max.response.bytes": maxResponseBytes = try Self.byteLimit(key, value)
             default:
-                throw .badSetting("-S \(key): unknown registry setting (known: basic.auth.user.info, bearer.auth.token, request.timeout.ms, max.retries, retry.backoff.ms, retry.backoff.max.ms)")
+                throw .badSetting("-S \(key): unknown registry setting (known: basic.auth.user.info, bearer.auth.token, request.timeout.ms, max.retries, retry.backoff.ms, retry.backoff.max.ms, max.response.bytes)")
             }
         }
         if basic != nil && bearer != nil { throw .badSetting("-S basic.auth.user.info and -S bearer.auth.token: give one of them, not both") }
@@ -60,6 +70,13 @@ public struct SchemaRegistryConfig: Sendable, CustomStringConvertible {
 
     private static func number(_ key: String, _ value: String) throws(RegistryError) -> Double {
         guard let number = Double(value), number >= 0 else { throw .badSetting("-S \(key)=\(value): expected a number ≥ 0") }
+        return number
+    }
+
+    private static func byteLimit(_ key: String, _ value: String) throws(RegistryError) -> Int {
+        guard let number = Int(value), number >= minimumMaxResponseBytes else {
+            throw .badSetting("-S \(key)=\(value): expected a whole number of bytes ≥ \(minimumMaxResponseBytes) (default \(defaultMaxResponseBytes))")
+        }
         return number
     }
 }
@@ -123,31 +140,5 @@ private extension String {
             }
         }
         return String(decoding: bytes, as: UTF8.self)
-    }
-}
-
-/// Why the registry could not give a schema.
-public enum RegistryError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// A bad URL or `-S` setting (exit 2).
-    case badSetting(String)
-    /// The registry refused the credentials (401/403).
-    case unauthorized(url: String, status: Int)
-    /// The registry has no such schema id (404): records using it cannot be decoded.
-    case notFound(url: String, id: Int32)
-    /// Not reachable, too slow, or an error worth trying again later.
-    case unavailable(url: String, reason: String)
-    /// An answer that is not what a Confluent registry sends.
-    case badAnswer(url: String, reason: String)
-
-    /// A sentence naming the registry (never its credentials) and what to do.
-    public var description: String {
-        switch self {
-        case .badSetting(let text): text
-        case .unauthorized(let url, let status):
-            "schema registry \(url) refused the credentials (HTTP \(status)); check -S basic.auth.user.info or -S bearer.auth.token"
-        case .notFound(let url, let id): "schema id \(id) is not in schema registry \(url)"
-        case .unavailable(let url, let reason): "schema registry \(url) is unavailable: \(reason)"
-        case .badAnswer(let url, let reason): "schema registry \(url) gave an unexpected answer: \(reason)"
-        }
     }
 }

@@ -44,6 +44,7 @@ struct SchemaRegistryConfigTests {
         #expect(plain.maxRetries == 3)
         #expect(plain.retryBackoff == 0.2)
         #expect(plain.retryBackoffMax == 5)
+        #expect(plain.maxResponseBytes == 8 * 1_024 * 1_024)
     }
 
     @Test func trailingSlashesAreRemoved() throws {
@@ -163,6 +164,13 @@ struct SchemaRegistryConfigTests {
         #expect(tuned.retryBackoff == 0.05)
         #expect(tuned.retryBackoffMax == 1)
         #expect(tuned.authorization == nil)
+    }
+
+    @Test func responseSizeLimit() throws {
+        #expect(try config("http://localhost:8081", ["max.response.bytes": "4096"]).maxResponseBytes == 4_096)
+        #expect(failure("http://localhost:8081", ["max.response.bytes": "1023"])
+            == "-S max.response.bytes=1023: expected a whole number of bytes ≥ 1024 (default 8388608)")
+        #expect(failure("http://localhost:8081", ["max.response.bytes": "8MiB"])?.hasPrefix("-S max.response.bytes=8MiB: expected") == true)
     }
 
     @Test(arguments: ["request.timeout.ms", "max.retries", "retry.backoff.ms", "retry.backoff.max.ms"])

@@ -17,6 +17,37 @@ import Darwin
 /// `@unchecked Sendable` because `Process` is not `Sendable`: the stored properties never change
 /// after `init`, and `stop()` (which signals the process) runs under `lock`, once.
 public final class SchemaRegistryServer: @unchecked Sendable {
+    /// Test-only ways for the registry to misbehave (the script's misbehaviour options).
+    public struct Misbehaviour: Sendable {
+        /// Answer every request with 302 to this URL + the request's path; "self" loops.
+        public var redirectTo: String?
+        /// Append `METHOD PATH AUTHORIZATION` (or `-`) to this file for every request.
+        public var recordAuthorization: String?
+        /// Answer 404 to GET of exactly this path (e.g. `/subjects`).
+        public var missingPath: String?
+        /// Answer `GET /schemas/ids/{id}` without Content-Length, closing the connection.
+        public var noContentLength = false
+
+        /// The given misbehaviours, none by default.
+        public init(redirectTo: String? = nil, recordAuthorization: String? = nil, missingPath: String? = nil,
+                    noContentLength: Bool = false) {
+            self.redirectTo = redirectTo
+            self.recordAuthorization = recordAuthorization
+            self.missingPath = missingPath
+            self.noContentLength = noContentLength
+        }
+
+        /// The script's options for these misbehaviours.
+        var arguments: [String] {
+            var arguments: [String] = []
+            if let redirectTo { arguments += ["--redirect-to", redirectTo] }
+            if let recordAuthorization { arguments += ["--record-auth", recordAuthorization] }
+            if let missingPath { arguments += ["--missing-path", missingPath] }
+            if noContentLength { arguments.append("--no-content-length") }
+            return arguments
+        }
+    }
+
     /// The registry's port on 127.0.0.1.
     public let port: Int
     /// The HTTP Basic user every request must give, or nil for none.
@@ -29,6 +60,8 @@ public final class SchemaRegistryServer: @unchecked Sendable {
     public let delayMs: Int
     /// The JSON file the registry loads its state from at start and saves it to after every change, or nil.
     public let stateFile: String?
+    /// How it misbehaves, if at all.
+    public let misbehaviour: Misbehaviour
     /// The temporary folder holding the ready file and the registry's output (`registry.log`).
     public let directory: String
     private let process: Process
@@ -59,11 +92,13 @@ public final class SchemaRegistryServer: @unchecked Sendable {
     ///   - bearerToken: every request needs `Authorization: Bearer TOKEN` (or, with `user`, either).
     ///   - delayMs: milliseconds to sleep before answering `GET /schemas/ids/...` (a slow registry).
     ///   - stateFile: a JSON file to load the state from (if it exists) and save it to; the caller owns it.
+    ///   - misbehaviour: test-only misbehaviours (redirects, missing endpoints, ...).
     ///   - startTimeout: seconds to wait for the registry to listen.
     /// - Throws: `KafkaTestError` if no Python can be found, the script exits, or it is not ready in
     ///   time; the error includes the end of the registry's output.
     public init(port: Int? = nil, user: String? = nil, password: String? = nil, bearerToken: String? = nil,
-                delayMs: Int = 0, stateFile: String? = nil, startTimeout: Double = 15) throws {
+                delayMs: Int = 0, stateFile: String? = nil, misbehaviour: Misbehaviour = Misbehaviour(),
+                startTimeout: Double = 15) throws {
         guard (user == nil) == (password == nil) else {
             throw KafkaTestError("SchemaRegistryServer: user and password go together")
         }
@@ -78,6 +113,7 @@ public final class SchemaRegistryServer: @unchecked Sendable {
         self.bearerToken = bearerToken
         self.delayMs = delayMs
         self.stateFile = stateFile
+        self.misbehaviour = misbehaviour
         directory = NSTemporaryDirectory() + "spool-schema-registry-" + UUID().uuidString
         let readyFile = directory + "/ready.json", log = directory + "/registry.log"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -88,6 +124,7 @@ public final class SchemaRegistryServer: @unchecked Sendable {
         if let bearerToken { arguments += ["--bearer-token", bearerToken] }
         if delayMs > 0 { arguments += ["--delay-ms", "\(delayMs)"] }
         if let stateFile { arguments += ["--state-file", stateFile] }
+        arguments += misbehaviour.arguments
 
         process = Process()
         if FileManager.default.isExecutableFile(atPath: TestVenv.python) {
@@ -157,7 +194,7 @@ public final class SchemaRegistryServer: @unchecked Sendable {
     public func restart(startTimeout: Double = 15) throws -> SchemaRegistryServer {
         stop()
         return try SchemaRegistryServer(port: port, user: user, password: password, bearerToken: bearerToken,
-                                        delayMs: delayMs, stateFile: stateFile, startTimeout: startTimeout)
+                                        delayMs: delayMs, stateFile: stateFile, misbehaviour: misbehaviour, startTimeout: startTimeout)
     }
 
     /// Kills registries whose test process died without stopping them, and removes their folders.

@@ -38,8 +38,18 @@ with Confluent's codes: 40401 subject, 40402 version, 40403 schema not found, 40
 Options: --port (0 picks a free one), --host (default 127.0.0.1), --ready-file (gets {"port": N},
 written atomically once the server listens), --user/--password (HTTP Basic on every request),
 --bearer-token (accepts "Authorization: Bearer T" too), --delay-ms (sleep before answering
-GET /schemas/ids/...), --state-file (load at start, saved after every change). Each request is
-logged on stderr. SIGTERM or SIGINT stops it cleanly (exit status 0).
+GET /schemas/ids/...; "delaying GET PATH" is logged when the sleep starts), --state-file (load at
+start, saved after every change). Each request is logged on stderr. SIGTERM or SIGINT stops it
+cleanly (exit status 0).
+
+Misbehaviour, for tests of a client's defences:
+  --redirect-to URL       answer every request with 302 and Location URL + the request's path and
+                          query, before any credentials are checked (a proxy that moved); "self"
+                          redirects to the request's own path (a loop)
+  --record-auth FILE      append one line per request to FILE: METHOD PATH AUTHORIZATION (or "-")
+  --missing-path PATH     answer 404 to GET PATH (e.g. /subjects: a proxy that does not serve it)
+  --no-content-length     answer GET /schemas/ids/{id} without Content-Length, ending the answer by
+                          closing the connection (the client cannot know the size in advance)
 """
 import argparse
 import base64
@@ -409,6 +419,17 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self.send_json(400, {"error_code": 400, "message": f"Unreadable request body: {e}"})
             return
+        options = self.server.options
+        if options.record_auth:
+            with self.server.record_lock, open(options.record_auth, "a", encoding="utf-8") as f:
+                f.write(f"{method} {self.path} {self.headers.get('Authorization') or '-'}\n")
+        if options.redirect_to:
+            target = self.path if options.redirect_to == "self" else options.redirect_to.rstrip("/") + self.path
+            self.send_json(302, {"error_code": 302, "message": "Moved"}, [("Location", target)])
+            return
+        if method == "GET" and options.missing_path and urlsplit(self.path).path == options.missing_path:
+            self.send_json(404, {"error_code": 404, "message": "HTTP 404 Not Found"})
+            return
         if not self.authorized():
             challenge = [("WWW-Authenticate", 'Basic realm="SchemaRegistry"')] if self.server.options.user else []
             self.send_json(401, {"error_code": 401, "message": "Unauthorized"}, challenge)
@@ -423,8 +444,32 @@ class Handler(BaseHTTPRequestHandler):
             return
         if isinstance(payload, TextAnswer):
             self.send_text(status, payload.text, "text/plain; charset=utf-8")
+        elif self.server.options.no_content_length and urlsplit(self.path).path.startswith("/schemas/ids/"):
+            self.send_without_length(status, json.dumps(payload))
         else:
             self.send_json(status, payload)
+
+    def send_without_length(self, status, text):
+        """Sends `text` with no Content-Length, in pieces, and closes the connection to end it."""
+        self.close_connection = True
+        self.send_response(status)
+        self.send_header("Content-Type", CONTENT_TYPE)
+        self.send_header("Connection", "close")
+        self.end_headers()
+        data = text.encode("utf-8")
+        try:
+            for start in range(0, len(data), 16384):
+                self.wfile.write(data[start:start + 16384])
+                self.wfile.flush()
+        except OSError:
+            pass  # the client stopped reading (an answer over its limit)
+
+    def delay(self):
+        """Sleeps --delay-ms (logging when the sleep starts, so a test knows a request waits)."""
+        if self.server.options.delay_ms > 0:
+            sys.stderr.write(f"schema_registry: delaying {self.command} {self.path}\n")
+            sys.stderr.flush()
+            time.sleep(self.server.options.delay_ms / 1000)
 
     def route(self, method, raw_body):
         url = urlsplit(self.path)
@@ -464,12 +509,10 @@ class Handler(BaseHTTPRequestHandler):
                 allowed("GET")
                 sid = schema_id(parts[2])
                 if n == 3:
-                    if self.server.options.delay_ms > 0:
-                        time.sleep(self.server.options.delay_ms / 1000)
+                    self.delay()
                     return 200, state.schema_by_id(sid)
                 if n == 4 and parts[3] == "schema":
-                    if self.server.options.delay_ms > 0:
-                        time.sleep(self.server.options.delay_ms / 1000)
+                    self.delay()
                     return 200, TextAnswer(state.schema_by_id(sid)["schema"])
                 if n == 4 and parts[3] == "subjects":
                     return 200, sorted({u["subject"] for u in state.id_usage(sid)})
@@ -540,6 +583,7 @@ class Server(ThreadingHTTPServer):
     def __init__(self, address, state, options):
         self.state = state
         self.options = options
+        self.record_lock = threading.Lock()
         super().__init__(address, Handler)
 
 
@@ -553,6 +597,11 @@ def main():
     parser.add_argument("--bearer-token", help="require (or, with --user, also accept) 'Authorization: Bearer TOKEN'")
     parser.add_argument("--delay-ms", type=int, default=0, help="sleep this long before answering GET /schemas/ids/...")
     parser.add_argument("--state-file", help="JSON file the state is loaded from at start and saved to after changes")
+    parser.add_argument("--redirect-to", help="answer every request with 302 to URL + path (\"self\": to itself, a loop)")
+    parser.add_argument("--record-auth", help="append METHOD PATH AUTHORIZATION (or -) to this file for every request")
+    parser.add_argument("--missing-path", help="answer 404 to GET of exactly this path, e.g. /subjects")
+    parser.add_argument("--no-content-length", action="store_true",
+                        help="answer GET /schemas/ids/{id} without Content-Length, closing the connection to end it")
     options = parser.parse_args()
     if (options.user is None) != (options.password is None):
         parser.error("--user and --password go together")
