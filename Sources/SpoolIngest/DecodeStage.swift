@@ -16,27 +16,36 @@ final class DecodeStage {
     /// What this run's batches held.
     private(set) var counts = DecodeCounts()
 
-    /// Opens the registry named in `options` (refused credentials throw; an unreachable registry
-    /// is a warning) over the schemas `store` already keeps.
-    init(options: IngestOptions, store: SpoolStore, logger: Logger) throws {
+    /// Opens the registry named in `options` over the schemas `store` already keeps. Refused
+    /// credentials throw; any other failure of the start-up check (unreachable, an error
+    /// status such as 404, a redirect) is a warning: capture never waits on the registry.
+    /// `stop` ends every wait for the registry.
+    init(options: IngestOptions, store: SpoolStore, logger: Logger, stop: StopSignal) throws {
         self.logger = logger
         var client: SchemaRegistryClient?
         if let config = options.schemaRegistry {
-            let registry = SchemaRegistryClient(config: config)
-            do {
-                try registry.probe()
-            } catch {
-                if case .unavailable = error {
-                    logger.warning("\(error); records are stored raw and marked pending until it answers")
-                } else {
-                    throw IngestError.registry(error)
-                }
-            }
+            let registry = SchemaRegistryClient(config: config, isStopped: { stop.isStopped })
+            try Self.check(registry, logger: logger)
             client = registry
         }
         let stored = try options.schemaRegistry.map { try store.storedSchemas(registry: $0.displayURL) } ?? []
         catalog = SchemaCatalog(client: client, stored: stored, firstWait: options.schemaFirstWait)
         decoder = BatchDecoder(catalog: catalog)
+    }
+
+    /// The start-up check: only refused credentials (or a bad setting) stop the run.
+    private static func check(_ registry: SchemaRegistryClient, logger: Logger) throws {
+        do {
+            try registry.probe()
+        } catch .unauthorized(let url, let status) {
+            throw IngestError.registry(.unauthorized(url: url, status: status))
+        } catch .badSetting(let text) {
+            throw IngestError.registry(.badSetting(text))
+        } catch .stopped {
+            return
+        } catch {
+            logger.warning("\(error); records whose schema cannot be fetched are stored raw and marked pending (spool decode finishes them)")
+        }
     }
 
     /// The batch's decoded columns (nil when no row is framed), counted.

@@ -49,7 +49,7 @@ public final class IngestPipeline {
         if try store.mergeInProgress() { throw IngestError.mergeUnfinished(path: databasePath) }
         try applyKeyedModes(store)
         let shard = try applyShard(store)
-        let decoding = try DecodeStage(options: options, store: store, logger: logger)
+        let decoding = try DecodeStage(options: options, store: store, logger: logger, stop: stop)
         let plan = try RunPlan.make(store: store, options: options)
         var gapsAccepted = 0
         let manager = try openConsumer(store: store, plan: plan, shard: shard, gapsAccepted: &gapsAccepted)

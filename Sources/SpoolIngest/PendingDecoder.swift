@@ -29,13 +29,15 @@ public struct PendingDecoder {
         public var decoded: Int64 = 0
         /// Records that failed to decode.
         public var failed: Int64 = 0
-        /// Records left pending (their schema is still not available).
+        /// Records the database still holds pending when the run ends (counted in the database,
+        /// so a stopped run counts the chunks it did not reach too).
         public var stillPending: Int64 = 0
     }
 
     /// Decodes every pending record once; `progress` is told after each committed chunk.
     /// Throws `IngestError.registry` when `waitForSchemas` and the registry cannot answer (the
-    /// chunks committed before stay decoded).
+    /// chunks committed before stay decoded). A stop, also one that arrives while waiting for
+    /// the registry, ends the run after the last committed chunk, without an error.
     public func run(stop: StopSignal? = nil, progress: ((Outcome) -> Void)? = nil) throws -> Outcome {
         var outcome = Outcome()
         var cursor = PendingRecord.Cursor.start
@@ -43,23 +45,20 @@ public struct PendingDecoder {
             let records = try store.pendingRecords(after: cursor, limit: chunkSize)
             guard let last = records.last else { break }
             cursor = last.cursor
-            if waitForSchemas { try fetchSchemas(of: records) }
+            if waitForSchemas, try !fetchSchemas(of: records) { break }
             let results = decode(records)
             // Rows still pending stay as they are: nothing to write for them.
             try store.storeDecoded(results.filter { $0.state != .pending }, schemas: decoder.catalog.takeNewSchemas())
-            for result in results {
-                switch result.state {
-                case .decoded: outcome.decoded += 1
-                case .failed: outcome.failed += 1
-                case .pending, .none: outcome.stillPending += 1
-                }
-            }
+            outcome.decoded += Int64(results.count { $0.state == .decoded })
+            outcome.failed += Int64(results.count { $0.state == .failed })
             progress?(outcome)
         }
+        outcome.stillPending = try store.decodeStatus().reduce(0) { $0 + $1.pending }
         return outcome
     }
 
-    private func fetchSchemas(of records: [PendingRecord]) throws {
+    /// Fetches the schemas `records` need; false when a stop was asked for meanwhile.
+    private func fetchSchemas(of records: [PendingRecord]) throws -> Bool {
         var ids = Set<Int32>()
         for record in records {
             for part in [record.key, record.value] {
@@ -70,10 +69,13 @@ public struct PendingDecoder {
         for id in ids.sorted() {
             do {
                 _ = try decoder.catalog.fetchAndWait(id)
+            } catch .stopped {
+                return false
             } catch {
                 throw IngestError.registry(error)
             }
         }
+        return true
     }
 
     private func decode(_ records: [PendingRecord]) -> [DecodedRecord] {

@@ -15,11 +15,14 @@ struct DecodeCommand: ParsableCommand {
         discussion: """
             Works in chunks of one transaction each: stop it at any time and run it again to go \
             on. Takes the writer lock like ingest (exit 5 while an ingest runs on the file). \
-            Schemas already kept in the file are not fetched again.
+            Schemas already kept in the file are not fetched again. SIGINT or SIGTERM stops \
+            it within a moment, also while it waits for the registry, and it exits 0 with the \
+            counts (still pending is what the file holds pending).
 
             Exit codes: 0 done (records whose bytes do not match their schema are counted as \
             failed, see spool status); 2 usage, or the registry refused the credentials; 3 storage; \
-            4 the registry could not be reached (what was decoded before stays); 5 database in use.
+            4 the registry could not be reached or did not answer as a registry (an error status, \
+            a redirect; what was decoded before stays); 5 database in use.
             """
     )
 
@@ -28,7 +31,7 @@ struct DecodeCommand: ParsableCommand {
 
     @OptionGroup var registry: RegistryOptions
 
-    @Option(name: .long, help: "Records per transaction.")
+    @Option(name: .long, parsing: .unconditional, help: "Records per transaction.")
     var chunkSize: Int = 5_000
 
     @Flag(name: .long, help: "No summary; errors only.")
@@ -46,16 +49,18 @@ struct DecodeCommand: ParsableCommand {
         }
         let store = try SpoolStore.openForWriting(path: file)
         defer { store.close() }
-        let client = SchemaRegistryClient(config: config)
+        installStopHandlers(announce: !quiet)
+        let client = SchemaRegistryClient(config: config, isStopped: { stopRequested.isStopped })
         do {
             try client.probe()
+        } catch .stopped {
+            // Counted and reported below like any other stop.
         } catch {
             throw IngestError.registry(error)
         }
         let catalog = SchemaCatalog(client: client, stored: try store.storedSchemas(registry: config.displayURL))
         var decoder = PendingDecoder(store: store, decoder: BatchDecoder(catalog: catalog), waitForSchemas: true)
         decoder.chunkSize = chunkSize
-        installStopHandlers(announce: !quiet)
         let outcome = try decoder.run(stop: stopRequested)
         if !quiet {
             print("decoded \(outcome.decoded) record(s), \(outcome.failed) failed, \(outcome.stillPending) still pending in \(file)"
