@@ -51,7 +51,7 @@ struct IngestCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Bounded backfill to TIME: store only messages before it.", valueName: "time"))
     var until: String?
 
-    @Option(name: .long, help: "Most messages per poll and per transaction.")
+    @Option(name: .long, parsing: .unconditional, help: "Most messages per poll and per transaction.")
     var batchSize: Int = 10_000
 
     @Option(name: .long, help: ArgumentHelp("normal: a power loss may roll back the last batches (read again on resume); full: fsync every commit.", valueName: "normal|full"))
@@ -90,7 +90,7 @@ struct IngestCommand: ParsableCommand {
     @Option(name: .customLong("metrics-file"), help: ArgumentHelp("Every few seconds, atomically replace PATH with Prometheus text-format metrics (node_exporter textfile collector).", valueName: "path"))
     var metricsFile: String?
 
-    @Option(name: .customLong("metrics-interval"), help: ArgumentHelp("Seconds between metrics-file updates (1-3600).", valueName: "seconds"))
+    @Option(name: .customLong("metrics-interval"), parsing: .unconditional, help: ArgumentHelp("Seconds between metrics-file updates (1-3600).", valueName: "seconds"))
     var metricsInterval: Double = 5
 
     @Flag(name: .long, help: "No progress display and no summary; errors only.")
@@ -111,7 +111,7 @@ struct IngestCommand: ParsableCommand {
         _ = try retentionChoice()
         _ = try shardChoice()
         if !(1...3600).contains(metricsInterval) {
-            throw ValidationError("--metrics-interval must be between 1 and 3600 seconds (got \(metricsInterval))")
+            throw ValidationError("--metrics-interval must be between 1 and 3600 seconds (got \(metricsInterval.argumentText))")
         }
     }
 

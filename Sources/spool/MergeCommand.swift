@@ -29,7 +29,7 @@ struct MergeCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The merged database (created if missing).", valueName: "file"))
     var db: String
 
-    @Option(name: .long, help: "Rows per transaction.")
+    @Option(name: .long, parsing: .unconditional, help: "Rows per transaction.")
     var chunkSize: Int = 50_000
 
     @Flag(name: .customLong("allow-incomplete"), help: "Merge even when the shards do not hold every partition (the merged file then has no complete_until, and verify reports it).")

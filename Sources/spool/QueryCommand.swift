@@ -32,10 +32,10 @@ struct QueryCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("How BLOBs are shown: text (UTF-8 when valid, else hex), hex or base64.", valueName: "text|hex|base64"))
     var blobs: BlobStyle = .text
 
-    @Option(name: .long, help: "Stop the query after this many seconds.")
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Stop the query after this many seconds (at most 1000000).", valueName: "seconds"))
     var timeout: Double = 30
 
-    @Option(name: .long, help: ArgumentHelp("Stop the query when SQLite needs more memory than this.", valueName: "MiB"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Stop the query when SQLite needs more memory than this (16 to 1048576).", valueName: "MiB"))
     var maxMemory: Int64 = 1024
 
     @Flag(name: .customLong("allow-incomplete"), help: "Read shard files as one even when they do not hold every shard or partition (a warning names what is missing).")
@@ -45,8 +45,10 @@ struct QueryCommand: ParsableCommand {
         if arguments.count < 2 {
             throw ValidationError("give the database file and one SQL statement, e.g. spool query orders.sqlite \"SELECT count(*) FROM messages\"")
         }
-        if timeout <= 0 { throw ValidationError("--timeout must be positive (got \(timeout))") }
-        if maxMemory < 16 { throw ValidationError("--max-memory must be at least 16 MiB (got \(maxMemory))") }
+        if !(timeout > 0 && timeout <= 1_000_000) {
+            throw ValidationError("--timeout must be more than 0 and at most 1000000 seconds (got \(timeout.argumentText))")
+        }
+        if !(16...1_048_576).contains(maxMemory) { throw ValidationError("--max-memory must be from 16 to 1048576 MiB (got \(maxMemory))") }
     }
 
     func run() throws {

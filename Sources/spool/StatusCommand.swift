@@ -41,7 +41,7 @@ struct StatusCommand: ParsableCommand {
     @Flag(name: .long, help: "Redraw the report every --interval seconds until Ctrl-C.")
     var watch = false
 
-    @Option(name: .long, help: ArgumentHelp("Seconds between redraws with --watch, 0.5 to 60 (default 2).", valueName: "seconds"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Seconds between redraws with --watch, 0.5 to 60 (default 2).", valueName: "seconds"))
     var interval: Double?
 
     func validate() throws {
@@ -50,7 +50,7 @@ struct StatusCommand: ParsableCommand {
         if let interval {
             guard watch else { throw ValidationError("--interval is used only with --watch; add --watch or drop --interval") }
             guard Self.intervalRange.contains(interval) else {
-                throw ValidationError("--interval must be from 0.5 to 60 seconds (got \(interval))")
+                throw ValidationError("--interval must be from 0.5 to 60 seconds (got \(interval.argumentText))")
             }
         }
     }
