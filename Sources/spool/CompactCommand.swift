@@ -17,7 +17,13 @@ struct CompactCommand: ParsableCommand {
             interruption leaves the file as it was) and needs free disk space of about twice the \
             size of the database (SQLite's temporary copy in $TMPDIR or /var/tmp, and the WAL). It takes the writer lock: stop the ingest first.
 
-            Exit codes: 0 done; 2 usage; 3 storage (e.g. not enough free space); 5 database in use.
+            SIGINT or SIGTERM stops the rewrite within about a second: SQLite rolls it back, \
+            "compact stopped: FILE is unchanged" is printed and the exit code is 0, as for an \
+            ingest or merge stopped on request; run it again to convert the file. A signal that \
+            comes after the rewrite committed lets it finish (it is then reported as compacted).
+
+            Exit codes: 0 done, or stopped on request; 2 usage; 3 storage (e.g. not enough free \
+            space); 5 database in use.
             """
     )
 
@@ -31,11 +37,16 @@ struct CompactCommand: ParsableCommand {
         guard access(file, F_OK) == 0 else {
             throw ValidationError("\(file): no such database; give the file spool ingest wrote")
         }
+        installStopHandlers(announce: false)
         let store = try SpoolStore.openForWriting(path: file)
         defer { store.close() }
-        let sizes = try store.compact()
-        if !quiet {
-            print("compacted \(file): \(ByteText.format(sizes.before)) -> \(ByteText.format(sizes.after)); freed pages now go back to the file system")
+        let outcome = try store.compact(stop: { stopRequested.isStopped })
+        if quiet { return }
+        let name = TerminalText.safe(file)
+        if outcome.stopped {
+            print("compact stopped: \(name) is unchanged; run spool compact \(name) again to convert it")
+        } else {
+            print("compacted \(name): \(ByteText.format(outcome.before)) -> \(ByteText.format(outcome.after)); freed pages now go back to the file system")
         }
     }
 }
