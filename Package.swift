@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "SpoolStore", targets: ["SpoolStore"]),
         .library(name: "SpoolDecode", targets: ["SpoolDecode"]),
         .library(name: "SpoolIngest", targets: ["SpoolIngest"]),
+        .library(name: "SpoolReplay", targets: ["SpoolReplay"]),
         .executable(name: "spool", targets: ["spool"]),
     ],
     dependencies: [
@@ -64,6 +65,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // A capture as a replay source: joins KafkaReplay (through its ReplayHistory seam) and
+        // SpoolStore, so neither has to know the other.
+        .target(
+            name: "SpoolReplay",
+            dependencies: [
+                "SpoolModel", "KafkaReplay", "SpoolStore", "SpoolDecode",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "SpoolCLI",
             dependencies: ["SpoolModel", "KafkaReplay", "SpoolStore", "SpoolIngest", "SpoolDecode"]
@@ -71,7 +81,7 @@ let package = Package(
         .executableTarget(
             name: "spool",
             dependencies: [
-                "SpoolModel", "KafkaReplay", "SpoolStore", "SpoolIngest", "SpoolCLI", "SpoolDecode",
+                "SpoolModel", "KafkaReplay", "SpoolStore", "SpoolIngest", "SpoolCLI", "SpoolDecode", "SpoolReplay",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -103,6 +113,10 @@ let package = Package(
         .testTarget(
             name: "SpoolDecodeTests",
             dependencies: ["SpoolDecode", "SpoolModel", "SpoolTestSupport"]
+        ),
+        .testTarget(
+            name: "SpoolReplayTests",
+            dependencies: ["SpoolReplay", "SpoolIngest", "SpoolStore", "KafkaReplay", "SpoolTestSupport"]
         ),
         .testTarget(
             name: "KafkaReplayTests",

@@ -15,7 +15,7 @@ public final class ConsumerManager {
     /// How long blocking requests (metadata, watermarks, offsets for times) may take.
     public static let requestTimeoutMs: Int32 = 10_000
 
-    private let driver: ReplayDriver<RDKafkaMessageSource>
+    private let driver: Driver
     private let logger: Logger
 
     /// The Kafka cluster id reported by the brokers, when they report one.
@@ -50,59 +50,176 @@ public final class ConsumerManager {
     ///   - shard: read only the partitions this shard owns (`ShardSpec`), also among partitions
     ///     added later; nil reads them all.
     ///   - logger: where librdkafka's and the manager's messages go (secrets redacted).
-    public init(config: [String: String], topics: [SourceTopic], cutoffMs: Int64? = nil, batchSize: Int = 10_000,
-                startOffsets: [TopicPartition: Int64] = [:],
-                endOffsets: [TopicPartition: Int64] = [:],
-                stopAtCutoff: Bool = false,
-                shard: ShardSpec? = nil,
-                logger: Logger = Logger(label: "spool.kafka")) throws {
+    public convenience init(config: [String: String], topics: [SourceTopic], cutoffMs: Int64? = nil, batchSize: Int = 10_000,
+                            startOffsets: [TopicPartition: Int64] = [:],
+                            endOffsets: [TopicPartition: Int64] = [:],
+                            stopAtCutoff: Bool = false,
+                            shard: ShardSpec? = nil,
+                            logger: Logger = Logger(label: "spool.kafka")) throws {
+        try self.init(config: config, topics: topics, cutoffMs: cutoffMs, batchSize: batchSize, startOffsets: startOffsets,
+                      endOffsets: endOffsets, stopAtCutoff: stopAtCutoff, shard: shard, history: nil, acceptGaps: false, logger: logger)
+    }
+
+    /// The manager over a history (a capture) and Kafka: each partition's offsets the history
+    /// holds are read from it, every later offset from Kafka (see `HistoryRoute`); offset
+    /// policies resolve over both. Without `bootstrap.servers` in `config` the history is
+    /// replayed alone, each partition live at the history's end. `acceptGaps` skips offsets
+    /// neither holds instead of throwing `ReplayError.historyGap`.
+    package init(config: [String: String], topics: [SourceTopic], cutoffMs: Int64?, batchSize: Int,
+                 startOffsets: [TopicPartition: Int64], endOffsets: [TopicPartition: Int64], stopAtCutoff: Bool,
+                 shard: ShardSpec?, history: (any ReplayHistory)?, acceptGaps: Bool, logger: Logger) throws {
         try Self.validate(topics: topics, batchSize: batchSize, startOffsets: startOffsets)
-        let effective = Self.effectiveConfig(config)
-        let redactor = SecretRedactor(config: effective)
+        let request = Request(topics: topics, cutoffMs: cutoffMs, batchSize: batchSize, startOffsets: startOffsets,
+                              endOffsets: endOffsets, stopAtCutoff: stopAtCutoff, acceptGaps: acceptGaps)
+        if let history, config["bootstrap.servers"] == nil, config["metadata.broker.list"] == nil {
+            driver = .hybrid(try Self.historyAlone(history, request, logger: logger))
+            clusterID = nil
+        } else {
+            (driver, clusterID) = try Self.withKafka(config: config, request, shard: shard, history: history, logger: logger)
+        }
+        self.logger = logger
+        self.cutoffMs = cutoffMs
+        self.batchSize = batchSize
+    }
+
+    /// What the caller asked for, beyond where to read.
+    private struct Request {
+        var topics: [SourceTopic]
+        var cutoffMs: Int64?
+        var batchSize: Int
+        var startOffsets: [TopicPartition: Int64]
+        var endOffsets: [TopicPartition: Int64]
+        var stopAtCutoff: Bool
+        var acceptGaps: Bool
+    }
+
+    /// Kafka, with a history read first where one is given.
+    private static func withKafka(config: [String: String], _ request: Request, shard: ShardSpec?, history: (any ReplayHistory)?,
+                                  logger: Logger) throws -> (Driver, String?) {
+        let effective = effectiveConfig(config)
         // Metadata, watermarks and time lookups go through a client of their own, so the
         // consumer can be created with prefetch bounds sized for the number of partitions.
         let client = try RDKafkaClient(kind: .consumer, config: effective, logger: logger)
-        let timeout = Self.requestTimeoutMs
-        let leaders = try client.partitionLeaders(topics: topics.map(\.name), timeoutMs: timeout)
+        let timeout = requestTimeoutMs
+        let leaders = try client.partitionLeaders(topics: request.topics.map(\.name), timeoutMs: timeout)
         var watermarks: [TopicPartition: Watermarks] = [:]
-        for topic in topics {
+        for topic in request.topics {
             for partition in 0..<Int32(leaders[topic.name]?.count ?? 0) {
                 let tp = TopicPartition(topic: topic.name, partition: partition)
                 guard shard?.owns(tp) ?? true else { continue }
                 watermarks[tp] = try client.watermarks(tp, timeoutMs: timeout)
             }
         }
-        var lookup = BrokerOffsetLookup(client: client, config: effective, logger: logger, timeoutMs: timeout)
-        var specs: [ReplayCore.PartitionSpec] = []
-        for topic in topics {
-            let resolution = try StartOffsetResolver.resolve(topic: topic, watermarks: watermarks, startOffsets: startOffsets,
-                                                             endOffsets: endOffsets, nowMs: WallClock.nowMs(), lookup: &lookup)
-            for (tp, offset) in resolution.searched.sorted(by: { $0.key < $1.key }) {
-                logger.info("broker gave no offset for the start time of \(tp); found offset \(offset) by binary search")
-            }
-            specs += resolution.ranges.map { ReplayCore.PartitionSpec(topicPartition: $0.key, range: $0.value) }
+        let broker = BrokerOffsetLookup(client: client, config: effective, logger: logger, timeoutMs: timeout)
+        var specs: [ReplayCore.PartitionSpec]
+        var routes: [TopicPartition: HistoryRoute] = [:]
+        if let history {
+            let holdings = try Self.holdings(history, request.topics, leaders: leaders, shard: shard)
+            var lookup = HistoryOffsetLookup(history: history, holdings: holdings, kafka: watermarks, broker: broker)
+            let union = watermarks.reduce(into: [TopicPartition: Watermarks]()) { $0[$1.key] = HistoryRoute.union(history: holdings[$1.key], kafka: $1.value) }
+            specs = try resolve(request, watermarks: union, lookup: &lookup, logger: logger)
+            lookup.close()
+            routes = try plan(specs, request, holdings: holdings, kafka: watermarks, logger: logger)
+        } else {
+            var lookup = broker
+            specs = try resolve(request, watermarks: watermarks, lookup: &lookup, logger: logger)
+            lookup.close()
         }
-        lookup.close()
         // After the metadata requests above the cluster id is known without another round trip.
         let clusterID = client.clusterID(timeoutMs: timeout)
         try client.throwPendingFatalError()
 
-        let core = ReplayCore(partitions: specs, cutoffMs: cutoffMs, batchSize: batchSize, stopAtCutoff: stopAtCutoff)
-        let consumer = try RDKafkaClient(kind: .consumer, config: Self.prefetchBounded(effective, partitions: specs.count, userConfig: config),
+        var core = ReplayCore(partitions: specs, cutoffMs: request.cutoffMs, batchSize: request.batchSize, stopAtCutoff: request.stopAtCutoff)
+        let consumer = try RDKafkaClient(kind: .consumer, config: prefetchBounded(effective, partitions: specs.count, userConfig: config),
                                          logger: logger)
         let source = try RDKafkaMessageSource(client: consumer, partitions: core.cursors.map(\.topicPartition),
-                                              leaders: Self.onePartitionPerLeader(leaders),
-                                              discovery: stopAtCutoff ? nil : PartitionDiscovery(
-                                                  interval: Self.discoveryInterval(config),
-                                                  counts: topics.reduce(into: [:]) { $0[$1.name] = leaders[$1.name]?.count ?? 0 },
+                                              leaders: onePartitionPerLeader(leaders),
+                                              discovery: request.stopAtCutoff ? nil : PartitionDiscovery(
+                                                  interval: discoveryInterval(config),
+                                                  counts: request.topics.reduce(into: [:]) { $0[$1.name] = leaders[$1.name]?.count ?? 0 },
                                                   shard: shard),
-                                              logger: logger, redactor: redactor)
-        try source.assign(core.cursors.map { ($0.topicPartition, $0.startOffset) })
-        self.driver = ReplayDriver(core: core, source: source)
-        self.logger = logger
-        self.clusterID = clusterID
-        self.cutoffMs = cutoffMs
-        self.batchSize = batchSize
+                                              logger: logger, redactor: SecretRedactor(config: effective))
+        guard let history else {
+            try source.assign(core.cursors.map { ($0.topicPartition, $0.startOffset) })
+            return (.kafka(ReplayDriver(core: core, source: source)), clusterID)
+        }
+        let ordered = core.cursors.map { routes[$0.topicPartition] ?? .kafka(from: $0.startOffset) }
+        try source.assign(zip(core.cursors, ordered).compactMap { cursor, route in
+            if case .kafka(let from) = route { return (cursor.topicPartition, from) } else { return nil }
+        })
+        let hybrid = HybridMessageSource(history: history, kafka: source, partitions: core.cursors.map(\.topicPartition), routes: ordered)
+        try hybrid.start(into: &core)
+        return (.hybrid(ReplayDriver(core: core, source: hybrid)), clusterID)
+    }
+
+    /// A history replayed alone: its partitions of the topics, each live at the history's end.
+    private static func historyAlone(_ history: any ReplayHistory, _ request: Request, logger: Logger) throws -> ReplayDriver<HybridMessageSource> {
+        let holdings = try Self.holdings(history, request.topics, leaders: nil, shard: nil)
+        var lookup = HistoryOffsetLookup(history: history, holdings: holdings, kafka: [:], broker: nil)
+        let union = holdings.mapValues { Watermarks(low: $0.start, high: $0.end) }
+        let specs = try resolve(request, watermarks: union, lookup: &lookup, logger: logger)
+        let routes = try plan(specs, request, holdings: holdings, kafka: nil, logger: logger)
+        var core = ReplayCore(partitions: specs, cutoffMs: request.cutoffMs, batchSize: request.batchSize, stopAtCutoff: request.stopAtCutoff)
+        let ordered = core.cursors.map { routes[$0.topicPartition]! }
+        let hybrid = HybridMessageSource(history: history, kafka: nil, partitions: core.cursors.map(\.topicPartition), routes: ordered)
+        try hybrid.start(into: &core)
+        return ReplayDriver(core: core, source: hybrid)
+    }
+
+    /// The history's runs of offsets for `topics`. With Kafka (`leaders`), a partition Kafka
+    /// does not have means the topic was recreated; without, a topic the history does not hold
+    /// at all is refused.
+    private static func holdings(_ history: any ReplayHistory, _ topics: [SourceTopic], leaders: [String: [Int32]]?,
+                                 shard: ShardSpec?) throws -> [TopicPartition: ReplayRange] {
+        var holdings: [TopicPartition: ReplayRange] = [:]
+        for topic in topics {
+            let held = try history.holdings(topic: topic.name)
+            if let leaders {
+                let count = leaders[topic.name]?.count ?? 0
+                if let beyond = held.keys.max(), Int(beyond) >= count {
+                    throw ReplayError.partitionsRemoved(topic: topic.name, reading: Int(beyond) + 1, now: count)
+                }
+            } else if held.isEmpty {
+                throw ReplayError.invalidTopic(name: topic.name, reason: "the capture holds none of its records; check the name, or give --brokers to read it from Kafka")
+            }
+            for (partition, range) in held {
+                let tp = TopicPartition(topic: topic.name, partition: partition)
+                if shard?.owns(tp) ?? true { holdings[tp] = range }
+            }
+        }
+        return holdings
+    }
+
+    /// Every partition's replay range, resolved over `watermarks`.
+    private static func resolve(_ request: Request, watermarks: [TopicPartition: Watermarks], lookup: inout some OffsetTimeLookup,
+                                logger: Logger) throws -> [ReplayCore.PartitionSpec] {
+        var specs: [ReplayCore.PartitionSpec] = []
+        for topic in request.topics {
+            let resolution = try StartOffsetResolver.resolve(topic: topic, watermarks: watermarks, startOffsets: request.startOffsets,
+                                                             endOffsets: request.endOffsets, nowMs: WallClock.nowMs(), lookup: &lookup)
+            for (tp, offset) in resolution.searched.sorted(by: { $0.key < $1.key }) {
+                logger.info("no offset was given for the start time of \(tp); found offset \(offset) by binary search")
+            }
+            specs += resolution.ranges.map { ReplayCore.PartitionSpec(topicPartition: $0.key, range: $0.value) }
+        }
+        return specs
+    }
+
+    /// Each partition's route between the history and Kafka; accepted gaps are logged.
+    private static func plan(_ specs: [ReplayCore.PartitionSpec], _ request: Request, holdings: [TopicPartition: ReplayRange],
+                             kafka: [TopicPartition: Watermarks]?, logger: Logger) throws -> [TopicPartition: HistoryRoute] {
+        var routes: [TopicPartition: HistoryRoute] = [:]
+        for spec in specs {
+            let tp = spec.topicPartition
+            let (route, skipped) = try HistoryRoute.plan(tp, start: spec.range.start, history: holdings[tp],
+                                                         kafka: kafka.map { $0[tp] ?? Watermarks(low: 0, high: 0) },
+                                                         acceptGaps: request.acceptGaps)
+            if let skipped {
+                logger.warning("\(tp): offsets \(skipped.start)...\(skipped.end - 1) are neither in the capture nor in Kafka; skipping them (gaps accepted)")
+            }
+            routes[tp] = route
+        }
+        return routes
     }
 
     private static func validate(topics: [SourceTopic], batchSize: Int, startOffsets: [TopicPartition: Int64]) throws {
@@ -170,7 +287,7 @@ public final class ConsumerManager {
 
     /// Each partition's high watermark as the consumer last saw it (from fetch responses; no
     /// request is made, so it is cheap to ask often). Partitions not fetched yet are missing.
-    public func cachedHighWatermarks() -> [TopicPartition: Int64] { driver.source.cachedHighWatermarks() }
+    public func cachedHighWatermarks() -> [TopicPartition: Int64] { driver.cachedHighWatermarks() }
 
     /// Messages consumed but not yet released.
     public var heldMessageCount: Int { driver.core.heldCount }
@@ -219,5 +336,33 @@ public final class ConsumerManager {
             bounded["queued.min.messages"] = String(min(max(32_000 / count, 100), 100_000))
         }
         return bounded
+    }
+}
+
+/// The replay driver over Kafka alone, or over a history and Kafka (kept apart so the
+/// Kafka-only path calls librdkafka's source directly).
+private enum Driver {
+    case kafka(ReplayDriver<RDKafkaMessageSource>)
+    case hybrid(ReplayDriver<HybridMessageSource>)
+
+    var core: ReplayCore {
+        switch self {
+        case .kafka(let driver): driver.core
+        case .hybrid(let driver): driver.core
+        }
+    }
+
+    func poll(timeoutMs: Int) throws -> MessageBatch {
+        switch self {
+        case .kafka(let driver): try driver.poll(timeoutMs: timeoutMs)
+        case .hybrid(let driver): try driver.poll(timeoutMs: timeoutMs)
+        }
+    }
+
+    func cachedHighWatermarks() -> [TopicPartition: Int64] {
+        switch self {
+        case .kafka(let driver): driver.source.cachedHighWatermarks()
+        case .hybrid(let driver): driver.source.cachedHighWatermarks()
+        }
     }
 }

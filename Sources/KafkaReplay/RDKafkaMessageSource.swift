@@ -110,6 +110,12 @@ final class RDKafkaMessageSource: MessageSource {
         try client.assign(offsets)
     }
 
+    /// Starts fetching more of the partitions given at creation (whose queues exist), each at
+    /// its offset, keeping those already assigned.
+    func startReading(_ offsets: [(TopicPartition, Int64)]) throws {
+        try client.incrementalAssign(offsets)
+    }
+
     func next(timeoutMs: Int32, into core: inout ReplayCore) throws -> Bool {
         if try takeOne(&core) { return true }
         guard timeoutMs > 0 else { return false }

@@ -27,6 +27,10 @@ public enum ReplayError: Error, Equatable, CustomStringConvertible, Sendable {
     case topicDeleted(name: String)
     /// A topic has fewer partitions than are being read (it was deleted and recreated).
     case partitionsRemoved(topic: String, reading: Int, now: Int)
+    /// Offsets that neither the capture nor Kafka holds lie on the replay's way.
+    case historyGap(topic: String, partition: Int32, missing: ReplayRange)
+    /// The capture holds offsets Kafka has not reached: the topic was deleted and recreated.
+    case historyAheadOfKafka(topic: String, partition: Int32, historyEnd: Int64, highWatermark: Int64)
 
     /// A sentence that names what failed and what to do.
     public var description: String {
@@ -52,6 +56,10 @@ public enum ReplayError: Error, Equatable, CustomStringConvertible, Sendable {
             return "a message is larger than the configured maximum and cannot be read\(places.isEmpty ? "" : "; not yet read: \(places)"). Raise receive.message.max.bytes and fetch.max.bytes with -X (librdkafka: \(detail))"
         case .topicDeleted(let name):
             return "topic '\(name)' no longer exists on the cluster (deleted while it was being read); what was read so far is stored"
+        case .historyGap(let topic, let partition, let missing):
+            return "offsets \(missing.start)...\(missing.end - 1) of \(topic)[\(partition)] are neither in the capture nor in Kafka (deleted by Kafka's retention before they were captured, or by the capture's retention); rerun with --accept-gaps to skip them"
+        case .historyAheadOfKafka(let topic, let partition, let historyEnd, let high):
+            return "the capture holds \(topic)[\(partition)] up to offset \(historyEnd - 1), beyond Kafka's high watermark \(high); the topic was probably deleted and recreated, so the capture and Kafka cannot be joined. Replay the capture alone (without --brokers)"
         case .partitionsRemoved(let topic, let reading, let now):
             return "topic '\(topic)' now has \(now) partition(s) but \(reading) were being read; Kafka never removes partitions, so the topic was probably deleted and recreated. What was read so far is stored; capture the new topic into a new --db file"
         }

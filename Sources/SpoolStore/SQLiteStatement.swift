@@ -110,4 +110,13 @@ final class SQLiteStatement {
         guard count > 0, let raw = sqlite3_column_blob(statement, index) else { return [] }
         return Array(UnsafeRawBufferPointer(start: raw, count: count))
     }
+
+    /// Column `index`'s bytes as SQLite holds them, or nil for NULL (an empty BLOB is an empty
+    /// buffer). Valid only until the next `step`, `reset` or finalize: read them at once.
+    func lentBlob(_ index: Int32) -> UnsafeRawBufferPointer? {
+        if isNull(index) { return nil }
+        let count = Int(sqlite3_column_bytes(statement, index))
+        guard count > 0, let raw = sqlite3_column_blob(statement, index) else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        return UnsafeRawBufferPointer(start: raw, count: count)
+    }
 }

@@ -1,0 +1,120 @@
+import KafkaReplay
+import SpoolDecode
+import SpoolModel
+import SpoolStore
+
+/// A Spool capture opened as a replay source: one file, or the shard files of one capture
+/// (a folder, or several files) read as one. Give it to `ConsumerManager(config:topics:capture:)`.
+///
+/// Opened read-only: a capture that `spool ingest` is writing can be replayed at the same time.
+/// What each partition holds is fixed when the capture opens.
+///
+/// This module joins the two layers that must not know each other: `KafkaReplay` reads a
+/// history through its `ReplayHistory` seam without knowing SQLite, and `SpoolStore` reads
+/// rows without knowing Kafka. Not `Sendable`: one owner drives it.
+public final class SpoolCapture {
+    /// The files, in the order given (a folder expanded to its shard files).
+    public let paths: [String]
+    private let readers: [CaptureReader]
+    private var readerOf: [TopicPartition: Int] = [:]
+    private var scannedTopics: Set<String> = []
+    /// Header bytes of the record being handed over (reused).
+    private var headerBytes: [UInt8] = []
+    private var headerSpans: [(name: Range<Int>, value: Range<Int>?)] = []
+
+    /// Opens `paths`: a Spool file, a folder of shard files, or several shard files. Several
+    /// files must be distinct shards of one capture from one cluster (`ShardSet`); a shard
+    /// set missing partitions is accepted (those partitions come from Kafka alone).
+    public init(paths: [String]) throws {
+        let files = try ShardFiles.expand(paths, excluding: "")
+        if files.count > 1 { try ShardSet(paths: files).requireOneCapture(allowIncomplete: true, flag: nil) }
+        self.paths = files
+        readers = try files.map { try CaptureReader(path: $0) }
+    }
+
+    /// Opens one file or folder (see `init(paths:)`).
+    public convenience init(path: String) throws {
+        try self.init(paths: [path])
+    }
+
+    deinit { readers.forEach { $0.close() } }
+
+    /// The topics the capture holds records of.
+    public func topics() throws -> [String] {
+        try Set(readers.flatMap { try $0.topics() }).sorted()
+    }
+
+    private func reader(for partition: TopicPartition) throws -> CaptureReader? {
+        if !scannedTopics.contains(partition.topic) { _ = try holdings(topic: partition.topic) }
+        return readerOf[partition].map { readers[$0] }
+    }
+}
+
+extension SpoolCapture: ReplayHistory {
+    package func holdings(topic: String) throws -> [Int32: ReplayRange] {
+        var held: [Int32: ReplayRange] = [:]
+        for (index, reader) in readers.enumerated() {
+            for (partition, range) in try reader.holdings(topic: topic) where held[partition] == nil {
+                held[partition] = range
+                readerOf[TopicPartition(topic: topic, partition: partition)] = index
+            }
+        }
+        scannedTopics.insert(topic)
+        return held
+    }
+
+    package func firstOffset(of partition: TopicPartition, atOrAfter timestampMs: Int64) throws -> Int64? {
+        try reader(for: partition)?.firstOffset(of: partition, atOrAfter: timestampMs)
+    }
+
+    package func withRecords(of partition: TopicPartition, from start: Int64, before end: Int64, limit: Int,
+                             _ body: (LentRecord) -> Void) throws -> Int {
+        guard let reader = try reader(for: partition) else { return 0 }
+        return try reader.withRows(of: partition, from: start, before: end, limit: limit) { row in
+            guard let json = row.headersJSON else {
+                body(LentRecord(offset: row.offset, timestamp: row.timestamp, key: row.key, value: row.value, headers: []))
+                return
+            }
+            try readHeaders(json, of: partition, offset: row.offset)
+            headerBytes.withUnsafeBytes { bytes in
+                let headers = headerSpans.map { span in
+                    RawHeader(name: UnsafeRawBufferPointer(rebasing: bytes[span.name]),
+                              value: span.value.map { UnsafeRawBufferPointer(rebasing: bytes[$0]) })
+                }
+                body(LentRecord(offset: row.offset, timestamp: row.timestamp, key: row.key, value: row.value, headers: headers))
+            }
+        }
+    }
+
+    /// Rebuilds a record's headers from the `headers` column's JSON into `headerBytes` and
+    /// `headerSpans`; a value that is not the documented shape throws, naming the record.
+    private func readHeaders(_ json: UnsafeRawBufferPointer, of partition: TopicPartition, offset: Int64) throws {
+        headerBytes.removeAll(keepingCapacity: true)
+        headerSpans.removeAll(keepingCapacity: true)
+        func bad() -> StoreError {
+            .inconsistent(path: paths.joined(separator: ", "), reason: "\(partition) offset \(offset): the headers column is not the documented JSON array; run spool verify")
+        }
+        guard let elements = (try? JSONValue(parsing: String(decoding: json, as: UTF8.self)))?.arrayValue else { throw bad() }
+        for element in elements {
+            guard let name = Self.bytes(element, text: "key", base64: "key_base64") ?? nil else { throw bad() }
+            let nameStart = headerBytes.count
+            headerBytes += name
+            let nameRange = nameStart..<headerBytes.count
+            guard let value = Self.bytes(element, text: "value", base64: "value_base64") else { throw bad() }
+            let valueStart = headerBytes.count
+            headerBytes += value ?? []
+            headerSpans.append((nameRange, value.map { _ in valueStart..<headerBytes.count }))
+        }
+    }
+
+    /// A header field's bytes: the text member or the base64 one; `.some(nil)` for a JSON null,
+    /// nil when neither member is there or the base64 is not valid.
+    private static func bytes(_ element: JSONValue, text: String, base64: String) -> [UInt8]?? {
+        if let member = element[text] {
+            if case .null = member { return .some(nil) }
+            return member.stringValue.map { Array($0.utf8) }
+        }
+        guard let encoded = element[base64]?.stringValue, let decoded = Base64.decode(encoded) else { return nil }
+        return .some(decoded)
+    }
+}

@@ -1,0 +1,126 @@
+import SpoolModel
+
+/// Reads a capture's log for a replay: which offsets each partition holds, time lookups, and
+/// the rows themselves in offset order, their bytes lent straight from SQLite.
+///
+/// Opened read-only, so it works while `spool ingest` writes the file (WAL). What a partition
+/// holds is fixed when the reader opens (a replay does not follow a capture being written);
+/// rows that the capture's own retention removes after that are reported, never skipped.
+package final class CaptureReader {
+    /// The file.
+    package let path: String
+    private let store: SpoolStore
+    private var rows: SQLiteStatement?
+    private var holdingsByTopic: [String: [Int32: ReplayRange]] = [:]
+
+    /// Opens `path` read-only; refuses what `SpoolStore.openForReading` refuses.
+    package init(path: String) throws {
+        self.path = path
+        store = try SpoolStore.openForReading(path: path)
+    }
+
+    deinit { close() }
+
+    /// Closes the file. Safe to call twice.
+    package func close() {
+        rows = nil
+        store.close()
+    }
+
+    /// The topics whose log the file holds.
+    package func topics() throws -> [String] {
+        try Set(store.storedPartitions().map(\.topicPartition.topic)).sorted()
+    }
+
+    /// The contiguous run of offsets `topic`'s partitions hold, `first..<next`: from the first
+    /// stored offset (after the last gap recorded inside the log) up to the next offset to
+    /// capture. Read once; later calls answer the same.
+    package func holdings(topic: String) throws -> [Int32: ReplayRange] {
+        if let known = holdingsByTopic[topic] { return known }
+        let query = try store.connection.prepare("""
+            SELECT s.partition, s.next_offset,
+                   (SELECT min(m.offset) FROM messages m WHERE m.topic = s.topic AND m.partition = s.partition),
+                   (SELECT max(g.last_missing_offset) FROM gaps g WHERE g.topic = s.topic AND g.partition = s.partition)
+            FROM partition_state s WHERE s.topic = ?1
+            """)
+        query.bind(1, topic)
+        var held: [Int32: ReplayRange] = [:]
+        while try query.step() {
+            let next = query.int64(1)
+            var first = query.optionalInt64(2) ?? next
+            if let gapEnd = query.optionalInt64(3), gapEnd >= first { first = min(gapEnd + 1, next) }
+            held[Int32(query.int64(0))] = ReplayRange(start: first, end: next)
+        }
+        holdingsByTopic[topic] = held
+        return held
+    }
+
+    /// The first held offset of `partition` whose timestamp is at or after `timestampMs`.
+    package func firstOffset(of partition: TopicPartition, atOrAfter timestampMs: Int64) throws -> Int64? {
+        guard let held = try holdings(topic: partition.topic)[partition.partition], !held.isEmpty else { return nil }
+        let query = try store.connection.prepare("""
+            SELECT min(offset) FROM messages WHERE topic = ?1 AND partition = ?2 AND offset >= ?3 AND offset < ?4 AND timestamp >= ?5
+            """)
+        query.bind(1, partition.topic)
+        query.bind(2, Int64(partition.partition))
+        query.bind(3, held.start)
+        query.bind(4, held.end)
+        query.bind(5, timestampMs)
+        guard try query.step() else { return nil }
+        return query.optionalInt64(0)
+    }
+
+    /// Hands `body` the rows of `partition` from offset `start` up to (not including) `end`,
+    /// in offset order, at most `limit`; returns how many. The bytes are lent for one call of
+    /// `body`. Rows the capture's retention removed since the reader opened throw
+    /// `StoreError.inconsistent` naming the partition.
+    package func withRows(of partition: TopicPartition, from start: Int64, before end: Int64, limit: Int,
+                          _ body: (CapturedRow) throws -> Void) throws -> Int {
+        let query = try store.connection.prepareOnce(&rows, """
+            SELECT offset, timestamp, key, value, \(store.hasHeaders ? "headers" : "NULL") FROM messages
+            WHERE topic = ?1 AND partition = ?2 AND offset >= ?3 AND offset < ?4 ORDER BY offset LIMIT ?5
+            """)
+        query.reset()
+        query.bind(1, partition.topic)
+        query.bind(2, Int64(partition.partition))
+        query.bind(3, start)
+        query.bind(4, end)
+        query.bind(5, Int64(limit))
+        var handed = 0
+        defer { query.reset() }
+        while try query.step() {
+            let offset = query.int64(0)
+            if handed == 0 { try checkNotRetained(partition, reading: start, found: offset) }
+            try body(CapturedRow(offset: offset, timestamp: query.int64(1), key: query.lentBlob(2), value: query.lentBlob(3),
+                                 headersJSON: query.lentBlob(4)))
+            handed += 1
+        }
+        if handed == 0, start < end { try checkNotRetained(partition, reading: start, found: end) }
+        return handed
+    }
+
+    /// Throws when the first row found lies past `start` because retention removed rows since
+    /// the reader opened (an offset Kafka skipped, a transaction marker, is not an error).
+    private func checkNotRetained(_ partition: TopicPartition, reading start: Int64, found: Int64) throws {
+        guard found > start, store.schemaVersion >= 5 else { return }
+        let query = try store.connection.prepare("SELECT retained_from_offset FROM partition_state WHERE topic = ?1 AND partition = ?2")
+        query.bind(1, partition.topic)
+        query.bind(2, Int64(partition.partition))
+        guard try query.step(), let retained = query.optionalInt64(0), retained > start else { return }
+        throw StoreError.inconsistent(path: path, reason: "\(partition): the capture's retention removed offsets \(start)...\(retained - 1) while they were being replayed; replay again (they are gone from the capture), or stop the capture's retention")
+    }
+}
+
+/// One row of a capture's log, its bytes lent for one call.
+package struct CapturedRow {
+    /// The record's offset.
+    package var offset: Int64
+    /// Its timestamp (ms since the epoch, -1 when it had none).
+    package var timestamp: Int64
+    /// The key, nil for a null key.
+    package var key: UnsafeRawBufferPointer?
+    /// The value, nil for a null value.
+    package var value: UnsafeRawBufferPointer?
+    /// The `headers` column's JSON text (see `HeadersJSON`), nil when the record had none.
+    package var headersJSON: UnsafeRawBufferPointer?
+}
