@@ -201,6 +201,17 @@ struct ShardSetBinaryTests {
         #expect(!merge.stderr.contains("m.sqlite:") && !sharded.exists("m.sqlite"), "the target is neither blamed nor created: \(merge.output)")
     }
 
+    @Test func aShardThatOwnsNoPartitionSaysSo() throws {
+        let sharded = try Sharded()
+        let result = try sharded.run(["ingest", "--brokers", sharded.cluster.bootstrapServers, "--topic", "t", "--db", "far.sqlite",
+                                      "--shard", "0/100000"])
+        // 4 partitions of "t" go to 4 consecutive shards from the topic's starting shard; 0/100000 is not among them here.
+        let owners = (0..<4).map { ShardSpec.owner(of: TopicPartition(topic: "t", partition: $0), shards: 100_000) }
+        try #require(!owners.contains(0), "shard 0/100000 owns none of t's partitions (owners: \(owners))")
+        #expect(result.status == 0 && result.stderr.contains("shard 0/100000 owns none of the current partitions of t: it captures nothing"),
+                "\(result.output)")
+    }
+
     @Test func mergeSaysWhatBecameOfTheShardsRetention() throws {
         let sharded = try Sharded()
         try FileManager.default.createDirectory(atPath: sharded.dir.file("kept"), withIntermediateDirectories: false)
