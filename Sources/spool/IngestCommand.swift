@@ -228,7 +228,7 @@ struct IngestCommand: ParsableCommand {
 
 /// A logger writing to standard error; secrets are redacted before anything reaches it.
 func makeLogger(label: String, verbose: Bool, quiet: Bool) -> Logger {
-    var logger = Logger(label: label) { StreamLogHandler.standardError(label: $0) }
+    var logger = Logger(label: label) { TerminalLogHandler(label: $0) }
     logger.logLevel = verbose ? .info : (quiet ? .error : .warning)
     return logger
 }

@@ -174,4 +174,23 @@ struct TerminalSafetyBinaryTests {
         Self.expectSafe(watched, "status --watch")
         #expect(watched.stdout.contains("spool status shards/\(shown) — every"), "\(watched.stdout)")
     }
+
+    /// Log lines name files and carry what brokers and registries said: here the warning for a
+    /// metrics file that can no longer be written.
+    @Test func logLinesAreEscaped() throws {
+        let dir = TemporaryDirectory()
+        let cluster = try Self.hostileCluster()
+        try FileManager.default.createDirectory(atPath: dir.file("m"), withIntermediateDirectories: true)
+        let name = "m/x\u{1B}[2J\u{202E}.prom", shown = #"m/x\u{1b}[2J\u{202e}.prom"#
+        let running = try SpoolProcess.Running(["ingest", "--brokers", cluster.bootstrapServers, "--topic", "t", "--db", "l.sqlite", "--follow",
+                                                "--metrics-file", name, "--metrics-interval", "1"], directory: dir.path)
+        try running.waitUntil("the metrics file is written", timeout: .seconds(30)) { FileManager.default.fileExists(atPath: dir.file(name)) }
+        try FileManager.default.removeItem(atPath: dir.file("m"))
+        try running.waitUntil("the failed write is logged", timeout: .seconds(30)) { running.stderrSoFar.contains("the capture goes on") }
+        running.signal(SIGTERM)
+        let result = running.wait()
+        #expect(result.status == 0, "\(result.output)")
+        Self.expectSafe(result, "ingest's log")
+        #expect(result.stderr.contains(shown), "\(result.stderr)")
+    }
 }
