@@ -103,7 +103,7 @@ struct StatusCommand: ParsableCommand {
         }
         let report = try StatusReport(store: store, watermarks: watermarks)
         let notices = try store.readerNotices()
-        guard format == .json else { return notices.map { "WARNING: \($0)\n" }.joined() + report.table() }
+        guard format == .json else { return notices.map { "WARNING: \(TerminalText.safe($0))\n" }.joined() + report.table() }
         // The notices as the object's first field, so a script sees them without parsing the rest.
         let json = report.json()
         guard json.hasPrefix("{") else { return json }
