@@ -17,6 +17,8 @@ public final class SpoolCapture {
     public let paths: [String]
     private let readers: [CaptureReader]
     private var readerOf: [TopicPartition: Int] = [:]
+    private var heldRange: [TopicPartition: ReplayRange] = [:]
+    private var decodedTopicNames: Set<String>?
     private var scannedTopics: Set<String> = []
     /// Header bytes of the record being handed over (reused).
     private var headerBytes: [UInt8] = []
@@ -44,6 +46,56 @@ public final class SpoolCapture {
         try Set(readers.flatMap { try $0.topics() }).sorted()
     }
 
+    /// The `key_json` and `value_json` the capture holds for the rows of `batch` (released by a
+    /// `ConsumerManager` over this capture), row for row: a row is `.decoded` with its JSON when
+    /// its record came from the capture and was decoded from Confluent framing, `.none`
+    /// otherwise (records read from Kafka are not decoded). Nil when no row can have any, which
+    /// costs one set lookup per topic of the batch.
+    public func decoded(for batch: MessageBatch) throws -> DecodedColumns? {
+        if decodedTopicNames == nil { decodedTopicNames = try Set(readers.flatMap { try $0.decodedTopics() }) }
+        guard let names = decodedTopicNames, batch.topicNames.contains(where: names.contains) else { return nil }
+        let found = try decodedJSON(for: batch, topics: names)
+        guard !found.isEmpty else { return nil }
+        var columns = DecodedColumns()
+        for row in batch.indices {
+            let json = found[TopicPartition(topic: batch.topic(at: row), partition: batch.partitions[row])]?[batch.offsets[row]]
+            columns.appendRow { writer in
+                guard let json else { return .none }
+                if let key = json.key {
+                    writer.begin()
+                    writer.bytes += key
+                    writer.finishKey()
+                }
+                if let value = json.value {
+                    writer.begin()
+                    writer.bytes += value
+                    writer.finishValue()
+                }
+                return .decoded
+            }
+        }
+        return columns
+    }
+
+    /// The decoded JSON of the batch's records of `topics` that the capture held when it opened,
+    /// by partition and offset.
+    private func decodedJSON(for batch: MessageBatch, topics: Set<String>) throws -> [TopicPartition: [Int64: (key: [UInt8]?, value: [UInt8]?)]] {
+        var spans: [TopicPartition: ClosedRange<Int64>] = [:]
+        for row in batch.indices where topics.contains(batch.topic(at: row)) {
+            let tp = TopicPartition(topic: batch.topic(at: row), partition: batch.partitions[row])
+            let offset = batch.offsets[row]
+            spans[tp] = spans[tp].map { min($0.lowerBound, offset)...max($0.upperBound, offset) } ?? offset...offset
+        }
+        var found: [TopicPartition: [Int64: (key: [UInt8]?, value: [UInt8]?)]] = [:]
+        for (tp, span) in spans {
+            guard let reader = try reader(for: tp), let held = heldRange[tp], span.lowerBound < held.end else { continue }
+            try reader.withDecoded(of: tp, from: span.lowerBound, through: min(span.upperBound, held.end - 1)) { offset, key, value in
+                found[tp, default: [:]][offset] = (key.map { Array($0) }, value.map { Array($0) })
+            }
+        }
+        return found
+    }
+
     private func reader(for partition: TopicPartition) throws -> CaptureReader? {
         if !scannedTopics.contains(partition.topic) { _ = try holdings(topic: partition.topic) }
         return readerOf[partition].map { readers[$0] }
@@ -57,6 +109,7 @@ extension SpoolCapture: ReplayHistory {
             for (partition, range) in try reader.holdings(topic: topic) where held[partition] == nil {
                 held[partition] = range
                 readerOf[TopicPartition(topic: topic, partition: partition)] = index
+                heldRange[TopicPartition(topic: topic, partition: partition)] = range
             }
         }
         scannedTopics.insert(topic)

@@ -11,6 +11,7 @@ package final class CaptureReader {
     package let path: String
     private let store: SpoolStore
     private var rows: SQLiteStatement?
+    private var decodedRows: SQLiteStatement?
     private var holdingsByTopic: [String: [Int32: ReplayRange]] = [:]
 
     /// Opens `path` read-only; refuses what `SpoolStore.openForReading` refuses.
@@ -24,6 +25,7 @@ package final class CaptureReader {
     /// Closes the file. Safe to call twice.
     package func close() {
         rows = nil
+        decodedRows = nil
         store.close()
     }
 
@@ -97,6 +99,41 @@ package final class CaptureReader {
         }
         if handed == 0, start < end { try checkNotRetained(partition, reading: start, found: end) }
         return handed
+    }
+
+    /// The topics some of whose records the file holds decoded from Confluent framing into
+    /// `key_json`/`value_json` (by `--schema-registry` or `spool decode`); empty for a file
+    /// made before decoding existed.
+    package func decodedTopics() throws -> Set<String> {
+        guard store.schemaVersion >= 4 else { return [] }
+        let query = try store.connection.prepare("SELECT topic FROM decode_stats WHERE decoded > 0")
+        var topics: Set<String> = []
+        while try query.step() {
+            if let topic = query.text(0) { topics.insert(topic) }
+        }
+        return topics
+    }
+
+    /// Hands `body` the offset, `key_json` and `value_json` (nil for NULL) of each record of
+    /// `partition` from offset `first` through `last` that has either, in offset order. The
+    /// bytes are lent for one call of `body`.
+    package func withDecoded(of partition: TopicPartition, from first: Int64, through last: Int64,
+                             _ body: (Int64, UnsafeRawBufferPointer?, UnsafeRawBufferPointer?) throws -> Void) throws {
+        guard store.schemaVersion >= 4 else { return }
+        let query = try store.connection.prepareOnce(&decodedRows, """
+            SELECT offset, key_json, value_json FROM messages
+            WHERE topic = ?1 AND partition = ?2 AND offset >= ?3 AND offset <= ?4 AND (key_json IS NOT NULL OR value_json IS NOT NULL)
+            ORDER BY offset
+            """)
+        query.reset()
+        defer { query.reset() }
+        query.bind(1, partition.topic)
+        query.bind(2, Int64(partition.partition))
+        query.bind(3, first)
+        query.bind(4, last)
+        while try query.step() {
+            try body(query.int64(0), query.lentBlob(1), query.lentBlob(2))
+        }
     }
 
     /// Throws when the first row found lies past `start` because retention removed rows since
