@@ -22,6 +22,29 @@ public enum BlobStyle: String, CaseIterable, Sendable {
         }
     }
 
+    /// Appends `bytes` to `out` as the JSON string `render` gives, quotes included, without
+    /// building a `String` (for `spool replay`'s output).
+    public func appendJSON(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+        switch self {
+        case .text where UTF8Validation.isValid(bytes):
+            JSONText.appendString(bytes, to: &out)
+        case .text, .hex:
+            let digits = Self.hexDigits
+            out.append(UInt8(ascii: "\""))
+            for byte in bytes {
+                out.append(digits[Int(byte >> 4)])
+                out.append(digits[Int(byte & 0x0f)])
+            }
+            out.append(UInt8(ascii: "\""))
+        case .base64:
+            out.append(UInt8(ascii: "\""))
+            Base64.encode(bytes, into: &out)
+            out.append(UInt8(ascii: "\""))
+        }
+    }
+
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
     /// Lowercase hex of `bytes`.
     public static func hexString(_ bytes: [UInt8]) -> String {
         let digits = Array("0123456789abcdef".utf8)

@@ -149,7 +149,7 @@ public struct QueryOutputFormatter {
 
     /// `text` cut to `limit` characters, ending in "…" when cut; an escape such as `\u{1b}` or
     /// `\n` at the cut is dropped whole rather than shown in part.
-    private static func clip(_ text: String, limit: Int = 80) -> String {
+    static func clip(_ text: String, limit: Int = 80) -> String {
         guard text.count > limit else { return text }
         var kept = text.prefix(limit - 1)
         if let slash = kept.lastIndex(of: "\\") {

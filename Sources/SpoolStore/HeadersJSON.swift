@@ -8,9 +8,9 @@ import SpoolModel
 /// end a string at an escaped NUL, so such values are kept as base64 to rebuild them exactly. A
 /// name that is not such text (librdkafka hands names as C strings, so this does not happen with
 /// Kafka clients) is kept as `key_base64` the same way.
-enum HeadersJSON {
+package enum HeadersJSON {
     /// Appends the JSON array of row `row`'s headers to `out` (the row has at least one).
-    static func encode(_ payloads: MessageBatch.Payloads, row: Int, into out: inout [UInt8]) {
+    package static func encode(_ payloads: MessageBatch.Payloads, row: Int, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "["))
         for index in 0..<payloads.headerCount(at: row) {
             let header = payloads.header(index, at: row)
@@ -37,7 +37,7 @@ enum HeadersJSON {
     }
 
     /// Whether `bytes` can be stored as a JSON string and read back exactly.
-    static func isText(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    package static func isText(_ bytes: UnsafeRawBufferPointer) -> Bool {
         !bytes.contains(0) && UTF8Validation.isValid(bytes)
     }
 
