@@ -89,7 +89,7 @@ let package = Package(
         .executableTarget(
             name: "SpoolBench",
             dependencies: [
-                "SpoolModel", "KafkaReplay", "SpoolStore", "SpoolCLI",
+                "SpoolModel", "KafkaReplay", "SpoolStore", "SpoolCLI", "SpoolReplay",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -28,7 +28,8 @@ final class HybridMessageSource: MessageSource {
     /// Where each partition's history ends (its high watermark when there is no Kafka).
     private let historyEnds: [TopicPartition: Int64]
     private var turn = 0
-    /// Records taken from one partition's history per call.
+    /// The most records taken from one partition's history per call (fewer when the batch
+    /// size is smaller).
     static let chunk = 256
 
     /// Partitions in the core's order, each with its route; Kafka partitions that start in
@@ -73,14 +74,16 @@ final class HybridMessageSource: MessageSource {
             guard !paused[index], case let .history(next, until, then) = phases[index] else { continue }
             turn = index + 1
             var last = next - 1
-            let handed = try history.withRecords(of: partitions[index], from: next, before: until, limit: Self.chunk) { record in
+            // Never more than a poll releases, so reading cannot outrun releasing.
+            let limit = min(Self.chunk, core.batchSize)
+            let handed = try history.withRecords(of: partitions[index], from: next, before: until, limit: limit) { record in
                 last = record.offset
                 core.accept(.message(partitionIndex: index, offset: record.offset, timestamp: record.timestamp,
                                      key: record.key, value: record.value, headers: record.headers))
             }
             // Fewer than asked: the history holds nothing more below `until` (offsets of
             // transaction markers and aborted records are never stored).
-            phases[index] = .history(next: handed < Self.chunk ? until : last + 1, until: until, thenKafkaFrom: then)
+            phases[index] = .history(next: handed < limit ? until : last + 1, until: until, thenKafkaFrom: then)
             try finishIfRead(index, &core)
             if handed > 0 { return true }
         }

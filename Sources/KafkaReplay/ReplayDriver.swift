@@ -39,9 +39,13 @@ final class ReplayDriver<Source: MessageSource> {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: .milliseconds(max(0, timeoutMs)))
         while true {
+            // Counted in messages, not calls: a source may hand over several per call (a
+            // history hands a chunk), and backpressure must look in before a batch's worth.
             var drained = 0
-            while drained < core.batchSize, try source.next(timeoutMs: 0, into: &core) {
-                drained += 1
+            while drained < core.batchSize {
+                let held = core.heldCount
+                guard try source.next(timeoutMs: 0, into: &core) else { break }
+                drained += max(1, core.heldCount - held)
             }
             try applyFlowChanges()
             if core.release(into: &batch, limit: core.batchSize) > 0 {

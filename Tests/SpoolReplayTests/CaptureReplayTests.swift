@@ -216,4 +216,26 @@ struct CaptureReplayTests {
         #expect(fromShards.count == 1_000)
         #expect(fromShards == fromKafka)
     }
+
+    /// History is handed over in chunks; backpressure still bounds what is held: a poll drains at
+    /// most a batch's worth of records (not of calls) before it looks, so the capture is never
+    /// read into memory whole.
+    @Test func backpressureBoundsWhatAReplayOfTheCaptureHolds() throws {
+        let dir = TemporaryDirectory()
+        let cluster = try MockKafkaCluster(logger: quietLogger())
+        try cluster.createTopic("a", partitions: 4)
+        try cluster.produce(topic: "a", Self.records(partitions: 4, from: 0, count: 3_000))
+        try Self.capture(cluster, topics: ["a"], into: dir.file("c.sqlite"))
+        let manager = try ConsumerManager(config: [:], topics: [.fromEarliest("a")], capture: SpoolCapture(path: dir.file("c.sqlite")),
+                                          batchSize: 100, logger: quietLogger())
+        var released = 0, mostHeld = 0
+        let deadline = ContinuousClock.now + .seconds(60)
+        while !manager.isLive && ContinuousClock.now < deadline {
+            released += try manager.poll(timeoutMs: 100).count
+            mostHeld = max(mostHeld, manager.heldMessageCount)
+        }
+        #expect(released == 12_000)
+        // Five batches (the pause threshold) plus a chunk (at most a batch) per partition.
+        #expect(mostHeld <= 5 * 100 + 4 * 100 + 100, "held \(mostHeld) records at once")
+    }
 }
