@@ -259,6 +259,20 @@ if let only = getenv("BENCH_ONLY"), String(cString: only) == "shards" {
     }
 }
 
+// BENCH_ONLY=replay runs just (y).
+if let only = getenv("BENCH_ONLY"), String(cString: only) == "replay" {
+    do {
+        defer { _ = system("rm -rf '\(work)'") }
+        let replayed = try ReplayBench.run()
+        for result in replayed { print("\(result.name): \(ByteText.count(Int64(result.rate))) msg/s, \(format(result.seconds)) s, peak \(result.peakBytes.map { ByteText.format($0) } ?? "-")") }
+        print("replay (y): capture alone \(format(replayed[1].rate / replayed[0].rate))x the mock broker alone (target 2x)")
+        exit(0)
+    } catch {
+        log("failed: \(error)")
+        exit(1)
+    }
+}
+
 // BENCH_ONLY=long runs just the long-running rows (i) and (r).
 if let only = getenv("BENCH_ONLY"), String(cString: only) == "long" {
     do {
@@ -292,6 +306,8 @@ do {
     results += avro
     let sharded = try ShardBench.run()
     results += sharded
+    let replayed = try ReplayBench.run()
+    results += replayed
     log("(i) idle --follow on 64 partitions")
     let idle = try LongRunBench.idleCPU()
     log("(r) --follow --retain 1m under steady traffic")
@@ -311,6 +327,7 @@ do {
     print("keyed (k): --latest \(format(keyed[1].rate / keyed[0].rate))x and --latest-only \(format(keyed[2].rate / keyed[0].rate))x of log only (targets 0.6x, 0.8x)")
     print("avro (s): decoded \(format(avro[1].rate / avro[0].rate))x of raw (target 0.5x), peak RSS \(avro[1].peakBytes.map { ByteText.format($0) } ?? "?") (target <= 200 MB)")
     printLongRun(idle: idle, soak: soak)
+    print("replay (y): capture alone \(format(replayed[1].rate / replayed[0].rate))x the mock broker alone (target 2x); spool replay jsonl peak RSS \(replayed[2].peakBytes.map { ByteText.format($0) } ?? "?") at \(ByteText.count(Int64(messages))), \(replayed[3].peakBytes.map { ByteText.format($0) } ?? "?") at \(ByteText.count(Int64(largeMessages))) (target <= 150 MB)")
     print("shards (p): 2 shards at once \(format(sharded[1].rate / sharded[0].rate))x the aggregate rate of 1 on this \(sysconf(Int32(_SC_NPROCESSORS_ONLN)))-core machine")
     let json = JSONText.object([
         ("machine_cores", String(sysconf(Int32(_SC_NPROCESSORS_ONLN)))),
@@ -342,6 +359,12 @@ do {
         ("avro_decoded_peak_rss_bytes", JSONText.integer(avro[1].peakBytes)),
         ("one_shard_per_s", String(Int(sharded[0].rate))),
         ("two_shards_per_s", String(Int(sharded[1].rate))),
+        ("replay_broker_poll_per_s", String(Int(replayed[0].rate))),
+        ("replay_capture_poll_per_s", String(Int(replayed[1].rate))),
+        ("replay_jsonl_per_s", String(Int(replayed[2].rate))),
+        ("replay_jsonl_peak_rss_bytes", JSONText.integer(replayed[2].peakBytes)),
+        ("replay_jsonl_large_per_s", String(Int(replayed[3].rate))),
+        ("replay_jsonl_large_peak_rss_bytes", JSONText.integer(replayed[3].peakBytes)),
         ("idle_cpu_seconds", JSONText.number(idle.cpuSeconds)),
         ("idle_window_seconds", String(idle.windowSeconds)),
         ("soak_samples", JSONText.array(soak.map {
