@@ -63,7 +63,7 @@ struct DecodeCommand: ParsableCommand {
         decoder.chunkSize = chunkSize
         let outcome = try decoder.run(stop: stopRequested)
         if !quiet {
-            print("decoded \(outcome.decoded) record(s), \(outcome.failed) failed, \(outcome.stillPending) still pending in \(file)"
+            print("decoded \(outcome.decoded) record(s), \(outcome.failed) failed, \(outcome.stillPending) still pending in \(TerminalText.safe(file))"
                   + (stopRequested.isStopped ? " (stopped on request; run again to continue)" : ""))
         }
     }

@@ -20,13 +20,13 @@ struct DevBrokerCommand: ParsableCommand {
             """
     )
 
-    @Option(name: .long, help: "Number of brokers.")
+    @Option(name: .long, parsing: .unconditional, help: "Number of brokers.")
     var brokers: Int = 3
 
     @Option(name: .long, help: ArgumentHelp("A topic to create and fill (repeatable).", valueName: "name:partitions"))
     var topic: [String] = ["orders:4", "clicks:2"]
 
-    @Option(name: .long, help: "Sample messages per topic.")
+    @Option(name: .long, parsing: .unconditional, help: "Sample messages per topic.")
     var messages: Int = 10_000
 
     @Option(name: .long, help: ArgumentHelp("Write the bootstrap string to this file once the data is in.", valueName: "file"))

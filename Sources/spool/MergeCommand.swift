@@ -60,6 +60,6 @@ struct MergeCommand: ParsableCommand {
         guard !quiet else { return }
         let stopped = stopRequested.isStopped ? " (stopped: run the same command again to go on)" : ""
         let retention = outcome.retention.map { "; retention \($0) (the shards')" } ?? ""
-        print("merged \(paths.count) shard(s) into \(db): \(ByteText.count(outcome.rowsCopied)) row(s) copied now, \(outcome.partitions) partition(s)\(retention)\(stopped)")
+        print("merged \(paths.count) shard(s) into \(TerminalText.safe(db)): \(ByteText.count(outcome.rowsCopied)) row(s) copied now, \(outcome.partitions) partition(s)\(retention)\(stopped)")
     }
 }

@@ -24,6 +24,8 @@ struct OptionValueBinaryTests {
         (query + ["--max-memory", "9223372036854775807"], "--max-memory must be from 16 to 1048576 MiB (got 9223372036854775807)"),
         (["merge", "a.sqlite", "b.sqlite", "--db", "x.sqlite", "--chunk-size", "-1"], "--chunk-size must be at least 1 (got -1)"),
         (["decode", "x.sqlite", "--schema-registry", "http://127.0.0.1:1", "--chunk-size", "-3"], "--chunk-size must be at least 1 (got -3)"),
+        (["dev-broker", "--brokers", "-1"], "--brokers must be at least 1 (got -1)"),
+        (["dev-broker", "--messages", "-10"], "--messages must not be negative (got -10)"),
     ])
     func negativeNumbersAreNamedWithTheirRange(arguments: [String], message: String) throws {
         let dir = TemporaryDirectory()
