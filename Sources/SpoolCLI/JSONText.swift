@@ -50,6 +50,12 @@ public enum JSONText {
             if end > runStart { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[runStart..<end])) }
         }
         while index < count {
+            let byte = bytes[index]
+            if byte >= 0x20 && byte < 0x7F && byte != 0x22 && byte != 0x5C {
+                // Printable ASCII other than the quote and the backslash: the common case.
+                index += 1
+                continue
+            }
             let (scalar, width) = escapedScalar(bytes, at: index, jsonSyntax: jsonSyntax)
             guard let scalar else {
                 index += 1
