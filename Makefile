@@ -1,7 +1,7 @@
 # Spool — build, test, demo and bench. `make test` is the one test command.
 SWIFT ?= swift
 SWIFTFLAGS ?= -Xswiftc -warnings-as-errors
-APT_PACKAGES = librdkafka-dev libsqlite3-dev pkg-config
+APT_PACKAGES = librdkafka-dev libsqlite3-dev libprotobuf-dev libprotoc-dev pkg-config
 
 .PHONY: deps build release test demo bench clean
 

@@ -46,8 +46,14 @@ let package = Package(
             capability: .buildTool(),
             dependencies: ["EmbedMigrations"]
         ),
-        // Schema Registry decoding (Avro, JSON Schema): no Kafka, no SQLite.
-        .target(name: "SpoolDecode", dependencies: ["SpoolModel"]),
+        // The Protobuf runtime (Debian's libprotobuf-dev, with libprotoc-dev for the .proto
+        // parser's headers) behind a C API: only SpoolDecode uses it, through owning classes.
+        .target(
+            name: "CProtobufShim",
+            linkerSettings: [.linkedLibrary("protobuf")]
+        ),
+        // Schema Registry decoding (Avro, JSON Schema, Protobuf): no Kafka, no SQLite.
+        .target(name: "SpoolDecode", dependencies: ["SpoolModel", "CProtobufShim"]),
         .target(
             name: "SpoolStore",
             dependencies: ["CSQLite", "SpoolModel"],
@@ -123,5 +129,6 @@ let package = Package(
             dependencies: ["KafkaReplay", "SpoolTestSupport"]
         ),
     ],
-    swiftLanguageModes: [.v6]
+    swiftLanguageModes: [.v6],
+    cxxLanguageStandard: .cxx17
 )
