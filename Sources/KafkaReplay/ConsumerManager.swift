@@ -179,8 +179,8 @@ public final class ConsumerManager {
                 if let beyond = held.keys.max(), Int(beyond) >= count {
                     throw ReplayError.partitionsRemoved(topic: topic.name, reading: Int(beyond) + 1, now: count)
                 }
-            } else if held.isEmpty {
-                throw ReplayError.invalidTopic(name: topic.name, reason: "the capture holds none of its records; check the name, or give --brokers to read it from Kafka")
+            } else if held.values.allSatisfy(\.isEmpty) {
+                throw ReplayError.invalidTopic(name: topic.name, reason: "the capture holds none of its records (a topic kept with --latest-only keeps no log); check the name, or give --brokers to read it from Kafka")
             }
             for (partition, range) in held {
                 let tp = TopicPartition(topic: topic.name, partition: partition)

@@ -238,4 +238,26 @@ struct CaptureReplayTests {
         // Five batches (the pause threshold) plus a chunk (at most a batch) per partition.
         #expect(mostHeld <= 5 * 100 + 4 * 100 + 100, "held \(mostHeld) records at once")
     }
+
+    /// A `--latest-only` topic keeps no log: the capture alone refuses it by name, and with Kafka
+    /// every record comes from Kafka.
+    @Test func aLatestOnlyTopicIsReadFromKafkaAndRefusedWithoutIt() throws {
+        let dir = TemporaryDirectory()
+        let cluster = try MockKafkaCluster(logger: quietLogger())
+        try cluster.createTopic("k", partitions: 2)
+        try cluster.produce(topic: "k", Self.records(partitions: 2, from: 0, count: 50))
+        var options = IngestOptions(kafkaConfig: Self.kafka(cluster), topics: [.fromEarliest("k")], batchSize: 500)
+        options.keyed = ["k": .latestOnly]
+        _ = try IngestPipeline(databasePath: dir.file("c.sqlite"), options: options, logger: quietLogger()).run()
+        let capture = try SpoolCapture(path: dir.file("c.sqlite"))
+        do {
+            _ = try ConsumerManager(config: [:], topics: [.fromEarliest("k")], capture: capture, logger: quietLogger())
+            Issue.record("the capture alone replayed a topic whose log it does not keep")
+        } catch let error as ReplayError {
+            #expect(error.description.contains("'k'") && error.description.contains("--latest-only"), "\(error)")
+        }
+        let both = try Self.drain(ConsumerManager(config: Self.kafka(cluster), topics: [.fromEarliest("k")], capture: capture, logger: quietLogger()))
+        let alone = try Self.drain(ConsumerManager(config: Self.kafka(cluster), topics: [.fromEarliest("k")], logger: quietLogger()))
+        #expect(both.count == 100 && both == alone)
+    }
 }
