@@ -71,6 +71,16 @@ public struct BatchDecoder: Sendable {
                 if failure == nil { failure = "\(part) (schema id \(id)): \(error)" }
                 return .failed
             }
+        case .protobuf(let schema):
+            do {
+                let (indexes, message) = try ConfluentFrame.messageIndexes(in: payload)
+                try schema.decode(message, indexes: indexes, into: &writer.bytes)
+                return .decoded
+            } catch {
+                writer.discard()
+                if failure == nil { failure = "\(part) (schema id \(id)): \(error)" }
+                return .failed
+            }
         case .json:
             if let error = JSONParser.firstError(in: payload) {
                 if failure == nil { failure = "\(part) (schema id \(id)): JSON Schema payload is not valid JSON: \(error)" }

@@ -1,4 +1,7 @@
-/// Confluent's wire format: a zero magic byte, a 4-byte big-endian schema id, then the payload.
+/// Confluent's wire format: a zero magic byte, a 4-byte big-endian schema id, then the payload;
+/// for Protobuf the payload starts with the message indexes.
+///
+/// The one place that knows the framing: the decoder, the pipeline and `spool decode` call it.
 public enum ConfluentFrame {
     /// The schema id of a framed `bytes` (nil when it is not framed: too short or another
     /// first byte).
@@ -10,5 +13,75 @@ public enum ConfluentFrame {
     /// The payload after the 5-byte header of a framed `bytes`.
     public static func payload(of bytes: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(rebasing: bytes[5...])
+    }
+
+    /// The most message indexes a record may carry (one per level of message nesting).
+    public static let maxMessageIndexes = 64
+
+    /// Splits a Protobuf `payload` (what follows the 5-byte header) into its message indexes
+    /// and the message bytes.
+    ///
+    /// The indexes are a count and that many numbers, each a zigzag varint (Kafka's
+    /// `ByteUtils.writeVarint`); a count of 0 (the single byte `0x00`) means `[0]`, the first
+    /// message of the schema. A negative count or index, or a varint that does not end, is an
+    /// error naming what was read: a producer that wrote plain unsigned varints instead of
+    /// zigzag ones gives a negative number for any odd value.
+    public static func messageIndexes(in payload: UnsafeRawBufferPointer)
+        throws(MessageIndexError) -> (indexes: [Int64], message: UnsafeRawBufferPointer) {
+        var offset = 0
+        let count = try zigzag(payload, &offset, what: "the message-index count")
+        guard count >= 0 else { throw .negative(what: "the message-index count", value: count) }
+        guard count <= maxMessageIndexes else { throw .tooMany(count) }
+        var indexes: [Int64] = []
+        indexes.reserveCapacity(max(1, Int(count)))
+        for position in 0..<Int(count) {
+            let index = try zigzag(payload, &offset, what: "message index \(position + 1)")
+            guard index >= 0 else { throw .negative(what: "message index \(position + 1)", value: index) }
+            indexes.append(index)
+        }
+        if indexes.isEmpty { indexes = [0] }
+        return (indexes, UnsafeRawBufferPointer(rebasing: payload[offset...]))
+    }
+
+    /// Reads one zigzag varint at `offset` (at most 10 bytes).
+    private static func zigzag(_ bytes: UnsafeRawBufferPointer, _ offset: inout Int, what: String) throws(MessageIndexError) -> Int64 {
+        var raw: UInt64 = 0
+        var shift: UInt64 = 0
+        while true {
+            guard offset < bytes.count else { throw .truncated(what: what) }
+            guard shift < 64 else { throw .overlong(what: what) }
+            let byte = bytes[offset]
+            offset += 1
+            raw |= UInt64(byte & 0x7F) << shift
+            if byte & 0x80 == 0 { break }
+            shift += 7
+        }
+        return Int64(bitPattern: raw >> 1) ^ -Int64(bitPattern: raw & 1)
+    }
+}
+
+/// Why a Protobuf record's message indexes cannot be read.
+public enum MessageIndexError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The bytes end inside a varint.
+    case truncated(what: String)
+    /// A varint longer than 10 bytes.
+    case overlong(what: String)
+    /// A negative count or index after zigzag decoding.
+    case negative(what: String, value: Int64)
+    /// More indexes than `ConfluentFrame.maxMessageIndexes`.
+    case tooMany(Int64)
+
+    /// A sentence naming what was read and what it suggests.
+    public var description: String {
+        switch self {
+        case .truncated(let what): "Protobuf message indexes: the record ends inside \(what)"
+        case .overlong(let what): "Protobuf message indexes: \(what) is a varint longer than 10 bytes"
+        case .negative(let what, let value):
+            "Protobuf message indexes: \(what) is negative (\(value)); Confluent's format writes them as zigzag varints, "
+                + "and a producer that wrote plain unsigned varints gives this (fix the producer's serializer)"
+        case .tooMany(let count):
+            "Protobuf message indexes: \(count) indexes, more than the \(ConfluentFrame.maxMessageIndexes) Spool reads "
+                + "(the bytes are probably not Confluent's Protobuf framing)"
+        }
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import SpoolModel
 
 /// What a schema id decodes with, once its schema is known.
@@ -6,8 +7,10 @@ public enum SchemaPlan: Sendable {
     case avro(AvroSchema)
     /// JSON Schema: the payload is the JSON itself (checked to be valid).
     case json
-    /// Known but not decodable here (Protobuf, an invalid schema, an id the registry does not
-    /// have): every record using it fails with this reason.
+    /// Protobuf: the message indexes pick a message of this schema, whose bytes follow.
+    case protobuf(ProtobufSchema)
+    /// Known but not decodable here (an unknown type, an invalid schema, an id the registry
+    /// does not have): every record using it fails with this reason.
     case unusable(String)
 
     /// Compiles a fetched schema (referenced schemas first) into a plan.
@@ -20,8 +23,35 @@ public enum SchemaPlan: Sendable {
                 return .unusable("schema id \(fetched.main.id): \(error)")
             }
         case "JSON": return .json
-        default: return .unusable("schema id \(fetched.main.id) is \(fetched.main.type), which Spool does not decode (Avro and JSON Schema only)")
+        case "PROTOBUF":
+            do {
+                return .protobuf(try ProtobufSchema(files: protobufFiles(fetched)))
+            } catch {
+                return .unusable("schema id \(fetched.main.id): \(error)")
+            }
+        default:
+            return .unusable("schema id \(fetched.main.id) is \(fetched.main.type), which Spool does not decode (Avro, JSON Schema and Protobuf only)")
         }
+    }
+
+    /// The files of a Protobuf schema, its own last: each referenced schema under the import
+    /// path it is referenced by, from its serialized descriptor when the registry gave one,
+    /// else from its text.
+    static func protobufFiles(_ fetched: FetchedSchema) -> [ProtobufSchema.File] {
+        var importPaths: [Int32: String] = [:]
+        for schema in fetched.referenced + [fetched.main] {
+            for reference in SchemaReference.parseList(schema.referencesJSON) {
+                if let id = reference.id { importPaths[id] = reference.name }
+            }
+        }
+        func source(_ schema: StoredSchema) -> ProtobufSchema.File.Source {
+            if let serialized = schema.serialized, let bytes = Data(base64Encoded: serialized) { return .serialized(Array(bytes)) }
+            return .text(schema.text)
+        }
+        let references = fetched.referenced.map { schema in
+            ProtobufSchema.File(name: importPaths[schema.id] ?? "schema-\(schema.id).proto", source: source(schema))
+        }
+        return references + [ProtobufSchema.File(name: "spool-schema-id-\(fetched.main.id).proto", source: source(fetched.main))]
     }
 }
 

@@ -8,7 +8,8 @@ import FoundationNetworking
 /// Fetches schemas from a Confluent-compatible Schema Registry over HTTP(S).
 ///
 /// Uses the REST calls every Confluent client uses: `GET /schemas/ids/{id}` and, for
-/// references, `GET /subjects/{subject}/versions/{version}`. Each request has a timeout;
+/// references, `GET /subjects/{subject}/versions/{version}`; for a Protobuf schema also
+/// `GET /schemas/ids/{id}?format=serialized` (its `FileDescriptorProto`, Confluent Platform 5.5+). Each request has a timeout;
 /// network errors, 5xx and 429 answers are retried with doubling waits; TLS is checked against
 /// the system's CA bundle. Redirects are not followed and answers are read up to
 /// `config.maxResponseBytes` (see `RegistryTransport`). Every wait, for an answer or between
@@ -75,8 +76,24 @@ public final class SchemaRegistryClient: Sendable {
                 referenced.append(child)
             }
         }
-        return StoredSchema(registry: config.displayURL, id: id, type: answer["schemaType"]?.stringValue ?? "AVRO", text: text,
-                            referencesJSON: SchemaReference.listText(references), fetchedAt: fetchedAt)
+        let type = answer["schemaType"]?.stringValue ?? "AVRO"
+        return StoredSchema(registry: config.displayURL, id: id, type: type, text: text,
+                            referencesJSON: SchemaReference.listText(references), fetchedAt: fetchedAt,
+                            serialized: type == "PROTOBUF" ? try serializedDescriptor(id: id) : nil)
+    }
+
+    /// The base64 `FileDescriptorProto` of Protobuf schema `id` (`?format=serialized`), nil
+    /// when the registry does not serialize (an older registry answers an error or the text):
+    /// then the text is decoded from.
+    private func serializedDescriptor(id: Int32) throws(RegistryError) -> String? {
+        let answer: JSONValue
+        do {
+            answer = try getJSON("/schemas/ids/\(id)?format=serialized", what: "schema id \(id) (serialized)")
+        } catch .badAnswer {
+            return nil
+        }
+        guard let text = answer["schema"]?.stringValue, let bytes = Data(base64Encoded: text), !bytes.isEmpty else { return nil }
+        return text
     }
 
     /// GETs `path` and parses the JSON answer, retrying what is worth retrying; `what` names

@@ -15,14 +15,19 @@ public struct StoredSchema: Sendable, Equatable {
     public var referencesJSON: String?
     /// When it was fetched (ms since the epoch).
     public var fetchedAt: Int64
+    /// For `PROTOBUF`: the registry's serialized `FileDescriptorProto`, base64 as the registry
+    /// sends it (`?format=serialized`); nil for the other types or when the registry gave none.
+    public var serialized: String?
 
     /// Creates a stored schema.
-    public init(registry: String, id: Int32, type: String, text: String, referencesJSON: String?, fetchedAt: Int64) {
+    public init(registry: String, id: Int32, type: String, text: String, referencesJSON: String?, fetchedAt: Int64,
+                serialized: String? = nil) {
         self.registry = registry
         self.id = id
         self.type = type
         self.text = text
         self.referencesJSON = referencesJSON
         self.fetchedAt = fetchedAt
+        self.serialized = serialized
     }
 }

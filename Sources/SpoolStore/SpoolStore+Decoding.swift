@@ -4,10 +4,16 @@ extension SpoolStore {
     /// Whether the schema has the decoded columns and tables (migration 4).
     var hasDecodedColumns: Bool { schemaVersion >= 4 }
 
+    /// Whether `schemas` has the `serialized` column (migration 9).
+    var hasSerializedSchemas: Bool { schemaVersion >= 9 }
+
     /// Keeps `schemas` (an id already stored for its registry is left as it is). Call inside a transaction.
     func insertSchemas(_ schemas: [StoredSchema]) throws {
         guard !schemas.isEmpty else { return }
-        let insert = try connection.prepare("""
+        let insert = try connection.prepare(hasSerializedSchemas ? """
+            INSERT OR IGNORE INTO schemas (registry, id, type, schema, "references", fetched_at, serialized)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+            """ : """
             INSERT OR IGNORE INTO schemas (registry, id, type, schema, "references", fetched_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
             """)
         for schema in schemas {
@@ -17,6 +23,7 @@ extension SpoolStore {
             insert.bind(4, schema.text)
             insert.bind(5, schema.referencesJSON)
             insert.bind(6, schema.fetchedAt)
+            if hasSerializedSchemas { insert.bind(7, schema.serialized) }
             try insert.run()
         }
     }
@@ -25,13 +32,15 @@ extension SpoolStore {
     public func storedSchemas(registry: String? = nil) throws -> [StoredSchema] {
         guard hasDecodedColumns else { return [] }
         let query = try connection.prepare("""
-            SELECT registry, id, type, schema, "references", fetched_at FROM schemas WHERE ?1 IS NULL OR registry = ?1 ORDER BY registry, id
+            SELECT registry, id, type, schema, "references", fetched_at, \(hasSerializedSchemas ? "serialized" : "NULL")
+            FROM schemas WHERE ?1 IS NULL OR registry = ?1 ORDER BY registry, id
             """)
         query.bind(1, registry)
         var schemas: [StoredSchema] = []
         while try query.step() {
             schemas.append(StoredSchema(registry: query.text(0) ?? "", id: Int32(truncatingIfNeeded: query.int64(1)), type: query.text(2) ?? "",
-                                        text: query.text(3) ?? "", referencesJSON: query.text(4), fetchedAt: query.int64(5)))
+                                        text: query.text(3) ?? "", referencesJSON: query.text(4), fetchedAt: query.int64(5),
+                                        serialized: query.text(6)))
         }
         return schemas
     }

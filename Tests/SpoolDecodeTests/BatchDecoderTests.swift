@@ -20,7 +20,7 @@ struct BatchDecoderTests {
         schema(2, "AVRO", addressSchema),
         schema(3, "AVRO", customerSchema, references: #"[{"name":"com.acme.Address","subject":"address-value","version":1,"id":2}]"#),
         schema(4, "JSON", #"{"type":"object"}"#),
-        schema(5, "PROTOBUF", #"syntax = "proto3"; message M { int32 a = 1; }"#),
+        schema(5, "PROTOBUF", #"syntax = "proto3"; message M { int32 a = 1; } message N { message Inner { string s = 1; } }"#),
         schema(6, "AVRO", #""string""#),
     ]
 
@@ -114,11 +114,22 @@ struct BatchDecoderTests {
         #expect(broken.message == "value (schema id 1): Avro: payload ends early (10 bytes wanted, 2 left) at byte 2 in field 'name'")
     }
 
-    @Test func protobufFailureMessage() throws {
-        let columns = decoder().decode(MessageBatch([message("p", 0, value: framed(5, [0x08, 0x01]))]))
-        #expect(columns.states == [.failed])
+    @Test func protobufRecordsPickTheirMessageByIndexes() throws {
+        let columns = decoder().decode(MessageBatch([
+            message("p", 0, value: framed(5, [0x00, 0x08, 0x01])),                  // [0] M {a: 1}
+            message("p", 1, value: framed(5, [0x04, 0x02, 0x00, 0x0A, 0x01, 0x7A])), // [1, 0] N.Inner {s: "z"}
+            message("p", 2, key: framed(5, [0x02, 0x00]), value: framed(5, [0x02, 0x04])), // key [0] {}, value [2]: out of range
+            message("p", 3, value: framed(5, [0x01, 0x01, 0x08, 0x01])),            // unsigned indexes
+        ]))
+        #expect(columns.states == [.decoded, .decoded, .failed, .failed])
+        #expect(columns.text(row: 0).value == #"{"a":1}"#)
+        #expect(columns.text(row: 1).value == #"{"s":"z"}"#)
+        #expect(columns.text(row: 2).key == #"{"a":0}"#)
+        #expect(columns.text(row: 2).value == nil)
         #expect(columns.firstFailures["p"] == DecodedColumns.Failure(
-            row: 0, message: "value: schema id 5 is PROTOBUF, which Spool does not decode (Avro and JSON Schema only)"))
+            row: 2, message: "value (schema id 5): message index 2 (position 1) is out of range: there are 2 top-level messages in the schema"))
+        let unsigned = decoder().decode(MessageBatch([message("q", 0, value: framed(5, [0x01, 0x01, 0x08, 0x01]))]))
+        #expect(unsigned.firstFailures["q"]?.message.hasPrefix("value (schema id 5): Protobuf message indexes: the message-index count is negative (-1)") == true)
     }
 
     @Test func truncatedAvroKeepsOnlyTheFirstFailure() throws {

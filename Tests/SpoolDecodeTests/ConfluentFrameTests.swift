@@ -41,3 +41,47 @@ struct ConfluentFrameTests {
         }
     }
 }
+
+@Suite("Confluent Protobuf message indexes")
+struct MessageIndexTests {
+    private func split(_ bytes: [UInt8]) throws -> ([Int64], [UInt8]) {
+        try bytes.withUnsafeBytes { raw in
+            let (indexes, message) = try ConfluentFrame.messageIndexes(in: raw)
+            return (indexes, Array(message))
+        }
+    }
+
+    @Test func singleZeroMeansTheFirstMessage() throws {
+        #expect(try split([0x00, 0x08, 0x01]) == ([0], [0x08, 0x01]))
+        #expect(try split([0x00]) == ([0], []))
+    }
+
+    @Test func countAndIndexesAreZigzag() throws {
+        // [0] written in full: count 1 (zigzag 02), index 0.
+        #expect(try split([0x02, 0x00, 0xAA]) == ([0], [0xAA]))
+        // [1]: count 1, index 1 (zigzag 02).
+        #expect(try split([0x02, 0x02, 0xAA]) == ([1], [0xAA]))
+        // [0, 1]: count 2 (04), 0, 1 (02).
+        #expect(try split([0x04, 0x00, 0x02]) == ([0, 1], []))
+        // Index 64 takes two bytes: zigzag 128 = 80 01.
+        #expect(try split([0x02, 0x80, 0x01, 0x07]) == ([64], [0x07]))
+    }
+
+    @Test func unsignedIndexesFailClearly() {
+        // A producer writing plain varints writes [1] as 01 01: count -1 in zigzag.
+        #expect(throws: MessageIndexError.negative(what: "the message-index count", value: -1)) { try split([0x01, 0x01, 0x08]) }
+        // [0, 1] as 02 00 01 reads count 1, index 0 (the right message by chance) — but [3] as 01 03 fails.
+        #expect(throws: MessageIndexError.negative(what: "the message-index count", value: -1)) { try split([0x01, 0x03]) }
+        // An index that is odd in zigzag is negative.
+        #expect(throws: MessageIndexError.negative(what: "message index 1", value: -2)) { try split([0x02, 0x03]) }
+        #expect(MessageIndexError.negative(what: "message index 1", value: -2).description.contains("unsigned varints"))
+    }
+
+    @Test func truncatedAndOverlongVarintsFail() {
+        #expect(throws: MessageIndexError.truncated(what: "the message-index count")) { try split([]) }
+        #expect(throws: MessageIndexError.truncated(what: "message index 2")) { try split([0x04, 0x00]) }
+        #expect(throws: MessageIndexError.truncated(what: "the message-index count")) { try split([0x80]) }
+        #expect(throws: MessageIndexError.overlong(what: "the message-index count")) { try split(Array(repeating: 0x80, count: 11)) }
+        #expect(throws: MessageIndexError.tooMany(65)) { try split([0x82, 0x01]) }
+    }
+}

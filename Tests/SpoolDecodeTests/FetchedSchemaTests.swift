@@ -1,3 +1,4 @@
+import Foundation
 import SpoolModel
 import Testing
 @testable import SpoolDecode
@@ -122,13 +123,48 @@ struct FetchedSchemaTests {
         }
     }
 
-    @Test func protobufIsUnusable() {
-        let plan = SchemaPlan.compile(FetchedSchema(main: stored(5, type: "PROTOBUF", text: "syntax = \"proto3\";"), referenced: []))
+    @Test func protobufPlanFromText() throws {
+        let plan = SchemaPlan.compile(FetchedSchema(main: stored(5, type: "PROTOBUF", text: "syntax = \"proto3\"; package p; message M { int32 a = 1; }"),
+                                                    referenced: []))
+        guard case .protobuf(let schema) = plan else {
+            Issue.record("expected a Protobuf plan")
+            return
+        }
+        #expect(try schema.messageName(indexes: [0]) == "p.M")
+    }
+
+    @Test func protobufReferenceIsFoundUnderItsImportPath() throws {
+        // The reference is stored as text; the main schema as the registry's serialized
+        // descriptor (base64), which wins over its text.
+        let common = stored(2, type: "PROTOBUF", text: "syntax = \"proto3\"; package c; message Money { int64 cents = 1; }")
+        let descriptor = ProtobufTestEncoder.encode { file in
+            file.string(1, "whatever.proto")
+            file.string(3, "ref2")                             // dependency: the reference's name
+            file.message(4) { message in
+                message.string(1, "Order")
+                // total: .c.Money = 1 (label optional 1, type message 11, type_name 6)
+                message.message(2) { $0.string(1, "total"); $0.varint(3, 1); $0.varint(4, 1); $0.varint(5, 11); $0.string(6, ".c.Money") }
+            }
+            file.string(12, "proto3")
+        }
+        var main = stored(9, type: "PROTOBUF", text: "this text is not used", references: [2])
+        main.serialized = Data(descriptor).base64EncodedString()
+        guard case .protobuf(let schema) = SchemaPlan.compile(FetchedSchema(main: main, referenced: [common])) else {
+            Issue.record("expected a Protobuf plan")
+            return
+        }
+        var out: [UInt8] = []
+        try [UInt8]([0x0A, 0x02, 0x08, 0x07]).withUnsafeBytes { try schema.decode($0, indexes: [0], into: &out) }
+        #expect(String(decoding: out, as: UTF8.self) == #"{"total":{"cents":7}}"#)
+    }
+
+    @Test func protobufThatDoesNotBuildIsUnusable() {
+        let plan = SchemaPlan.compile(FetchedSchema(main: stored(5, type: "PROTOBUF", text: "message {"), referenced: []))
         guard case .unusable(let reason) = plan else {
             Issue.record("expected an unusable plan")
             return
         }
-        #expect(reason == "schema id 5 is PROTOBUF, which Spool does not decode (Avro and JSON Schema only)")
+        #expect(reason.hasPrefix("schema id 5: Protobuf schema does not build: the .proto text of spool-schema-id-5.proto does not parse"))
     }
 
     @Test func invalidAvroIsUnusable() {
