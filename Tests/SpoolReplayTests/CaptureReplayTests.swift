@@ -160,16 +160,23 @@ struct CaptureReplayTests {
         }
     }
 
-    @Test func historyBeyondKafkasRetentionComesFromTheCapture() throws {
-        let dir = TemporaryDirectory()
+    /// Topic "big" (1 partition, 10 KB records): `captured` records captured into `c.sqlite`,
+    /// then produced up to `total`, past the mock's ~5 MiB per partition, so Kafka drops the
+    /// head. Returns the cluster and what Kafka alone still replays.
+    static func capturedThenOverflowed(_ dir: TemporaryDirectory, captured: Int, total: Int) throws -> (MockKafkaCluster, [Record]) {
         let cluster = try MockKafkaCluster(logger: quietLogger())
         try cluster.createTopic("big", partitions: 1)
-        try cluster.produce(topic: "big", Self.records(partitions: 1, from: 0, count: 450, valueSize: 10_000))
-        try Self.capture(cluster, topics: ["big"], into: dir.file("c.sqlite"))
-        for chunk in stride(from: 450, to: 650, by: 50) {
-            try cluster.produce(topic: "big", Self.records(partitions: 1, from: chunk, count: 50, valueSize: 10_000))
+        try cluster.produce(topic: "big", records(partitions: 1, from: 0, count: captured, valueSize: 10_000))
+        try capture(cluster, topics: ["big"], into: dir.file("c.sqlite"))
+        for chunk in stride(from: captured, to: total, by: 50) {
+            try cluster.produce(topic: "big", records(partitions: 1, from: chunk, count: 50, valueSize: 10_000))
         }
-        let kafkaOnly = try Self.drain(ConsumerManager(config: Self.kafka(cluster), topics: [SourceTopic.fromEarliest("big")], logger: quietLogger()))
+        return (cluster, try drain(ConsumerManager(config: kafka(cluster), topics: [SourceTopic.fromEarliest("big")], logger: quietLogger())))
+    }
+
+    @Test func historyBeyondKafkasRetentionComesFromTheCapture() throws {
+        let dir = TemporaryDirectory()
+        let (cluster, kafkaOnly) = try Self.capturedThenOverflowed(dir, captured: 450, total: 650)
         let low = try #require(kafkaOnly.first?.offset)
         try #require(low > 0 && low <= 450, "the mock dropped the head Kafka-side (low watermark \(low)) but not past the capture's end")
         let capture = try SpoolCapture(path: dir.file("c.sqlite"))
@@ -182,14 +189,7 @@ struct CaptureReplayTests {
 
     @Test func offsetsNeitherHoldsAreRefusedNamingTheRangeOrSkipped() throws {
         let dir = TemporaryDirectory()
-        let cluster = try MockKafkaCluster(logger: quietLogger())
-        try cluster.createTopic("big", partitions: 1)
-        try cluster.produce(topic: "big", Self.records(partitions: 1, from: 0, count: 100, valueSize: 10_000))
-        try Self.capture(cluster, topics: ["big"], into: dir.file("c.sqlite"))
-        for chunk in stride(from: 100, to: 900, by: 50) {
-            try cluster.produce(topic: "big", Self.records(partitions: 1, from: chunk, count: 50, valueSize: 10_000))
-        }
-        let kafkaOnly = try Self.drain(ConsumerManager(config: Self.kafka(cluster), topics: [SourceTopic.fromEarliest("big")], logger: quietLogger()))
+        let (cluster, kafkaOnly) = try Self.capturedThenOverflowed(dir, captured: 100, total: 900)
         let low = try #require(kafkaOnly.first?.offset)
         try #require(low > 100, "Kafka lost offsets after the capture's end (low watermark \(low))")
         let capture = try SpoolCapture(path: dir.file("c.sqlite"))
