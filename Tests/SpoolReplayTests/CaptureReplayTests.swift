@@ -3,7 +3,7 @@ import KafkaReplay
 import Logging
 import SpoolIngest
 import SpoolReplay
-import SpoolStore
+@testable import SpoolStore
 import SpoolTestSupport
 import Testing
 
@@ -259,5 +259,27 @@ struct CaptureReplayTests {
         let both = try Self.drain(ConsumerManager(config: Self.kafka(cluster), topics: [.fromEarliest("k")], capture: capture, logger: quietLogger()))
         let alone = try Self.drain(ConsumerManager(config: Self.kafka(cluster), topics: [.fromEarliest("k")], logger: quietLogger()))
         #expect(both.count == 100 && both == alone)
+    }
+
+    /// Rows the capture's retention removes after the replay opened are not skipped: the replay
+    /// stops with an error naming the partition and the offsets.
+    @Test func rowsRemovedByRetentionDuringAReplayStopItNamingThem() throws {
+        let dir = TemporaryDirectory()
+        let cluster = try MockKafkaCluster(logger: quietLogger())
+        try cluster.createTopic("a", partitions: 1)
+        try cluster.produce(topic: "a", Self.records(partitions: 1, from: 0, count: 200))
+        try Self.capture(cluster, topics: ["a"], into: dir.file("c.sqlite"))
+        let manager = try ConsumerManager(config: [:], topics: [.fromEarliest("a")], capture: SpoolCapture(path: dir.file("c.sqlite")),
+                                          batchSize: 50, logger: quietLogger())
+        // What retention does to the front of a partition, done by hand after the replay opened.
+        let writer = try SpoolStore.openForWriting(path: dir.file("c.sqlite"))
+        try writer.connection.execute("DELETE FROM messages WHERE offset < 120; UPDATE partition_state SET retained_from_offset = 120")
+        writer.close()
+        do {
+            let released = try Self.drain(manager, limit: .seconds(20))
+            Issue.record("the replay went on past removed rows: \(released.count) records")
+        } catch let error as StoreError {
+            #expect(error.description.contains("a[0]") && error.description.contains("removed offsets 0...119"), "\(error)")
+        }
     }
 }
