@@ -10,7 +10,7 @@ set -euo pipefail
 NOIDA_VERSION=0.2.3
 # Everything that pip resolves for the extras is pinned too, so every machine gets the same set.
 REQUIREMENTS=(
-    "confluent-kafka[avro,json,schemaregistry]==2.16.1"
+    "confluent-kafka[avro,json,protobuf,schemaregistry]==2.16.1"
     "noida-db==$NOIDA_VERSION"
     # the Avro and JSON Schema serializers
     fastavro==1.13.1 avro==1.12.2 jsonschema==4.26.0 jsonschema-specifications==2025.9.1
@@ -21,6 +21,9 @@ REQUIREMENTS=(
     cffi==2.1.1 pycparser==3.12 attrs==26.1.0 cachetools==8.0.2
     # the avro extra also pulls in requests
     requests==2.34.2 charset-normalizer==3.5.3 urllib3==2.8.0
+    # the Protobuf serializer (protobuf, googleapis-common-protos) and protoc for the tests' .proto
+    # files (grpcio-tools, which needs grpcio); the test registry renders descriptors with protobuf
+    protobuf==7.36.2 googleapis-common-protos==1.76.0 grpcio-tools==1.85.1 grpcio==1.85.3
     # the Prometheus text-format parser (no dependencies of its own)
     prometheus_client==0.21.1
 )
@@ -67,7 +70,8 @@ rm -f "$stamp"
 # Check that what was installed actually works before stamping it.
 "$venv/bin/python" -c 'import confluent_kafka' 2>/dev/null \
     || die "confluent-kafka is missing from $venv: 'import confluent_kafka' fails"
-for module in confluent_kafka.schema_registry.avro confluent_kafka.schema_registry.json_schema; do
+for module in confluent_kafka.schema_registry.avro confluent_kafka.schema_registry.json_schema \
+    confluent_kafka.schema_registry.protobuf grpc_tools.protoc; do
     "$venv/bin/python" -c "import $module" \
         || die "the Schema Registry serializers are broken in $venv: 'import $module' fails (its error is above)"
 done

@@ -75,6 +75,9 @@ public enum SRFormat: String, Sendable {
     case avro
     /// `JSONSerializer` (JSON Schema): JSON text after the 5-byte Confluent header.
     case json
+    /// `ProtobufSerializer`: message indexes then Protobuf binary after the 5-byte header; the
+    /// schema is a `.proto` compiled at test time, the record values are the message as JSON.
+    case protobuf
 }
 
 /// Runs `Tests/tools/kafka_tool.py` with the test venv's Python against a broker.
@@ -205,17 +208,22 @@ public enum KafkaTool {
     ///   - schema: the value schema's text; `references` are its references as `NAME=SUBJECT:VERSION`.
     ///   - keySchema: the key schema's text and format, or nil for string keys; `keyReferences` as above.
     ///   - partition: for records without a `"partition"` (default: round-robin over all partitions).
+    ///   - message: for `.protobuf`, the message of `schema` (a `.proto`) to serialize, `Outer.Inner`
+    ///     for a nested one; `imports` are the files it imports (import path to text), which the
+    ///     serializer registers as references under their own subjects.
     ///   - headers: on every message, as for `produce`: `NAME=TEXT`, `NAME:hex=HEX` or `NAME:null`.
     ///   - user, password, bearerToken: the registry credentials (`SchemaRegistryServer` has them).
     public static func produceSR(
         _ topic: String, brokers: String, registry: String, format: SRFormat, schema: String, records: [String],
         references: [String] = [], keySchema: (text: String, format: SRFormat)? = nil, keyReferences: [String] = [],
-        partition: Int32? = nil, headers: [String] = [],
+        partition: Int32? = nil, headers: [String] = [], message: String? = nil, imports: [String: String] = [:],
         user: String? = nil, password: String? = nil, bearerToken: String? = nil, timeout: Double = 60
     ) throws -> [SRProducedRecord] {
         try withScratchFiles { scratch in
-            let schemaFile = scratch + "/value-schema", recordsFile = scratch + "/records.jsonl"
+            // A .proto is compiled with the files next to it: `imports` (import path -> text).
+            let schemaFile = scratch + (format == .protobuf ? "/value.proto" : "/value-schema"), recordsFile = scratch + "/records.jsonl"
             try schema.write(toFile: schemaFile, atomically: true, encoding: .utf8)
+            for (name, text) in imports { try text.write(toFile: scratch + "/" + name, atomically: true, encoding: .utf8) }
             try records.map { $0 + "\n" }.joined().write(toFile: recordsFile, atomically: true, encoding: .utf8)
             var args = ["produce-sr", topic, "--format", format.rawValue, "--schema-file", schemaFile,
                         "--records-file", recordsFile]
@@ -229,6 +237,7 @@ public enum KafkaTool {
             for reference in keyReferences { args += ["--key-reference", reference] }
             if let partition { args += ["--partition", "\(partition)"] }
             for header in headers { args += ["--header", header] }
+            if let message { args += ["--message", message] }
             return try decode([SRProducedRecord].self, try run(args, brokers: brokers, timeout: timeout), command: "produce-sr")
         }
     }

@@ -27,14 +27,17 @@ public final class SchemaRegistryServer: @unchecked Sendable {
         public var missingPath: String?
         /// Answer `GET /schemas/ids/{id}` without Content-Length, closing the connection.
         public var noContentLength = false
+        /// Ignore `?format=serialized`: Protobuf schemas only as text (a registry before 5.5).
+        public var noSerialized = false
 
         /// The given misbehaviours, none by default.
         public init(redirectTo: String? = nil, recordAuthorization: String? = nil, missingPath: String? = nil,
-                    noContentLength: Bool = false) {
+                    noContentLength: Bool = false, noSerialized: Bool = false) {
             self.redirectTo = redirectTo
             self.recordAuthorization = recordAuthorization
             self.missingPath = missingPath
             self.noContentLength = noContentLength
+            self.noSerialized = noSerialized
         }
 
         /// The script's options for these misbehaviours.
@@ -44,6 +47,7 @@ public final class SchemaRegistryServer: @unchecked Sendable {
             if let recordAuthorization { arguments += ["--record-auth", recordAuthorization] }
             if let missingPath { arguments += ["--missing-path", missingPath] }
             if noContentLength { arguments.append("--no-content-length") }
+            if noSerialized { arguments.append("--no-serialized") }
             return arguments
         }
     }

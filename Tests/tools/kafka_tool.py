@@ -13,7 +13,7 @@ Schema Registry subcommands (the registry can be Tests/tools/schema_registry.py)
 
     register-schema SUBJECT --registry URL --schema-file F [--schema-type AVRO|JSON|PROTOBUF]
         [--reference NAME=SUBJECT:VERSION ...]                        prints {"id": N, "version": V}
-    produce-sr TOPIC --registry URL --format avro|json --schema-file F --records-file R
+    produce-sr TOPIC --registry URL --format avro|json|protobuf --schema-file F --records-file R [--message M]
         [--key-schema-file F2 --key-format avro|json] [--reference NAME=SUBJECT:VERSION ...]
         [--key-reference ...] [--partition P] [--header ...]
 
@@ -350,7 +350,44 @@ def untag(value):
     return value
 
 
-def make_serializer(fmt, schema, client):
+def load_proto_class(path, message):
+    """The message class `message` (e.g. Order or Order.Line) of the .proto file `path`, compiled at
+    test time with grpcio-tools' protoc together with every .proto next to it (its imports)."""
+    import glob
+    import importlib
+    import os
+    import tempfile
+
+    import grpc_tools
+    from grpc_tools import protoc
+
+    folder = os.path.dirname(os.path.abspath(path))
+    out = tempfile.mkdtemp(prefix="spool-proto-")
+    files = sorted(os.path.relpath(f, folder) for f in glob.glob(os.path.join(folder, "*.proto")))
+    include = os.path.join(os.path.dirname(grpc_tools.__file__), "_proto")
+    if protoc.main(["protoc", f"-I{folder}", f"-I{include}", f"--python_out={out}"] + files) != 0:
+        raise ToolError(f"protoc could not compile {files} in {folder} (its message is above)")
+    sys.path.insert(0, out)
+    module = importlib.import_module(os.path.relpath(os.path.abspath(path), folder)[:-len(".proto")].replace("/", ".") + "_pb2")
+    found = module
+    for part in message.split("."):
+        found = getattr(found, part, None)
+        if found is None:
+            raise ToolError(f"{path} has no message {message}")
+    return found
+
+
+def make_serializer(fmt, schema, client, message=None):
+    if fmt == "protobuf":
+        from confluent_kafka.schema_registry.protobuf import ProtobufSerializer
+        from google.protobuf import json_format
+
+        cls = load_proto_class(schema, message)
+        inner = ProtobufSerializer(cls, client, conf={"auto.register.schemas": True})
+
+        def serialize(value, ctx):
+            return None if value is None else inner(json_format.ParseDict(value, cls()), ctx)
+        return serialize
     if fmt == "avro":
         from confluent_kafka.schema_registry.avro import AvroSerializer
         return AvroSerializer(client, schema, conf={"auto.register.schemas": True})
@@ -393,8 +430,13 @@ def cmd_produce_sr(args):
     records = read_records(args.records_file)
     client = registry_client(args)
     schema_type = {"avro": "AVRO", "json": "JSON"}
-    value_serializer = make_serializer(
-        args.format, load_schema(args.schema_file, schema_type[args.format], args.reference), client)
+    if args.format == "protobuf":
+        if not args.message:
+            raise ToolError("--format protobuf needs --message NAME")
+        value_serializer = make_serializer("protobuf", args.schema_file, client, args.message)
+    else:
+        value_serializer = make_serializer(
+            args.format, load_schema(args.schema_file, schema_type[args.format], args.reference), client)
     if args.key_schema_file is not None:
         key_serializer = make_serializer(
             args.key_format, load_schema(args.key_schema_file, schema_type[args.key_format], args.key_reference), client)
@@ -554,7 +596,9 @@ def parser():
     p = sub.add_parser("produce-sr", help="produce JSON-lines records serialized with Schema Registry framing")
     p.add_argument("name", metavar="TOPIC")
     registry_options(p)
-    p.add_argument("--format", required=True, choices=["avro", "json"], help="the value serializer")
+    p.add_argument("--format", required=True, choices=["avro", "json", "protobuf"], help="the value serializer")
+    p.add_argument("--message", help="for --format protobuf: the message of --schema-file (a .proto) to serialize "
+                   "(Outer.Inner for a nested one); the .proto files next to it are its imports")
     p.add_argument("--schema-file", required=True, help="the value schema (registered as TOPIC-value)")
     p.add_argument("--reference", action="append", default=[],
                    help="a reference of the value schema: NAME=SUBJECT:VERSION (repeatable)")

@@ -12,6 +12,7 @@ auto-registration and references, for the deserializers, and for a Swift client 
     POST   /subjects/{subject}/versions        register {schema, schemaType?, references?}
     POST   /subjects/{subject}                 look a schema up under a subject
     GET    /schemas/ids/{id}                   {schema, schemaType (not for AVRO), references (if any)}
+    GET    /schemas/ids/{id}?format=serialized for PROTOBUF: schema is the base64 FileDescriptorProto
     GET    /schemas/ids/{id}/schema            the schema text alone
     GET    /schemas/ids/{id}/subjects          subjects that hold the id
     GET    /schemas/ids/{id}/versions          [{subject, version}] that hold the id
@@ -28,6 +29,12 @@ auto-registration and references, for the deserializers, and for a Swift client 
     GET    /mode, GET /mode/{subject}          {"mode": "READWRITE"}
     GET    /associations/resources/{ns}/{name} []  (the 2.16 client's subject name strategy asks)
     GET    /                                   {}
+
+PROTOBUF: confluent-kafka's ProtobufSerializer registers a base64 FileDescriptorProto, as a real
+registry accepts it; the registry keeps it and answers, like Confluent's, .proto text (rendered from the
+descriptor with the `protobuf` package: fields, then nested messages, then enums) unless
+?format=serialized asks for the descriptor. --no-serialized ignores ?format (a registry older than 5.5).
+Text registered as text is kept as text (no descriptor).
 
 Ids are global: the same schema (type, JSON-equal text, references) gets the same id under every
 subject, and registering it again under a subject that has it adds no version. The text returned is
@@ -91,6 +98,74 @@ def schema_not_found(detail="Schema not found"):
     return RegistryError(404, 40403, detail)
 
 
+PROTO_TYPES = {1: "double", 2: "float", 3: "int64", 4: "uint64", 5: "int32", 6: "fixed64", 7: "fixed32",
+               8: "bool", 9: "string", 12: "bytes", 13: "uint32", 15: "sfixed32", 16: "sfixed64", 17: "sint32",
+               18: "sint64"}
+
+
+def descriptor_of(text):
+    """The FileDescriptorProto a base64 text holds, or None (plain .proto text, or no protobuf package)."""
+    try:
+        from google.protobuf import descriptor_pb2
+        data = base64.b64decode(text, validate=True)
+        proto = descriptor_pb2.FileDescriptorProto.FromString(data)
+    except Exception:  # noqa: BLE001 (any failure means: not a serialized descriptor)
+        return None
+    return proto if proto.name or proto.message_type or proto.enum_type else None
+
+
+def render_proto(proto):
+    """.proto text for a FileDescriptorProto (what a registry answers by default)."""
+    lines = [f'syntax = "{proto.syntax or "proto2"}";']
+    if proto.package:
+        lines.append(f"package {proto.package};")
+    lines += [f'import "{d}";' for d in proto.dependency]
+    proto3 = proto.syntax == "proto3"
+
+    def field_type(f):
+        return f.type_name if f.type in (11, 14) else PROTO_TYPES[f.type]
+
+    def render_enum(e, indent):
+        lines.append(f"{indent}enum {e.name} {{")
+        lines.extend(f"{indent}  {v.name} = {v.number};" for v in e.value)
+        lines.append(f"{indent}}}")
+
+    def render_message(m, indent):
+        lines.append(f"{indent}message {m.name} {{")
+        entries = {n.name: n for n in m.nested_type if n.options.map_entry}
+        done_oneofs = set()
+        for f in m.field:
+            inner = indent + "  "
+            if f.HasField("oneof_index") and not f.proto3_optional:
+                if f.oneof_index in done_oneofs:
+                    continue
+                done_oneofs.add(f.oneof_index)
+                lines.append(f"{inner}oneof {m.oneof_decl[f.oneof_index].name} {{")
+                lines.extend(f"{inner}  {field_type(g)} {g.name} = {g.number};" for g in m.field
+                             if g.HasField("oneof_index") and not g.proto3_optional and g.oneof_index == f.oneof_index)
+                lines.append(f"{inner}}}")
+                continue
+            entry = entries.get(f.type_name.rsplit(".", 1)[-1]) if f.type == 11 and f.label == 3 else None
+            if entry is not None:
+                lines.append(f"{inner}map<{field_type(entry.field[0])}, {field_type(entry.field[1])}> {f.name} = {f.number};")
+                continue
+            label = "repeated " if f.label == 3 else "optional " if f.proto3_optional or (not proto3 and f.label == 1) \
+                else "required " if f.label == 2 else ""
+            lines.append(f"{inner}{label}{field_type(f)} {f.name} = {f.number};")
+        for n in m.nested_type:
+            if not n.options.map_entry:
+                render_message(n, indent + "  ")
+        for e in m.enum_type:
+            render_enum(e, indent + "  ")
+        lines.append(f"{indent}}}")
+
+    for m in proto.message_type:
+        render_message(m, "")
+    for e in proto.enum_type:
+        render_enum(e, "")
+    return "\n".join(lines) + "\n"
+
+
 def canonical_text(schema_type, text):
     """The text that identifies a schema: compact JSON for AVRO and JSON, the text itself for PROTOBUF."""
     if schema_type == "PROTOBUF":
@@ -126,6 +201,8 @@ class State:
             schema_id = int(entry["id"])
             record = {"schema": entry["schema"], "schemaType": entry.get("schemaType", "AVRO"),
                       "references": entry.get("references", [])}
+            if entry.get("serialized"):
+                record["serialized"] = entry["serialized"]
             self.schemas[schema_id] = record
             self.by_key[self._key(record)] = schema_id
         self.subjects = {s: [{"version": int(v["version"]), "id": int(v["id"])} for v in versions]
@@ -154,7 +231,8 @@ class State:
     @staticmethod
     def _key(record):
         refs = tuple((r["name"], r["subject"], r["version"]) for r in record["references"])
-        return (record["schemaType"], canonical_text(record["schemaType"], record["schema"]), refs)
+        text = record.get("serialized") or record["schema"]
+        return (record["schemaType"], canonical_text(record["schemaType"], text), refs)
 
     def _versions(self, subject):
         versions = self.subjects.get(subject)
@@ -210,6 +288,10 @@ class State:
             references.append({"name": ref["name"], "subject": ref["subject"], "version": entry["version"]})
         record = {"schema": body["schema"], "schemaType": schema_type, "references": references}
         canonical_text(schema_type, record["schema"])  # rejects text that is not JSON
+        if schema_type == "PROTOBUF":
+            proto = descriptor_of(body["schema"])
+            if proto is not None:
+                record = {**record, "schema": render_proto(proto), "serialized": body["schema"]}
         return record
 
     # -- operations
@@ -244,11 +326,14 @@ class State:
                 raise schema_not_found()
             return self._subject_version(subject, entry)
 
-    def schema_by_id(self, schema_id):
+    def schema_by_id(self, schema_id, serialized=False):
         with self.lock:
             if schema_id not in self.schemas:
                 raise schema_not_found()
-            return self._schema_fields(schema_id)
+            fields = self._schema_fields(schema_id)
+            if serialized and self.schemas[schema_id].get("serialized"):
+                fields["schema"] = self.schemas[schema_id]["serialized"]
+            return fields
 
     def id_usage(self, schema_id):
         with self.lock:
@@ -510,7 +595,8 @@ class Handler(BaseHTTPRequestHandler):
                 sid = schema_id(parts[2])
                 if n == 3:
                     self.delay()
-                    return 200, state.schema_by_id(sid)
+                    serialized = query.get("format") == "serialized" and not self.server.options.no_serialized
+                    return 200, state.schema_by_id(sid, serialized)
                 if n == 4 and parts[3] == "schema":
                     self.delay()
                     return 200, TextAnswer(state.schema_by_id(sid)["schema"])
@@ -600,6 +686,8 @@ def main():
     parser.add_argument("--redirect-to", help="answer every request with 302 to URL + path (\"self\": to itself, a loop)")
     parser.add_argument("--record-auth", help="append METHOD PATH AUTHORIZATION (or -) to this file for every request")
     parser.add_argument("--missing-path", help="answer 404 to GET of exactly this path, e.g. /subjects")
+    parser.add_argument("--no-serialized", action="store_true",
+                        help="ignore ?format=serialized: answer PROTOBUF schemas as text only (a registry before 5.5)")
     parser.add_argument("--no-content-length", action="store_true",
                         help="answer GET /schemas/ids/{id} without Content-Length, closing the connection to end it")
     options = parser.parse_args()
