@@ -8,9 +8,13 @@
 /// everything held is released. A partition that has not caught up and has delivered nothing
 /// yet holds everything back, since its next timestamp is unknown.
 ///
-/// A message whose timestamp is missing (-1) keeps -1 as its stored timestamp but is ordered
-/// as if it carried the timestamp of the message before it in its partition (or first of all,
-/// when it is the partition's first message).
+/// A message is ordered by its partition's largest timestamp so far: one whose timestamp goes
+/// backwards, or is missing (-1), keeps its own timestamp but is ordered as if it carried the
+/// timestamp of the message before it in its partition (a missing one first of all, when it is
+/// the partition's first message). Ordering timestamps thus never decrease within a partition,
+/// the low-water mark never moves back, and the release order is a function of each
+/// partition's records alone, whatever the timing of their arrival: a replay from a capture and
+/// Kafka releases exactly what Kafka alone would.
 struct ReplayCore {
     /// What the core knows of one partition when it starts reading it.
     struct PartitionSpec {
@@ -135,7 +139,7 @@ struct ReplayCore {
             duplicatesIgnored += 1
             return
         }
-        let orderTimestamp = timestamp >= 0 ? timestamp : (cursors[index].lastOrderTimestamp ?? Int64.min)
+        let orderTimestamp = max(timestamp >= 0 ? timestamp : Int64.min, cursors[index].lastOrderTimestamp ?? Int64.min)
         if !cursors[index].caughtUp && orderTimestamp >= cutoffMs {
             // This message is past the cutoff: it belongs to the live part.
             markCaughtUp(index)
@@ -235,16 +239,19 @@ struct ReplayCore {
 
     /// Moves up to `limit` releasable messages into `batch`, merged by timestamp (ties by topic,
     /// then partition); returns how many it moved.
+    ///
+    /// A head is releasable when nothing still to come can precede it: its (ordering timestamp,
+    /// rank) is below the (last ordering timestamp, rank) of every other partition that has not
+    /// caught up — so a partition whose last message ties with it and ranks first is waited for —
+    /// and, while any partition has not caught up, at or below the cutoff.
     mutating func release(into batch: inout MessageBatch, limit: Int) -> Int {
         guard limit > 0, heldCount > 0, let ceiling = releaseLimit else { return 0 }
         // Partitions added since the batch was started may bring a topic name.
         if batch.topicNames.count != topicNames.count { batch.setTopicNames(topicNames) }
+        let waits = WaitBounds(cursors)
         var heap = CursorHeap()
         for index in cursors.indices {
-            if let first = cursors[index].held.first, first.orderTimestamp <= ceiling,
-               first.offset <= cursors[index].releasableThrough(stopAtCutoff: stopAtCutoff) {
-                heap.push(CursorHeap.Key(timestamp: first.orderTimestamp, rank: cursors[index].rank, index: index))
-            }
+            if let key = releasableHead(index, ceiling: ceiling, waits: waits) { heap.push(key) }
         }
         var released = 0
         while released < limit, let top = heap.popMin() {
@@ -256,9 +263,7 @@ struct ReplayCore {
                                                              partition: cursors[index].topicPartition.partition)
                 cursors[index].releasedOffset = entry.offset
                 released += 1
-                guard let next = cursors[index].held.first, next.orderTimestamp <= ceiling,
-                      next.offset <= cursors[index].releasableThrough(stopAtCutoff: stopAtCutoff) else { break }
-                let key = CursorHeap.Key(timestamp: next.orderTimestamp, rank: cursors[index].rank, index: index)
+                guard let key = releasableHead(index, ceiling: ceiling, waits: waits) else { break }
                 if let other = heap.min, other < key {
                     heap.push(key)
                     break
@@ -267,6 +272,40 @@ struct ReplayCore {
         }
         heldCount -= released
         return released
+    }
+
+    /// The heap key of partition `index`'s first held message when it may be released now.
+    private func releasableHead(_ index: Int, ceiling: Int64, waits: WaitBounds) -> CursorHeap.Key? {
+        let cursor = cursors[index]
+        guard let first = cursor.held.first, first.orderTimestamp <= ceiling,
+              first.offset <= cursor.releasableThrough(stopAtCutoff: stopAtCutoff) else { return nil }
+        let key = CursorHeap.Key(timestamp: first.orderTimestamp, rank: cursor.rank, index: index)
+        if let bound = waits.bound(excluding: index), !(key < bound) { return nil }
+        return key
+    }
+
+    /// The two smallest (last ordering timestamp, rank) over the partitions not caught up: what
+    /// any message still to come is at or above. A partition is never held back by itself.
+    private struct WaitBounds {
+        var smallest: CursorHeap.Key?
+        var second: CursorHeap.Key?
+
+        init(_ cursors: [Cursor]) {
+            for (index, cursor) in cursors.enumerated() where !cursor.caughtUp {
+                guard let last = cursor.lastOrderTimestamp else { continue }
+                let key = CursorHeap.Key(timestamp: last, rank: cursor.rank, index: index)
+                if smallest.map({ key < $0 }) ?? true {
+                    second = smallest
+                    smallest = key
+                } else if second.map({ key < $0 }) ?? true {
+                    second = key
+                }
+            }
+        }
+
+        func bound(excluding index: Int) -> CursorHeap.Key? {
+            smallest?.index == index ? second : smallest
+        }
     }
 
     // MARK: backpressure

@@ -190,6 +190,83 @@ struct ReplayCoreTests {
         #expect(released.map(\.timestamp) == [10, -1, 12, 20, 30, 40])
     }
 
+    /// Timestamps that go backwards are ordered by their partition's largest so far, so the
+    /// release order is the same however the records arrive (the order written out).
+    @Test func backwardsTimestampsGiveOneOrderWhateverTheArrival() throws {
+        let partitions = [ScriptedSource.partition(timestamps: [100, 90, 120, 110]), ScriptedSource.partition(timestamps: [95, 105, 115])]
+        let expected: [(Int32, Int64)] = [(1, 0), (0, 0), (0, 1), (1, 1), (1, 2), (0, 2), (0, 3)]
+        let atOnce = try drain(scriptedDriver(partitions))
+        let staged = scriptedDriver(partitions)
+        var released: [Message] = []
+        for (first, second) in [(2, 1), (4, 1), (4, 2)] {
+            staged.source.available[0] = first
+            staged.source.available[1] = second
+            for _ in 0..<3 { released += try staged.poll(timeoutMs: 0) }
+        }
+        staged.source.available[1] = 3
+        released += try drain(staged)
+        for run in [atOnce, released] {
+            #expect(run.map { "\($0.partition)@\($0.offset)" } == expected.map { "\($0.0)@\($0.1)" })
+        }
+        #expect(atOnce.map(\.timestamp) == [95, 100, 90, 105, 115, 120, 110], "each keeps its own timestamp")
+    }
+
+    /// A message whose timestamp ties with another partition's last one waits when that
+    /// partition ranks first: its next message may tie too (here one going backwards, ordered
+    /// at its predecessor's timestamp) and comes first, whenever it arrives.
+    @Test func aTieWaitsForThePartitionThatRanksFirst() throws {
+        let partitions = [ScriptedSource.partition(timestamps: [10, 5, 50]), ScriptedSource.partition(timestamps: [10, 60])]
+        let expected = ["0@0", "0@1", "1@0", "0@2", "1@1"]
+        let atOnce = try drain(scriptedDriver(partitions))
+        let staged = scriptedDriver(partitions)
+        staged.source.available = [1, 1]
+        var released: [Message] = Array(try staged.poll(timeoutMs: 0))
+        staged.source.available = [2, 1]
+        released += try staged.poll(timeoutMs: 0)
+        staged.source.available = [3, 2]
+        released += try drain(staged)
+        #expect(atOnce.map { "\($0.partition)@\($0.offset)" } == expected)
+        #expect(released.map { "\($0.partition)@\($0.offset)" } == expected)
+    }
+
+    /// Wobbling timestamps (each partition goes back and forth by up to 0.35 s), made available
+    /// in many different interleavings: every run releases the same sequence.
+    @Test func theReleaseOrderDoesNotDependOnArrival() throws {
+        func timestamp(_ index: Int, _ partition: Int) -> Int64 {
+            let wobble = Int64((index * 7_919 + partition * 104_729) % 50) * 7
+            return 1_000_000 + Int64(index) * 20 - wobble + Int64(partition)
+        }
+        let partitions = (0..<4).map { partition in ScriptedSource.partition(timestamps: (0..<300).map { timestamp($0, partition) }) }
+        func order(_ released: [Message]) -> [String] { released.map { "\($0.partition)@\($0.offset)" } }
+        let reference = order(try drain(scriptedDriver(partitions, batchSize: 37)))
+        var generator = SplitMix(seed: 42)
+        for run in 0..<20 {
+            let driver = scriptedDriver(partitions, batchSize: 37)
+            driver.source.available = [0, 0, 0, 0]
+            var released: [Message] = []
+            while driver.source.available.reduce(0, +) < 1_200 {
+                let partition = Int(generator.next() % 4)
+                driver.source.available[partition] = min(300, driver.source.available[partition] + Int(generator.next() % 40))
+                released += try driver.poll(timeoutMs: 0)
+            }
+            released += try drain(driver)
+            #expect(order(released) == reference, "run \(run): first difference at \(zip(order(released), reference).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? -1)")
+        }
+    }
+
+    /// A small deterministic generator, so the interleavings are the same on every run.
+    struct SplitMix {
+        var state: UInt64
+        init(seed: UInt64) { state = seed }
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
     @Test func redeliveredOffsetsAreIgnored() throws {
         let driver = scriptedDriver([ScriptedSource.partition(timestamps: [1, 2, 3])], ends: [10])
         driver.source.available[0] = 2
