@@ -69,13 +69,17 @@ final class HybridMessageSource: MessageSource {
     /// has history left to read now.
     private func readHistory(_ core: inout ReplayCore) throws -> Bool {
         let count = phases.count
+        // Never more than a poll releases, so reading cannot outrun releasing.
+        let limit = min(Self.chunk, core.batchSize)
         for step in 0..<count {
             let index = (turn + step) % count
-            guard !paused[index], case let .history(next, until, then) = phases[index] else { continue }
+            // A partition already holding two chunks waits for them to be released, as a Kafka
+            // partition waits for its bounded fetch queue: the one everybody waits for holds
+            // least and is never kept from reading.
+            guard !paused[index], core.cursors[index].held.count < 2 * limit,
+                  case let .history(next, until, then) = phases[index] else { continue }
             turn = index + 1
             var last = next - 1
-            // Never more than a poll releases, so reading cannot outrun releasing.
-            let limit = min(Self.chunk, core.batchSize)
             let handed = try history.withRecords(of: partitions[index], from: next, before: until, limit: limit) { record in
                 last = record.offset
                 core.accept(.message(partitionIndex: index, offset: record.offset, timestamp: record.timestamp,

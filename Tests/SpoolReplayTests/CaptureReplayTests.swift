@@ -218,25 +218,28 @@ struct CaptureReplayTests {
     }
 
     /// History is handed over in chunks; backpressure still bounds what is held: a poll drains at
-    /// most a batch's worth of records (not of calls) before it looks, so the capture is never
-    /// read into memory whole.
-    @Test func backpressureBoundsWhatAReplayOfTheCaptureHolds() throws {
+    /// most a batch's worth of records (not of calls) before it looks, and a partition holding
+    /// two chunks waits for them to be released (as a Kafka partition waits on its bounded fetch
+    /// queue), so the capture is never read into memory whole, with few partitions or many.
+    @Test(arguments: [(4, 3_000, 100), (32, 3_000, 1_000)])
+    func backpressureBoundsWhatAReplayOfTheCaptureHolds(partitions: Int, perPartition: Int, batchSize: Int) throws {
         let dir = TemporaryDirectory()
         let cluster = try MockKafkaCluster(logger: quietLogger())
-        try cluster.createTopic("a", partitions: 4)
-        try cluster.produce(topic: "a", Self.records(partitions: 4, from: 0, count: 3_000))
+        try cluster.createTopic("a", partitions: partitions)
+        try cluster.produce(topic: "a", Self.records(partitions: Int32(partitions), from: 0, count: perPartition))
         try Self.capture(cluster, topics: ["a"], into: dir.file("c.sqlite"))
         let manager = try ConsumerManager(config: [:], topics: [.fromEarliest("a")], capture: SpoolCapture(path: dir.file("c.sqlite")),
-                                          batchSize: 100, logger: quietLogger())
+                                          cutoffMs: Int64.max, batchSize: batchSize, stopAtCutoff: true, logger: quietLogger())
         var released = 0, mostHeld = 0
-        let deadline = ContinuousClock.now + .seconds(60)
+        let deadline = ContinuousClock.now + .seconds(90)
         while !manager.isLive && ContinuousClock.now < deadline {
             released += try manager.poll(timeoutMs: 100).count
             mostHeld = max(mostHeld, manager.heldMessageCount)
         }
-        #expect(released == 12_000)
-        // Five batches (the pause threshold) plus a chunk (at most a batch) per partition.
-        #expect(mostHeld <= 5 * 100 + 4 * 100 + 100, "held \(mostHeld) records at once")
+        #expect(released == partitions * perPartition)
+        // Five batches (the pause threshold), two chunks (each at most a batch) per partition, a batch.
+        let chunk = min(256, batchSize)
+        #expect(mostHeld <= 5 * batchSize + partitions * 2 * chunk + batchSize, "held \(mostHeld) records at once")
     }
 
     /// A `--latest-only` topic keeps no log: the capture alone refuses it by name, and with Kafka
