@@ -10,7 +10,8 @@ import KafkaReplay
 /// increasing, no headers); `.benchHeaders` is `.bench` with three headers per record (a
 /// 16-byte UTF-8 value, a 36-byte UUID string and an 8-byte binary value); `.benchKeyed` is
 /// `.bench` over 100,000 distinct 16-byte keys (no null keys) with every 20th value a tombstone;
-/// `.benchAvro` is `.bench` with each value a Confluent-framed Avro `BenchAvroRecord`.
+/// `.benchAvro` is `.bench` with each value a Confluent-framed Avro `BenchAvroRecord`;
+/// `.benchProtobuf` the same with a Confluent-framed Protobuf `BenchProtobufRecord`.
 public struct SampleData {
     /// The shape of the generated messages.
     public enum Shape: String, CaseIterable, Sendable {
@@ -24,6 +25,8 @@ public struct SampleData {
         case benchKeyed = "bench-keyed"
         /// The benchmark's keys with Confluent-framed Avro values (`BenchAvroRecord`).
         case benchAvro = "bench-avro"
+        /// The benchmark's keys with Confluent-framed Protobuf values (`BenchProtobufRecord`).
+        case benchProtobuf = "bench-protobuf"
     }
 
     private let shape: Shape
@@ -62,6 +65,10 @@ public struct SampleData {
             case .benchAvro:
                 var message = benchMessage(index)
                 message.value = BenchAvroRecord.framed(index)
+                messages.append(message)
+            case .benchProtobuf:
+                var message = benchMessage(index)
+                message.value = BenchProtobufRecord.framed(index)
                 messages.append(message)
             }
             index += 1
