@@ -191,13 +191,14 @@ func runKeyed() throws -> [BenchResult] {
     return results
 }
 
-/// Starts `Tests/tools/schema_registry.py` (standard library only) with `BenchAvroRecord.schema`
-/// registered as its id; returns the process and the registry's URL.
-func startRegistry() throws -> (ChildProcess, String) {
-    let root = String(binDirectory[..<binDirectory.range(of: "/.build/")!.lowerBound])
+/// Starts `Tests/tools/schema_registry.py` (standard library only) with `state` as its state
+/// file (by default `BenchAvroRecord.schema` registered as its id); returns the process and the
+/// registry's URL.
+func startRegistry(state given: String? = nil) throws -> (ChildProcess, String) {
+    let root = String(binDirectory[..<binDirectory.range(of: "/.build")!.lowerBound])
     let stateFile = work + "/registry-state.json", readyFile = work + "/registry-ready.json"
     let schema = String(decoding: JSONText.string(BenchAvroRecord.schema).utf8, as: UTF8.self)
-    let state = "{\"schemas\":[{\"id\":\(BenchAvroRecord.schemaID),\"schema\":\(schema),\"schemaType\":\"AVRO\"}],"
+    let state = given ?? "{\"schemas\":[{\"id\":\(BenchAvroRecord.schemaID),\"schema\":\(schema),\"schemaType\":\"AVRO\"}],"
         + "\"subjects\":{\"bench-value\":[{\"version\":1,\"id\":\(BenchAvroRecord.schemaID)}]}}"
     guard let file = fopen(stateFile, "w") else { throw BenchError("cannot write \(stateFile)") }
     fputs(state, file)
@@ -273,6 +274,20 @@ if let only = getenv("BENCH_ONLY"), String(cString: only) == "replay" {
     }
 }
 
+// BENCH_ONLY=protobuf runs just (t).
+if let only = getenv("BENCH_ONLY"), String(cString: only) == "protobuf" {
+    do {
+        defer { _ = system("rm -rf '\(work)'") }
+        let protobuf = try ProtobufBench.run()
+        for result in protobuf { print("\(result.name): \(ByteText.count(Int64(result.rate))) msg/s, \(format(result.seconds)) s, peak \(result.peakBytes.map { ByteText.format($0) } ?? "-")") }
+        print("protobuf (t): decoded \(format(protobuf[1].rate / protobuf[0].rate))x of raw (target 0.5x), peak RSS \(protobuf[1].peakBytes.map { ByteText.format($0) } ?? "?") (target <= 200 MB)")
+        exit(0)
+    } catch {
+        log("failed: \(error)")
+        exit(1)
+    }
+}
+
 // BENCH_ONLY=long runs just the long-running rows (i) and (r).
 if let only = getenv("BENCH_ONLY"), String(cString: only) == "long" {
     do {
@@ -304,6 +319,8 @@ do {
     results += keyed
     let avro = try runAvro()
     results += avro
+    let protobuf = try ProtobufBench.run()
+    results += protobuf
     let sharded = try ShardBench.run()
     results += sharded
     let replayed = try ReplayBench.run()
@@ -326,6 +343,7 @@ do {
     print("targets: ingest >= 250,000 msg/s and <= 200 MB; poll-only >= 600,000 msg/s; memory within 10%; startup < 1 s")
     print("keyed (k): --latest \(format(keyed[1].rate / keyed[0].rate))x and --latest-only \(format(keyed[2].rate / keyed[0].rate))x of log only (targets 0.6x, 0.8x)")
     print("avro (s): decoded \(format(avro[1].rate / avro[0].rate))x of raw (target 0.5x), peak RSS \(avro[1].peakBytes.map { ByteText.format($0) } ?? "?") (target <= 200 MB)")
+    print("protobuf (t): decoded \(format(protobuf[1].rate / protobuf[0].rate))x of raw (target 0.5x), peak RSS \(protobuf[1].peakBytes.map { ByteText.format($0) } ?? "?") (target <= 200 MB)")
     printLongRun(idle: idle, soak: soak)
     print("replay (y): capture alone \(format(replayed[1].rate / replayed[0].rate))x the mock broker alone (target 2x); spool replay jsonl peak RSS \(replayed[2].peakBytes.map { ByteText.format($0) } ?? "?") at \(ByteText.count(Int64(messages))), \(replayed[3].peakBytes.map { ByteText.format($0) } ?? "?") at \(ByteText.count(Int64(largeMessages))) (target <= 150 MB)")
     print("shards (p): 2 shards at once \(format(sharded[1].rate / sharded[0].rate))x the aggregate rate of 1 on this \(sysconf(Int32(_SC_NPROCESSORS_ONLN)))-core machine")
@@ -357,6 +375,10 @@ do {
         ("avro_decoded_per_s", String(Int(avro[1].rate))),
         ("avro_decoded_ratio", JSONText.number(avro[1].rate / avro[0].rate)),
         ("avro_decoded_peak_rss_bytes", JSONText.integer(avro[1].peakBytes)),
+        ("protobuf_raw_per_s", String(Int(protobuf[0].rate))),
+        ("protobuf_decoded_per_s", String(Int(protobuf[1].rate))),
+        ("protobuf_decoded_ratio", JSONText.number(protobuf[1].rate / protobuf[0].rate)),
+        ("protobuf_decoded_peak_rss_bytes", JSONText.integer(protobuf[1].peakBytes)),
         ("one_shard_per_s", String(Int(sharded[0].rate))),
         ("two_shards_per_s", String(Int(sharded[1].rate))),
         ("replay_broker_poll_per_s", String(Int(replayed[0].rate))),
