@@ -2,7 +2,9 @@ import SpoolModel
 
 /// Decodes the Confluent-framed keys and values of a batch into JSON, with a `SchemaCatalog`.
 ///
-/// A part (key or value) that is not framed is left NULL; a framed part whose schema is not
+/// A part whose schema is named by a `__key_schema_id` / `__value_schema_id` header (Confluent
+/// Platform 8) is decoded whole with that schema instead; the first such header counts, as in
+/// confluent-kafka's deserializers. A part (key or value) that is neither is left NULL; a framed part whose schema is not
 /// known yet is left NULL and the row marked pending; one that does not match its schema is
 /// left NULL, the row marked failed and the reason kept (the first per topic and batch).
 public struct BatchDecoder: Sendable {
@@ -17,12 +19,25 @@ public struct BatchDecoder: Sendable {
     /// Decodes every row of `batch`.
     public func decode(_ batch: MessageBatch) -> DecodedColumns {
         var columns = DecodedColumns()
-        var plans: [Int32: SchemaCatalog.Lookup] = [:]
+        var plans: [SchemaKey: SchemaCatalog.Lookup] = [:]
         batch.withPayloads { payloads in
             for row in batch.indices {
                 var failure: String?
+                var keyHeader: UnsafeRawBufferPointer?, valueHeader: UnsafeRawBufferPointer?
+                var seenKeyHeader = false, seenValueHeader = false
+                for index in 0..<payloads.headerCount(at: row) {
+                    let header = payloads.header(index, at: row)
+                    if !seenKeyHeader, header.name.elementsEqual(ConfluentFrame.keySchemaIDHeader.utf8) {
+                        seenKeyHeader = true
+                        keyHeader = header.value
+                    } else if !seenValueHeader, header.name.elementsEqual(ConfluentFrame.valueSchemaIDHeader.utf8) {
+                        seenValueHeader = true
+                        valueHeader = header.value
+                    }
+                }
                 columns.appendRow { writer in
-                    decodeRow(key: payloads.key(at: row), value: payloads.value(at: row), into: &writer, plans: &plans, failure: &failure)
+                    decodeRow(key: payloads.key(at: row), value: payloads.value(at: row), keySchemaHeader: keyHeader,
+                              valueSchemaHeader: valueHeader, into: &writer, plans: &plans, failure: &failure)
                 }
                 if let failure { columns.noteFailure(topic: batch.topic(at: row), row: row, message: failure) }
             }
@@ -31,14 +46,17 @@ public struct BatchDecoder: Sendable {
     }
 
     /// Decodes one row's key then value into `writer`; returns the row's state and sets
-    /// `failure` to the reason when a part failed. `plans` caches lookups across rows.
-    public func decodeRow(key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?, into writer: inout DecodedColumns.RowWriter,
-                          plans: inout [Int32: SchemaCatalog.Lookup], failure: inout String?) -> DecodedColumns.State {
+    /// `failure` to the reason when a part failed. `keySchemaHeader` / `valueSchemaHeader` are
+    /// the values of the row's first `__key_schema_id` / `__value_schema_id` header, if any.
+    /// `plans` caches lookups across rows.
+    public func decodeRow(key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?, keySchemaHeader: UnsafeRawBufferPointer? = nil,
+                          valueSchemaHeader: UnsafeRawBufferPointer? = nil, into writer: inout DecodedColumns.RowWriter,
+                          plans: inout [SchemaKey: SchemaCatalog.Lookup], failure: inout String?) -> DecodedColumns.State {
         writer.begin()
-        let keyState = decodePart(key, part: "key", into: &writer, plans: &plans, failure: &failure)
+        let keyState = decodePart(key, schemaHeader: keySchemaHeader, part: "key", into: &writer, plans: &plans, failure: &failure)
         if keyState == .decoded { writer.finishKey() }
         writer.begin()
-        let valueState = decodePart(value, part: "value", into: &writer, plans: &plans, failure: &failure)
+        let valueState = decodePart(value, schemaHeader: valueSchemaHeader, part: "value", into: &writer, plans: &plans, failure: &failure)
         if valueState == .decoded { writer.finishValue() }
         return Self.combine(keyState, valueState)
     }
@@ -49,9 +67,30 @@ public struct BatchDecoder: Sendable {
         return .none
     }
 
-    private func decodePart(_ bytes: UnsafeRawBufferPointer?, part: String, into writer: inout DecodedColumns.RowWriter,
-                            plans: inout [Int32: SchemaCatalog.Lookup], failure: inout String?) -> DecodedColumns.State {
-        guard let bytes, let id = ConfluentFrame.schemaID(of: bytes) else { return .none }
+    private func decodePart(_ bytes: UnsafeRawBufferPointer?, schemaHeader: UnsafeRawBufferPointer?, part: String,
+                            into writer: inout DecodedColumns.RowWriter, plans: inout [SchemaKey: SchemaCatalog.Lookup],
+                            failure: inout String?) -> DecodedColumns.State {
+        guard let bytes else { return .none }
+        let id: SchemaKey
+        let payload: UnsafeRawBufferPointer
+        // For Protobuf with a header: the message indexes, which follow the header's schema id.
+        var headerIndexes: UnsafeRawBufferPointer?
+        if let schemaHeader {
+            do {
+                let named = try ConfluentFrame.headerSchemaID(schemaHeader)
+                id = named.key
+                headerIndexes = named.rest
+            } catch {
+                if failure == nil { failure = "\(part): \(error)" }
+                return .failed
+            }
+            payload = bytes
+        } else if let framedID = ConfluentFrame.schemaID(of: bytes) {
+            id = .id(framedID)
+            payload = ConfluentFrame.payload(of: bytes)
+        } else {
+            return .none
+        }
         let lookup: SchemaCatalog.Lookup
         if let cached = plans[id] {
             lookup = cached
@@ -60,7 +99,6 @@ public struct BatchDecoder: Sendable {
             plans[id] = lookup
         }
         guard case .ready(let plan) = lookup else { return .pending }
-        let payload = ConfluentFrame.payload(of: bytes)
         switch plan {
         case .avro(let schema):
             do {
@@ -68,22 +106,26 @@ public struct BatchDecoder: Sendable {
                 return .decoded
             } catch {
                 writer.discard()
-                if failure == nil { failure = "\(part) (schema id \(id)): \(error)" }
+                if failure == nil { failure = "\(part) (\(id)): \(error)" }
                 return .failed
             }
         case .protobuf(let schema):
             do {
-                let (indexes, message) = try ConfluentFrame.messageIndexes(in: payload)
-                try schema.decode(message, indexes: indexes, into: &writer.bytes)
+                if let headerIndexes {
+                    try schema.decode(payload, indexes: try ConfluentFrame.messageIndexes(in: headerIndexes).indexes, into: &writer.bytes)
+                } else {
+                    let (indexes, message) = try ConfluentFrame.messageIndexes(in: payload)
+                    try schema.decode(message, indexes: indexes, into: &writer.bytes)
+                }
                 return .decoded
             } catch {
                 writer.discard()
-                if failure == nil { failure = "\(part) (schema id \(id)): \(error)" }
+                if failure == nil { failure = "\(part) (\(id)): \(error)" }
                 return .failed
             }
         case .json:
             if let error = JSONParser.firstError(in: payload) {
-                if failure == nil { failure = "\(part) (schema id \(id)): JSON Schema payload is not valid JSON: \(error)" }
+                if failure == nil { failure = "\(part) (\(id)): JSON Schema payload is not valid JSON: \(error)" }
                 return .failed
             }
             writer.bytes.append(contentsOf: payload)

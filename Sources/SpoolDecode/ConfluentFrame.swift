@@ -15,6 +15,40 @@ public enum ConfluentFrame {
         UnsafeRawBufferPointer(rebasing: bytes[5...])
     }
 
+    /// The record header that names a key's schema instead of the framing (Confluent Platform 8
+    /// clients with `schema.id.serializer` set to the header serializer); the key is then unframed.
+    public static let keySchemaIDHeader = "__key_schema_id"
+    /// The record header that names a value's schema instead of the framing; the value is then unframed.
+    public static let valueSchemaIDHeader = "__value_schema_id"
+
+    /// Whether a header named `name` carries a schema id (`__key_schema_id` or `__value_schema_id`).
+    public static func isSchemaIDHeader(_ name: UnsafeRawBufferPointer) -> Bool {
+        name.elementsEqual(keySchemaIDHeader.utf8) || name.elementsEqual(valueSchemaIDHeader.utf8)
+    }
+
+    /// Reads a schema-id header's value: the version byte `0x01` and the schema's 16-byte GUID,
+    /// or (as confluent-kafka's deserializers also accept) `0x00` and a 4-byte big-endian id;
+    /// returns the schema's key and what follows (for Protobuf, the message indexes, read with
+    /// `messageIndexes(in:)`). The record's bytes themselves are then not framed.
+    public static func headerSchemaID(_ value: UnsafeRawBufferPointer) throws(HeaderSchemaIDError)
+        -> (key: SchemaKey, rest: UnsafeRawBufferPointer) {
+        guard let version = value.first else { throw HeaderSchemaIDError(reason: "it is empty") }
+        switch version {
+        case 1:
+            guard value.count >= 17, let guid = SchemaGUID(bytes: value[1..<17]) else {
+                throw HeaderSchemaIDError(reason: "version 1 needs a 16-byte GUID after the version byte, it has \(value.count - 1) byte(s)")
+            }
+            return (.guid(guid), UnsafeRawBufferPointer(rebasing: value[17...]))
+        case 0:
+            guard let id = schemaID(of: value) else {
+                throw HeaderSchemaIDError(reason: "version 0 needs a 4-byte schema id after the version byte, it has \(value.count - 1) byte(s)")
+            }
+            return (.id(id), UnsafeRawBufferPointer(rebasing: value[5...]))
+        default:
+            throw HeaderSchemaIDError(reason: "its version byte is \(version); Spool reads 1 (a GUID) and 0 (an id)")
+        }
+    }
+
     /// The most message indexes a record may carry (one per level of message nesting).
     public static let maxMessageIndexes = 64
 
@@ -83,5 +117,15 @@ public enum MessageIndexError: Error, Sendable, Equatable, CustomStringConvertib
             "Protobuf message indexes: \(count) indexes, more than the \(ConfluentFrame.maxMessageIndexes) Spool reads "
                 + "(the bytes are probably not Confluent's Protobuf framing)"
         }
+    }
+}
+
+/// Why a `__key_schema_id` / `__value_schema_id` header cannot be read.
+public struct HeaderSchemaIDError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// What is wrong with the header's value.
+    public var reason: String
+    /// A sentence naming the header's format.
+    public var description: String {
+        "the schema-id header is not Confluent's (a version byte, then a GUID or an id): \(reason)"
     }
 }

@@ -8,6 +8,8 @@ public enum RegistryError: Error, Sendable, Equatable, CustomStringConvertible {
     case unauthorized(url: String, status: Int)
     /// The registry has no such schema id (404): records using it cannot be decoded.
     case notFound(url: String, id: Int32)
+    /// The registry has no schema with this GUID (404; GUIDs come from record headers).
+    case guidNotFound(url: String, guid: String)
     /// Not reachable, too slow, or an error worth trying again later.
     case unavailable(url: String, reason: String)
     /// An answer that is not what a Confluent registry sends.
@@ -29,6 +31,8 @@ public enum RegistryError: Error, Sendable, Equatable, CustomStringConvertible {
         case .unauthorized(let url, let status):
             "schema registry \(url) refused the credentials (HTTP \(status)); check -S basic.auth.user.info or -S bearer.auth.token"
         case .notFound(let url, let id): "schema id \(id) is not in schema registry \(url)"
+        case .guidNotFound(let url, let guid):
+            "schema guid \(guid) is not in schema registry \(url) (it needs GET /schemas/guids, Confluent Platform 8 or later)"
         case .unavailable(let url, let reason): "schema registry \(url) is unavailable: \(reason)"
         case .badAnswer(let url, let reason): "schema registry \(url) gave an unexpected answer: \(reason)"
         case .redirected(let url, let status, let target):

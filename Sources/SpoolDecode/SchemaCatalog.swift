@@ -5,8 +5,9 @@ import Glibc
 import SpoolModel
 import Synchronization
 
-/// The schemas a capture decodes with, by id: those stored in the database, and those fetched
-/// from the registry in the background as new ids appear.
+/// The schemas a capture decodes with, by id (or by GUID, for records whose schema id is in a
+/// header): those stored in the database, and those fetched from the registry in the
+/// background as new ones appear.
 ///
 /// Decoding never waits long on the registry: the first sight of an id waits at most
 /// `firstWait` for its fetch (so a healthy registry decodes every record); after that, or while
@@ -31,9 +32,9 @@ public final class SchemaCatalog: Sendable {
     }
 
     private struct State {
-        var entries: [Int32: Entry] = [:]
+        var entries: [SchemaKey: Entry] = [:]
         var newSchemas: [StoredSchema] = []
-        var knownIDs: Set<Int32> = []
+        var known: Set<SchemaKey> = []
         var warnings: [String] = []
         var unavailableSince: ContinuousClock.Instant?
     }
@@ -50,42 +51,51 @@ public final class SchemaCatalog: Sendable {
         self.client = client
         self.firstWait = firstWait
         var initial = State()
-        let byID = Dictionary(stored.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
-        initial.knownIDs = Set(byID.keys)
-        for id in byID.keys {
-            if let fetched = FetchedSchema.fromStored(id: id, byID: byID) {
-                initial.entries[id] = .ready(SchemaPlan.compile(fetched))
+        let byID = Dictionary(stored.filter { $0.guid == nil }.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        initial.known = Set(stored.map(\.schemaKey))
+        // The first stored row of an id (or GUID) wins.
+        for schema in stored where initial.entries[schema.schemaKey] == nil {
+            if let fetched = FetchedSchema.fromStored(main: schema, byID: byID) {
+                initial.entries[schema.schemaKey] = .ready(SchemaPlan.compile(fetched))
             }
         }
         state = Mutex(initial)
     }
 
-    /// The plan for `id`, starting (and briefly waiting for) a fetch when it is not known.
-    public func lookup(_ id: Int32) -> Lookup {
+    /// The plan for schema id `id`, starting (and briefly waiting for) a fetch when it is not known.
+    public func lookup(_ id: Int32) -> Lookup { lookup(.id(id)) }
+
+    /// The plan for the schema `key` names, starting (and briefly waiting for) a fetch when it
+    /// is not known.
+    public func lookup(_ key: SchemaKey) -> Lookup {
         let now = clock.now
         let (found, startedAt): (Lookup?, ContinuousClock.Instant?) = state.withLock { state in
-            switch state.entries[id] {
+            switch state.entries[key] {
             case .ready(let plan): return (.ready(plan), nil)
             case .fetching(let started): return (nil, started)
             case .retryLater(let at, _) where now < at: return (.pending, nil)
             case .retryLater, nil:
                 guard client != nil else { return (.pending, nil) }
-                state.entries[id] = .fetching(started: now)
+                state.entries[key] = .fetching(started: now)
                 return (nil, now)
             }
         }
         if let found { return found }
-        if startedAt == now { startFetch(id) }
-        return waitForFetch(id, until: startedAt! + firstWait)
+        if startedAt == now { startFetch(key) }
+        return waitForFetch(key, until: startedAt! + firstWait)
     }
 
-    /// Fetches `id` now and waits for the answer (for `spool decode`); throws what the registry said.
-    public func fetchAndWait(_ id: Int32) throws(RegistryError) -> SchemaPlan {
-        if case .ready(let plan) = state.withLock({ $0.entries[id] }) { return plan }
+    /// Fetches schema id `id` now and waits for the answer (for `spool decode`); throws what the registry said.
+    public func fetchAndWait(_ id: Int32) throws(RegistryError) -> SchemaPlan { try fetchAndWait(.id(id)) }
+
+    /// Fetches the schema `key` names now and waits for the answer (for `spool decode`); throws
+    /// what the registry said.
+    public func fetchAndWait(_ key: SchemaKey) throws(RegistryError) -> SchemaPlan {
+        if case .ready(let plan) = state.withLock({ $0.entries[key] }) { return plan }
         guard let client else { throw .unavailable(url: "(none)", reason: "no --schema-registry given") }
-        switch Result(catching: { () throws(RegistryError) -> FetchedSchema in try client.fetch(id: id, fetchedAt: WallClock.nowMs()) }) {
+        switch Result(catching: { () throws(RegistryError) -> FetchedSchema in try client.fetch(key, fetchedAt: WallClock.nowMs()) }) {
         case .success(let fetched): return record(fetched)
-        case .failure(let error) where Self.isFinal(error): return remember(id, .unusable(error.description))
+        case .failure(let error) where Self.isFinal(error): return remember(key, .unusable(error.description))
         case .failure(let error): throw error
         }
     }
@@ -113,7 +123,7 @@ public final class SchemaCatalog: Sendable {
         }
     }
 
-    private func waitForFetch(_ id: Int32, until deadline: ContinuousClock.Instant) -> Lookup {
+    private func waitForFetch(_ id: SchemaKey, until deadline: ContinuousClock.Instant) -> Lookup {
         while true {
             let entry = state.withLock { $0.entries[id] }
             if case .ready(let plan) = entry { return .ready(plan) }
@@ -123,10 +133,10 @@ public final class SchemaCatalog: Sendable {
         }
     }
 
-    private func startFetch(_ id: Int32) {
+    private func startFetch(_ id: SchemaKey) {
         guard let client else { return }
         fetchQueue.async { [self] in
-            switch Result(catching: { () throws(RegistryError) -> FetchedSchema in try client.fetch(id: id, fetchedAt: WallClock.nowMs()) }) {
+            switch Result(catching: { () throws(RegistryError) -> FetchedSchema in try client.fetch(id, fetchedAt: WallClock.nowMs()) }) {
             case .success(let fetched): _ = record(fetched)
             case .failure(let error) where Self.isFinal(error): _ = remember(id, .unusable(error.description))
             case .failure(let error): backOff(id, reason: error)
@@ -138,10 +148,10 @@ public final class SchemaCatalog: Sendable {
     private func record(_ fetched: FetchedSchema) -> SchemaPlan {
         let plan = SchemaPlan.compile(fetched)
         state.withLock { state in
-            for schema in fetched.referenced + [fetched.main] where state.knownIDs.insert(schema.id).inserted {
+            for schema in fetched.referenced + [fetched.main] where state.known.insert(schema.schemaKey).inserted {
                 state.newSchemas.append(schema)
             }
-            state.entries[fetched.main.id] = .ready(plan)
+            state.entries[fetched.main.schemaKey] = .ready(plan)
             if state.unavailableSince != nil, let client {
                 state.warnings.append("schema registry \(client.config.displayURL) answers again; new records are decoded (run `spool decode` or let the run finish for the pending ones)")
                 state.unavailableSince = nil
@@ -154,17 +164,17 @@ public final class SchemaCatalog: Sendable {
     /// larger than the answer limit. Records using it are marked failed with the reason.
     private static func isFinal(_ error: RegistryError) -> Bool {
         switch error {
-        case .notFound, .tooLarge: true
+        case .notFound, .guidNotFound, .tooLarge: true
         default: false
         }
     }
 
-    private func remember(_ id: Int32, _ plan: SchemaPlan) -> SchemaPlan {
+    private func remember(_ id: SchemaKey, _ plan: SchemaPlan) -> SchemaPlan {
         state.withLock { $0.entries[id] = .ready(plan) }
         return plan
     }
 
-    private func backOff(_ id: Int32, reason: RegistryError) {
+    private func backOff(_ id: SchemaKey, reason: RegistryError) {
         state.withLock { state in
             var pause = Duration.seconds(1)
             if case .retryLater(_, let previous) = state.entries[id] { pause = min(previous * 2, .seconds(60)) }

@@ -20,17 +20,17 @@ public enum SchemaPlan: Sendable {
             do {
                 return .avro(try AvroSchemaParser.compile(fetched.main.text, referenced: fetched.referenced.map(\.text)))
             } catch {
-                return .unusable("schema id \(fetched.main.id): \(error)")
+                return .unusable("\(fetched.main.schemaKey): \(error)")
             }
         case "JSON": return .json
         case "PROTOBUF":
             do {
                 return .protobuf(try ProtobufSchema(files: protobufFiles(fetched)))
             } catch {
-                return .unusable("schema id \(fetched.main.id): \(error)")
+                return .unusable("\(fetched.main.schemaKey): \(error)")
             }
         default:
-            return .unusable("schema id \(fetched.main.id) is \(fetched.main.type), which Spool does not decode (Avro, JSON Schema and Protobuf only)")
+            return .unusable("\(fetched.main.schemaKey) is \(fetched.main.type), which Spool does not decode (Avro, JSON Schema and Protobuf only)")
         }
     }
 
@@ -51,7 +51,11 @@ public enum SchemaPlan: Sendable {
         let references = fetched.referenced.map { schema in
             ProtobufSchema.File(name: importPaths[schema.id] ?? "schema-\(schema.id).proto", source: source(schema))
         }
-        return references + [ProtobufSchema.File(name: "spool-schema-id-\(fetched.main.id).proto", source: source(fetched.main))]
+        let name = switch fetched.main.schemaKey {
+        case .id(let id): "spool-schema-id-\(id).proto"
+        case .guid(let guid): "spool-schema-guid-\(guid).proto"
+        }
+        return references + [ProtobufSchema.File(name: name, source: source(fetched.main))]
     }
 }
 
@@ -71,6 +75,12 @@ public struct FetchedSchema: Sendable {
     /// Rebuilds a fetched schema for `id` from stored rows (nil when a needed one is missing).
     public static func fromStored(id: Int32, byID: [Int32: StoredSchema]) -> FetchedSchema? {
         guard let main = byID[id] else { return nil }
+        return fromStored(main: main, byID: byID)
+    }
+
+    /// Rebuilds a fetched schema for the stored `main` (kept by id or by GUID) and the schemas
+    /// its references name among `byID` (nil when a needed one is missing).
+    public static func fromStored(main: StoredSchema, byID: [Int32: StoredSchema]) -> FetchedSchema? {
         var ordered: [StoredSchema] = []
         var visiting = Set<Int32>()
         func collect(_ schema: StoredSchema) -> Bool {

@@ -7,9 +7,10 @@ import FoundationNetworking
 
 /// Fetches schemas from a Confluent-compatible Schema Registry over HTTP(S).
 ///
-/// Uses the REST calls every Confluent client uses: `GET /schemas/ids/{id}` and, for
+/// Uses the REST calls every Confluent client uses: `GET /schemas/ids/{id}` (or, for a GUID
+/// from a record header, `GET /schemas/guids/{guid}`, Confluent Platform 8) and, for
 /// references, `GET /subjects/{subject}/versions/{version}`; for a Protobuf schema also
-/// `GET /schemas/ids/{id}?format=serialized` (its `FileDescriptorProto`, Confluent Platform 5.5+). Each request has a timeout;
+/// `?format=serialized` (its `FileDescriptorProto`, Confluent Platform 5.5+). Each request has a timeout;
 /// network errors, 5xx and 429 answers are retried with doubling waits; TLS is checked against
 /// the system's CA bundle. Redirects are not followed and answers are read up to
 /// `config.maxResponseBytes` (see `RegistryTransport`). Every wait, for an answer or between
@@ -49,46 +50,71 @@ public final class SchemaRegistryClient: Sendable {
 
     /// The schema `id` and every schema its references need.
     public func fetch(id: Int32, fetchedAt: Int64) throws(RegistryError) -> FetchedSchema {
-        let answer = try getJSON("/schemas/ids/\(id)", what: "schema id \(id)", notFoundID: id)
+        try fetch(.id(id), fetchedAt: fetchedAt)
+    }
+
+    /// The schema `key` names (`GET /schemas/ids/{id}`, or `GET /schemas/guids/{guid}` for a
+    /// GUID from a record header) and every schema its references need.
+    public func fetch(_ key: SchemaKey, fetchedAt: Int64) throws(RegistryError) -> FetchedSchema {
         var referenced: [StoredSchema] = []
-        let main = try stored(answer, id: id, fetchedAt: fetchedAt, referenced: &referenced, depth: 0)
+        let main: StoredSchema
+        switch key {
+        case .id(let id):
+            let answer = try getJSON("/schemas/ids/\(id)", what: "schema id \(id)", notFound: .notFound(url: config.displayURL, id: id))
+            main = try stored(answer, key: key, fetchedAt: fetchedAt, referenced: &referenced, depth: 0)
+        case .guid(let guid):
+            let answer = try getJSON("/schemas/guids/\(guid)", what: "schema guid \(guid)",
+                                     notFound: .guidNotFound(url: config.displayURL, guid: guid.description))
+            main = try stored(answer, key: key, fetchedAt: fetchedAt, referenced: &referenced, depth: 0)
+        }
         return FetchedSchema(main: main, referenced: referenced)
     }
 
     /// Turns one registry answer into a stored schema, fetching its references (depth first,
     /// so each lands in `referenced` before the schemas that use it).
-    private func stored(_ answer: JSONValue, id: Int32, fetchedAt: Int64, referenced: inout [StoredSchema],
+    private func stored(_ answer: JSONValue, key: SchemaKey, fetchedAt: Int64, referenced: inout [StoredSchema],
                         depth: Int) throws(RegistryError) -> StoredSchema {
-        guard let text = answer["schema"]?.stringValue else { throw .badAnswer(url: config.displayURL, reason: "no \"schema\" for id \(id)") }
-        guard depth < 32 else { throw .badAnswer(url: config.displayURL, reason: "references nested deeper than 32 at id \(id)") }
+        guard let text = answer["schema"]?.stringValue else { throw .badAnswer(url: config.displayURL, reason: "no \"schema\" for \(key)") }
+        guard depth < 32 else { throw .badAnswer(url: config.displayURL, reason: "references nested deeper than 32 at \(key)") }
         var references = SchemaReference.parseList(answer["references"]?.jsonText)
         for index in references.indices {
             let reference = references[index]
             let subject = Self.pathComponent(reference.subject)
             let version = try getJSON("/subjects/\(subject)/versions/\(reference.version)",
-                                      what: "subject '\(reference.subject)' version \(reference.version) (a reference of schema id \(id))")
+                                      what: "subject '\(reference.subject)' version \(reference.version) (a reference of \(key))")
             guard let referencedID = version["id"]?.intValue.flatMap({ Int32(exactly: $0) }) else {
                 throw .badAnswer(url: config.displayURL, reason: "no id for subject '\(reference.subject)' version \(reference.version)")
             }
             references[index].id = referencedID
             if !referenced.contains(where: { $0.id == referencedID }) {
-                let child = try stored(version, id: referencedID, fetchedAt: fetchedAt, referenced: &referenced, depth: depth + 1)
+                let child = try stored(version, key: .id(referencedID), fetchedAt: fetchedAt, referenced: &referenced, depth: depth + 1)
                 referenced.append(child)
             }
         }
         let type = answer["schemaType"]?.stringValue ?? "AVRO"
-        return StoredSchema(registry: config.displayURL, id: id, type: type, text: text,
-                            referencesJSON: SchemaReference.listText(references), fetchedAt: fetchedAt,
-                            serialized: type == "PROTOBUF" ? try serializedDescriptor(id: id) : nil)
+        let serialized = type == "PROTOBUF" ? try serializedDescriptor(key) : nil
+        switch key {
+        case .id(let id):
+            return StoredSchema(registry: config.displayURL, id: id, type: type, text: text,
+                                referencesJSON: SchemaReference.listText(references), fetchedAt: fetchedAt, serialized: serialized)
+        case .guid(let guid):
+            return StoredSchema(registry: config.displayURL, id: 0, type: type, text: text,
+                                referencesJSON: SchemaReference.listText(references), fetchedAt: fetchedAt, serialized: serialized,
+                                guid: guid.description)
+        }
     }
 
-    /// The base64 `FileDescriptorProto` of Protobuf schema `id` (`?format=serialized`), nil
-    /// when the registry does not serialize (an older registry answers an error or the text):
-    /// then the text is decoded from.
-    private func serializedDescriptor(id: Int32) throws(RegistryError) -> String? {
+    /// The base64 `FileDescriptorProto` of the Protobuf schema `key` names (`?format=serialized`),
+    /// nil when the registry does not serialize (an older registry answers an error or the
+    /// text): then the text is decoded from.
+    private func serializedDescriptor(_ key: SchemaKey) throws(RegistryError) -> String? {
+        let path = switch key {
+        case .id(let id): "/schemas/ids/\(id)?format=serialized"
+        case .guid(let guid): "/schemas/guids/\(guid)?format=serialized"
+        }
         let answer: JSONValue
         do {
-            answer = try getJSON("/schemas/ids/\(id)?format=serialized", what: "schema id \(id) (serialized)")
+            answer = try getJSON(path, what: "\(key) (serialized)")
         } catch .badAnswer {
             return nil
         }
@@ -98,14 +124,14 @@ public final class SchemaRegistryClient: Sendable {
 
     /// GETs `path` and parses the JSON answer, retrying what is worth retrying; `what` names
     /// what was asked for in errors.
-    private func getJSON(_ path: String, what: String? = nil, notFoundID: Int32? = nil,
+    private func getJSON(_ path: String, what: String? = nil, notFound: RegistryError? = nil,
                          attempts: Int? = nil) throws(RegistryError) -> JSONValue {
         let total = attempts ?? config.maxRetries + 1
         var wait = config.retryBackoff
         var attempt = 1
         while true {
             do {
-                return try getOnce(path, what: what ?? path, notFoundID: notFoundID)
+                return try getOnce(path, what: what ?? path, notFound: notFound)
             } catch {
                 guard error.isTransient, attempt < total else { throw error }
                 try pause(wait)
@@ -126,7 +152,7 @@ public final class SchemaRegistryClient: Sendable {
         if isStopped() { throw .stopped(url: config.displayURL) }
     }
 
-    private func getOnce(_ path: String, what: String, notFoundID: Int32?) throws(RegistryError) -> JSONValue {
+    private func getOnce(_ path: String, what: String, notFound: RegistryError?) throws(RegistryError) -> JSONValue {
         let url = config.displayURL
         guard let target = URL(string: url + path) else { throw .badSetting("cannot form a URL from \(url)\(path)") }
         var request = URLRequest(url: target, timeoutInterval: config.requestTimeout)
@@ -142,7 +168,7 @@ public final class SchemaRegistryClient: Sendable {
             }
         case 300..<400: throw .redirected(url: url, status: answer.status, target: Self.origin(of: answer.location))
         case 401, 403: throw .unauthorized(url: url, status: answer.status)
-        case 404 where notFoundID != nil: throw .notFound(url: url, id: notFoundID!)
+        case 404 where notFound != nil: throw notFound!
         case 429, 500...: throw .unavailable(url: url, reason: "HTTP \(answer.status) for \(path)")
         default: throw .badAnswer(url: url, reason: "HTTP \(answer.status) for \(path): \(Self.excerpt(answer.body))")
         }

@@ -8,7 +8,8 @@ import SpoolStore
 /// is the bottleneck), and collects the schemas fetched meanwhile for the same transaction.
 ///
 /// Without a registry every framed record is stored raw and marked pending; a batch with no
-/// framed record at all costs one look at each row's first byte.
+/// framed record (and no schema-id header) at all costs one look at each row's first byte and
+/// header names.
 final class DecodeStage {
     let catalog: SchemaCatalog
     private let decoder: BatchDecoder
@@ -82,6 +83,9 @@ final class DecodeStage {
             for row in batch.indices {
                 if let value = payloads.value(at: row), value.count >= 5, value[0] == 0 { return true }
                 if let key = payloads.key(at: row), key.count >= 5, key[0] == 0 { return true }
+                for index in 0..<payloads.headerCount(at: row) where ConfluentFrame.isSchemaIDHeader(payloads.header(index, at: row).name) {
+                    return true
+                }
             }
             return false
         }

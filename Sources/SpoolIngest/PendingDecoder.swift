@@ -42,7 +42,7 @@ public struct PendingDecoder {
         var outcome = Outcome()
         var cursor = PendingRecord.Cursor.start
         while stop?.isStopped != true {
-            let records = try store.pendingRecords(after: cursor, limit: chunkSize)
+            let records = try store.pendingRecords(after: cursor, limit: chunkSize, headerNames: Self.schemaIDHeaders)
             guard let last = records.last else { break }
             cursor = last.cursor
             if waitForSchemas, try !fetchSchemas(of: records) { break }
@@ -57,16 +57,26 @@ public struct PendingDecoder {
         return outcome
     }
 
+    /// The headers that name a record's key and value schema instead of the framing.
+    private static let schemaIDHeaders = [ConfluentFrame.keySchemaIDHeader, ConfluentFrame.valueSchemaIDHeader]
+
+    /// The schema a part names: by its schema-id header when it has one, else by its framing.
+    private static func schemaKey(of part: [UInt8]?, header: [UInt8]?) -> SchemaKey? {
+        guard let part else { return nil }
+        if let header { return header.withUnsafeBytes { try? ConfluentFrame.headerSchemaID($0).key } }
+        return part.withUnsafeBytes { ConfluentFrame.schemaID(of: $0) }.map(SchemaKey.id)
+    }
+
     /// Fetches the schemas `records` need; false when a stop was asked for meanwhile.
     private func fetchSchemas(of records: [PendingRecord]) throws -> Bool {
-        var ids = Set<Int32>()
+        var ids: [SchemaKey] = []
         for record in records {
-            for part in [record.key, record.value] {
-                guard let part, let id = part.withUnsafeBytes({ ConfluentFrame.schemaID(of: $0) }) else { continue }
-                ids.insert(id)
+            for (part, header) in [(record.key, record.headerValues.first ?? nil), (record.value, record.headerValues.last ?? nil)] {
+                guard let id = Self.schemaKey(of: part, header: header), !ids.contains(id) else { continue }
+                ids.append(id)
             }
         }
-        for id in ids.sorted() {
+        for id in ids {
             do {
                 _ = try decoder.catalog.fetchAndWait(id)
             } catch .stopped {
@@ -79,15 +89,20 @@ public struct PendingDecoder {
     }
 
     private func decode(_ records: [PendingRecord]) -> [DecodedRecord] {
-        var plans: [Int32: SchemaCatalog.Lookup] = [:]
+        var plans: [SchemaKey: SchemaCatalog.Lookup] = [:]
         var columns = DecodedColumns()
         var failures: [String?] = []
         for record in records {
             var failure: String?
             withOptionalBytes(record.key) { key in
                 withOptionalBytes(record.value) { value in
-                    columns.appendRow { writer in
-                        decoder.decodeRow(key: key, value: value, into: &writer, plans: &plans, failure: &failure)
+                    withOptionalBytes(record.headerValues.first ?? nil) { keyHeader in
+                        withOptionalBytes(record.headerValues.last ?? nil) { valueHeader in
+                            columns.appendRow { writer in
+                                decoder.decodeRow(key: key, value: value, keySchemaHeader: keyHeader, valueSchemaHeader: valueHeader,
+                                                  into: &writer, plans: &plans, failure: &failure)
+                            }
+                        }
                     }
                 }
             }

@@ -18,10 +18,13 @@ public struct StoredSchema: Sendable, Equatable {
     /// For `PROTOBUF`: the registry's serialized `FileDescriptorProto`, base64 as the registry
     /// sends it (`?format=serialized`); nil for the other types or when the registry gave none.
     public var serialized: String?
+    /// The GUID a record header named it by (Confluent Platform 8), when it was fetched by GUID
+    /// (`GET /schemas/guids/{guid}`): then it is kept by that GUID and `id` is 0.
+    public var guid: String?
 
     /// Creates a stored schema.
     public init(registry: String, id: Int32, type: String, text: String, referencesJSON: String?, fetchedAt: Int64,
-                serialized: String? = nil) {
+                serialized: String? = nil, guid: String? = nil) {
         self.registry = registry
         self.id = id
         self.type = type
@@ -29,5 +32,6 @@ public struct StoredSchema: Sendable, Equatable {
         self.referencesJSON = referencesJSON
         self.fetchedAt = fetchedAt
         self.serialized = serialized
+        self.guid = guid
     }
 }

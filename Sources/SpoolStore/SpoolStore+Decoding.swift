@@ -7,8 +7,31 @@ extension SpoolStore {
     /// Whether `schemas` has the `serialized` column (migration 9).
     var hasSerializedSchemas: Bool { schemaVersion >= 9 }
 
-    /// Keeps `schemas` (an id already stored for its registry is left as it is). Call inside a transaction.
+    /// Whether the `schema_guids` table exists (migration 10).
+    var hasGUIDSchemas: Bool { schemaVersion >= 10 }
+
+    /// Keeps `schemas` (an id already stored for its registry is left as it is); those fetched
+    /// by GUID go to `schema_guids`. Call inside a transaction.
     func insertSchemas(_ schemas: [StoredSchema]) throws {
+        let byGUID = schemas.filter { $0.guid != nil }
+        if !byGUID.isEmpty {
+            guard hasGUIDSchemas else { throw StoreError.inconsistent(path: connection.path, reason: "schemas named by GUID need schema version 10") }
+            let insert = try connection.prepare("""
+                INSERT OR IGNORE INTO schema_guids (registry, guid, type, schema, "references", fetched_at, serialized)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                """)
+            for schema in byGUID {
+                insert.bind(1, schema.registry)
+                insert.bind(2, schema.guid)
+                insert.bind(3, schema.type)
+                insert.bind(4, schema.text)
+                insert.bind(5, schema.referencesJSON)
+                insert.bind(6, schema.fetchedAt)
+                insert.bind(7, schema.serialized)
+                try insert.run()
+            }
+        }
+        let schemas = schemas.filter { $0.guid == nil }
         guard !schemas.isEmpty else { return }
         let insert = try connection.prepare(hasSerializedSchemas ? """
             INSERT OR IGNORE INTO schemas (registry, id, type, schema, "references", fetched_at, serialized)
@@ -28,19 +51,26 @@ extension SpoolStore {
         }
     }
 
-    /// The schemas stored for `registry` (its URL without credentials), or for every registry.
+    /// The schemas stored for `registry` (its URL without credentials), or for every registry:
+    /// those kept by id, then those kept by GUID.
     public func storedSchemas(registry: String? = nil) throws -> [StoredSchema] {
         guard hasDecodedColumns else { return [] }
+        let byGUID = hasGUIDSchemas ? """
+            UNION ALL SELECT registry, 0, type, schema, "references", fetched_at, serialized, guid
+            FROM schema_guids WHERE ?1 IS NULL OR registry = ?1
+            """ : ""
         let query = try connection.prepare("""
-            SELECT registry, id, type, schema, "references", fetched_at, \(hasSerializedSchemas ? "serialized" : "NULL")
-            FROM schemas WHERE ?1 IS NULL OR registry = ?1 ORDER BY registry, id
+            SELECT registry, id, type, schema, "references", fetched_at, \(hasSerializedSchemas ? "serialized" : "NULL"), NULL
+            FROM schemas WHERE ?1 IS NULL OR registry = ?1
+            \(byGUID)
+            ORDER BY 8 NULLS FIRST, 1, 2
             """)
         query.bind(1, registry)
         var schemas: [StoredSchema] = []
         while try query.step() {
             schemas.append(StoredSchema(registry: query.text(0) ?? "", id: Int32(truncatingIfNeeded: query.int64(1)), type: query.text(2) ?? "",
                                         text: query.text(3) ?? "", referencesJSON: query.text(4), fetchedAt: query.int64(5),
-                                        serialized: query.text(6)))
+                                        serialized: query.text(6), guid: query.text(7)))
         }
         return schemas
     }
@@ -69,31 +99,45 @@ extension SpoolStore {
 
     /// Up to `limit` pending records after `cursor`, in storage order: the log's first, then
     /// the latest table's rows of `latest_only` topics (whose records are not in the log).
-    public func pendingRecords(after cursor: PendingRecord.Cursor, limit: Int) throws -> [PendingRecord] {
+    /// Each carries the value of the first header named by each of `headerNames` (in that
+    /// order; nil when the record has no such header or its value is null).
+    public func pendingRecords(after cursor: PendingRecord.Cursor, limit: Int, headerNames: [String] = []) throws -> [PendingRecord] {
         guard hasDecodedColumns else { return [] }
         var records: [PendingRecord] = []
         if !cursor.inLatest {
-            records = try pending(in: "messages", afterRowID: cursor.rowID, limit: limit)
+            records = try pending(in: "messages", afterRowID: cursor.rowID, limit: limit, headerNames: headerNames)
             if records.count == limit { return records }
         }
         let latestAfter = cursor.inLatest ? cursor.rowID : 0
-        return records + (try pending(in: "latest", afterRowID: latestAfter, limit: limit - records.count))
+        return records + (try pending(in: "latest", afterRowID: latestAfter, limit: limit - records.count, headerNames: headerNames))
     }
 
-    private func pending(in table: String, afterRowID: Int64, limit: Int) throws -> [PendingRecord] {
+    private func pending(in table: String, afterRowID: Int64, limit: Int, headerNames: [String]) throws -> [PendingRecord] {
         let onlyLatestOnly = table == "latest"
             ? "AND topic IN (SELECT topic FROM keyed_topics WHERE mode = 'latest_only')" : ""
+        // Each named header's first value, read back from the `headers` JSON (see HeadersJSON):
+        // its text, or its base64 for a value that is not text.
+        let headerColumns = headerNames.indices.map { index in
+            let first = "FROM json_each(headers) AS h WHERE h.value ->> 'key' = ?\(index + 3) ORDER BY h.key LIMIT 1"
+            return ", (SELECT h.value ->> 'value' \(first)), (SELECT h.value ->> 'value_base64' \(first))"
+        }.joined()
         let query = try connection.prepare("""
-            SELECT rowid, topic, partition, offset, key, value FROM \(table) INDEXED BY \(table)_decode_pending
+            SELECT rowid, topic, partition, offset, key, value\(hasHeaders ? headerColumns : headerNames.map { _ in ", NULL, NULL" }.joined())
+            FROM \(table) INDEXED BY \(table)_decode_pending
             WHERE decode_state = 'pending' AND rowid > ?1 \(onlyLatestOnly) ORDER BY rowid LIMIT ?2
             """)
         query.bind(1, afterRowID)
         query.bind(2, Int64(limit))
+        for (index, name) in headerNames.enumerated() where hasHeaders { query.bind(Int32(index + 3), name) }
         var records: [PendingRecord] = []
         while try query.step() {
+            let headerValues: [[UInt8]?] = headerNames.indices.map { index in
+                if let text = query.text(Int32(6 + 2 * index)) { return Array(text.utf8) }
+                return query.text(Int32(7 + 2 * index)).flatMap { Base64.decode($0) }
+            }
             records.append(PendingRecord(cursor: .init(inLatest: table == "latest", rowID: query.int64(0)), topic: query.text(1) ?? "",
                                          partition: Int32(truncatingIfNeeded: query.int64(2)), offset: query.int64(3),
-                                         key: query.blob(4), value: query.blob(5)))
+                                         key: query.blob(4), value: query.blob(5), headerValues: headerValues))
         }
         return records
     }
@@ -183,6 +227,8 @@ public struct PendingRecord: Sendable {
     public var key: [UInt8]?
     /// Its value bytes (nil: null).
     public var value: [UInt8]?
+    /// The values of the headers `pendingRecords` was asked for, in that order (nil: none).
+    public var headerValues: [[UInt8]?] = []
 }
 
 /// What decoding made of a pending record.

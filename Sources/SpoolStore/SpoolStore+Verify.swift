@@ -135,12 +135,18 @@ extension SpoolStore {
     }
 
     /// Decoded columns must hold valid JSON and agree with their state: JSON only on `decoded`
-    /// rows, a state only on rows with a Confluent-framed part (a framed row may have none: it
+    /// rows, a state only on rows with a Confluent-framed part or a schema-id header (a framed row may have none: it
     /// was stored by a writer that did not look); and each topic's decoded count in
     /// `decode_stats` must equal its decoded log rows (for topics whose log is kept).
     private func decodedProblems() throws -> [String] {
         var problems: [String] = []
-        let framed = "((length(value) >= 5 AND substr(value, 1, 1) = x'00') OR (length(key) >= 5 AND substr(key, 1, 1) = x'00'))"
+        // Framed, or naming its schema in a header (Confluent Platform 8's `__key_schema_id` /
+        // `__value_schema_id`, which SpoolDecode's ConfluentFrame reads).
+        let schemaIDHeader = hasHeaders ? """
+             OR (headers IS NOT NULL AND EXISTS (SELECT 1 FROM json_each(headers) AS h
+                 WHERE h.value ->> 'key' IN ('__key_schema_id', '__value_schema_id')))
+            """ : ""
+        let framed = "((length(value) >= 5 AND substr(value, 1, 1) = x'00') OR (length(key) >= 5 AND substr(key, 1, 1) = x'00')\(schemaIDHeader))"
         let rows = try connection.prepare("""
             SELECT topic, partition, offset, CASE
                 WHEN (key_json IS NOT NULL AND NOT json_valid(key_json)) OR (value_json IS NOT NULL AND NOT json_valid(value_json))

@@ -178,7 +178,7 @@ struct BatchDecoderTests {
 
     @Test func decodeRowCachesLookups() {
         let decoder = decoder()
-        var plans: [Int32: SchemaCatalog.Lookup] = [:]
+        var plans: [SchemaKey: SchemaCatalog.Lookup] = [:]
         var columns = DecodedColumns()
         var failure: String?
         let key = framed(6, E.encode { $0.string("a") })
@@ -193,9 +193,9 @@ struct BatchDecoderTests {
         #expect(columns.states == [.pending])
         #expect(columns.text(row: 0).key == #""a""#)
         #expect(failure == nil)
-        #expect(Set(plans.keys) == [6, 77])
-        if case .pending = plans[77] {} else { Issue.record("id 77 should be cached as pending") }
-        if case .ready(.avro) = plans[6] {} else { Issue.record("id 6 should be cached as an Avro plan") }
+        #expect(Set(plans.keys) == [.id(6), .id(77)])
+        if case .pending = plans[.id(77)] {} else { Issue.record("id 77 should be cached as pending") }
+        if case .ready(.avro) = plans[.id(6)] {} else { Issue.record("id 6 should be cached as an Avro plan") }
     }
 
     @Test(arguments: [

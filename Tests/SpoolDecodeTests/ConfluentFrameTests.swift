@@ -85,3 +85,54 @@ struct MessageIndexTests {
         #expect(throws: MessageIndexError.tooMany(65)) { try split([0x82, 0x01]) }
     }
 }
+
+@Suite("Confluent schema-id headers")
+struct HeaderSchemaIDTests {
+    private func read(_ bytes: [UInt8]) throws -> (SchemaKey, [UInt8]) {
+        try bytes.withUnsafeBytes { raw in
+            let (key, rest) = try ConfluentFrame.headerSchemaID(raw)
+            return (key, Array(rest))
+        }
+    }
+
+    @Test func versionOneIsAGUIDThenTheMessageIndexes() throws {
+        let guid: [UInt8] = [0x0f, 0x8e, 0x1d, 0x2c, 0x3b, 0x4a, 0x59, 0x68, 0x77, 0x86, 0x95, 0xa4, 0xb3, 0xc2, 0xd1, 0xe0]
+        let (key, rest) = try read([0x01] + guid + [0x04, 0x00, 0x02])
+        #expect(key.description == "schema guid 0f8e1d2c-3b4a-5968-7786-95a4b3c2d1e0")
+        #expect(rest == [0x04, 0x00, 0x02])
+        let indexes = try rest.withUnsafeBytes { try ConfluentFrame.messageIndexes(in: $0).indexes }
+        #expect(indexes == [0, 1])
+        #expect(try read([0x01] + guid).1 == [])
+    }
+
+    @Test func versionZeroIsAnIdAsInTheFraming() throws {
+        let (key, rest) = try read([0x00, 0, 0, 0x01, 0x02, 0x00])
+        #expect(key == .id(258))
+        #expect(rest == [0x00])
+    }
+
+    @Test func anythingElseFailsWithTheReason() {
+        #expect(throws: HeaderSchemaIDError(reason: "it is empty")) { try read([]) }
+        #expect(throws: HeaderSchemaIDError(reason: "its version byte is 2; Spool reads 1 (a GUID) and 0 (an id)")) { try read([2, 1, 2, 3, 4]) }
+        #expect(throws: HeaderSchemaIDError(reason: "version 1 needs a 16-byte GUID after the version byte, it has 3 byte(s)")) {
+            try read([1, 1, 2, 3])
+        }
+        #expect(throws: HeaderSchemaIDError(reason: "version 0 needs a 4-byte schema id after the version byte, it has 2 byte(s)")) {
+            try read([0, 1, 2])
+        }
+    }
+
+    @Test func headerNamesAreConfluents() {
+        let names = ["__key_schema_id", "__value_schema_id", "__value_schema_idx", "value_schema_id", ""]
+        #expect(names.map { name in Array(name.utf8).withUnsafeBytes { ConfluentFrame.isSchemaIDHeader($0) } } == [true, true, false, false, false])
+    }
+
+    @Test func guidTextRoundTrips() {
+        let text = "0f8e1d2c-3b4a-5968-7786-95a4b3c2d1e0"
+        #expect(SchemaGUID(text: text)?.description == text)
+        #expect(SchemaGUID(text: text.uppercased().replacing("-", with: ""))?.description == text)
+        #expect(SchemaGUID(text: "0f8e") == nil)
+        #expect(SchemaGUID(text: text + "0") == nil)
+        #expect(SchemaGUID(text: String(text.dropLast()) + "g") == nil)
+    }
+}

@@ -212,12 +212,15 @@ public enum KafkaTool {
     ///     for a nested one; `imports` are the files it imports (import path to text), which the
     ///     serializer registers as references under their own subjects.
     ///   - headers: on every message, as for `produce`: `NAME=TEXT`, `NAME:hex=HEX` or `NAME:null`.
+    ///   - schemaIDInHeader: the serializers put the schema's GUID in a `__key_schema_id` /
+    ///     `__value_schema_id` header (confluent-kafka's `header_schema_id_serializer`, Confluent
+    ///     Platform 8) instead of framing the payload, which is then the bare Avro, JSON or Protobuf.
     ///   - user, password, bearerToken: the registry credentials (`SchemaRegistryServer` has them).
     public static func produceSR(
         _ topic: String, brokers: String, registry: String, format: SRFormat, schema: String, records: [String],
         references: [String] = [], keySchema: (text: String, format: SRFormat)? = nil, keyReferences: [String] = [],
         partition: Int32? = nil, headers: [String] = [], message: String? = nil, imports: [String: String] = [:],
-        user: String? = nil, password: String? = nil, bearerToken: String? = nil, timeout: Double = 60
+        schemaIDInHeader: Bool = false, user: String? = nil, password: String? = nil, bearerToken: String? = nil, timeout: Double = 60
     ) throws -> [SRProducedRecord] {
         try withScratchFiles { scratch in
             // A .proto is compiled with the files next to it: `imports` (import path -> text).
@@ -238,6 +241,7 @@ public enum KafkaTool {
             if let partition { args += ["--partition", "\(partition)"] }
             for header in headers { args += ["--header", header] }
             if let message { args += ["--message", message] }
+            if schemaIDInHeader { args.append("--schema-id-in-header") }
             return try decode([SRProducedRecord].self, try run(args, brokers: brokers, timeout: timeout), command: "produce-sr")
         }
     }

@@ -15,7 +15,7 @@ Schema Registry subcommands (the registry can be Tests/tools/schema_registry.py)
         [--reference NAME=SUBJECT:VERSION ...]                        prints {"id": N, "version": V}
     produce-sr TOPIC --registry URL --format avro|json|protobuf --schema-file F --records-file R [--message M]
         [--key-schema-file F2 --key-format avro|json] [--reference NAME=SUBJECT:VERSION ...]
-        [--key-reference ...] [--partition P] [--header ...]
+        [--key-reference ...] [--partition P] [--header ...] [--schema-id-in-header]
 
 Both take --registry-user/--registry-password (HTTP Basic) or --registry-bearer-token. produce-sr
 serializes with confluent-kafka's own AvroSerializer/JSONSerializer (auto.register.schemas, subjects
@@ -377,22 +377,28 @@ def load_proto_class(path, message):
     return found
 
 
-def make_serializer(fmt, schema, client, message=None):
+def make_serializer(fmt, schema, client, message=None, id_in_header=False):
+    """A serializer of confluent-kafka's own; with id_in_header its header_schema_id_serializer puts the
+    schema's GUID in a __key_schema_id / __value_schema_id header and leaves the payload unframed."""
+    conf = {"auto.register.schemas": True}
+    if id_in_header:
+        from confluent_kafka.schema_registry import header_schema_id_serializer
+        conf["schema.id.serializer"] = header_schema_id_serializer
     if fmt == "protobuf":
         from confluent_kafka.schema_registry.protobuf import ProtobufSerializer
         from google.protobuf import json_format
 
         cls = load_proto_class(schema, message)
-        inner = ProtobufSerializer(cls, client, conf={"auto.register.schemas": True})
+        inner = ProtobufSerializer(cls, client, conf=conf)
 
         def serialize(value, ctx):
             return None if value is None else inner(json_format.ParseDict(value, cls()), ctx)
         return serialize
     if fmt == "avro":
         from confluent_kafka.schema_registry.avro import AvroSerializer
-        return AvroSerializer(client, schema, conf={"auto.register.schemas": True})
+        return AvroSerializer(client, schema, conf=conf)
     from confluent_kafka.schema_registry.json_schema import JSONSerializer
-    return JSONSerializer(schema, client, conf={"auto.register.schemas": True})
+    return JSONSerializer(schema, client, conf=conf)
 
 
 def framed_schema_id(data):
@@ -433,13 +439,15 @@ def cmd_produce_sr(args):
     if args.format == "protobuf":
         if not args.message:
             raise ToolError("--format protobuf needs --message NAME")
-        value_serializer = make_serializer("protobuf", args.schema_file, client, args.message)
+        value_serializer = make_serializer("protobuf", args.schema_file, client, args.message, args.schema_id_in_header)
     else:
         value_serializer = make_serializer(
-            args.format, load_schema(args.schema_file, schema_type[args.format], args.reference), client)
+            args.format, load_schema(args.schema_file, schema_type[args.format], args.reference), client,
+            id_in_header=args.schema_id_in_header)
     if args.key_schema_file is not None:
         key_serializer = make_serializer(
-            args.key_format, load_schema(args.key_schema_file, schema_type[args.key_format], args.key_reference), client)
+            args.key_format, load_schema(args.key_schema_file, schema_type[args.key_format], args.key_reference), client,
+            id_in_header=args.schema_id_in_header)
     else:
         strings = StringSerializer("utf_8")
 
@@ -485,11 +493,13 @@ def cmd_produce_sr(args):
 
     for index, record in enumerate(records):
         where = f"record {index}"
+        # Each record's own list: a header serializer appends its schema-id header to it.
+        record_headers = list(headers)
         if "raw_key_hex" in record:
             key = None if record["raw_key_hex"] is None else bytes.fromhex(record["raw_key_hex"])
         else:
             try:
-                key = key_serializer(untag(record.get("key")), SerializationContext(args.name, MessageField.KEY, headers))
+                key = key_serializer(untag(record.get("key")), SerializationContext(args.name, MessageField.KEY, record_headers))
             except ToolError:
                 raise
             except Exception as e:
@@ -499,7 +509,7 @@ def cmd_produce_sr(args):
         else:
             try:
                 value = value_serializer(untag(record.get("value")),
-                                         SerializationContext(args.name, MessageField.VALUE, headers))
+                                         SerializationContext(args.name, MessageField.VALUE, record_headers))
             except ToolError:
                 raise
             except Exception as e:
@@ -512,7 +522,7 @@ def cmd_produce_sr(args):
             partition = partitions[index % len(partitions)]
         extra = {} if record.get("timestamp") is None else {"timestamp": int(record["timestamp"])}
         produce_one(producer, args.name, key=key, value=value, partition=partition,
-                    headers=headers or None, on_delivery=on_delivery(index), **extra)
+                    headers=record_headers or None, on_delivery=on_delivery(index), **extra)
     flush_all(producer, len(records), failures, args.timeout, "records")
     if any(r is None for r in results):
         raise ToolError(f"only {sum(r is not None for r in results)} of {len(records)} delivery reports arrived")
@@ -610,6 +620,9 @@ def parser():
     p.add_argument("--partition", type=int, help="for records without one (default: round-robin)")
     p.add_argument("--header", action="append", default=[],
                    help="a header on every message, as for produce (repeatable)")
+    p.add_argument("--schema-id-in-header", action="store_true",
+                   help="put the schema's GUID in a __key_schema_id/__value_schema_id header (confluent-kafka's "
+                   "header_schema_id_serializer, Confluent Platform 8) instead of framing the payload")
     p.set_defaults(run=cmd_produce_sr)
 
     p = sub.add_parser("watermarks", help="{partition: [low, high]}")

@@ -11,8 +11,10 @@ auto-registration and references, for the deserializers, and for a Swift client 
 
     POST   /subjects/{subject}/versions        register {schema, schemaType?, references?}
     POST   /subjects/{subject}                 look a schema up under a subject
-    GET    /schemas/ids/{id}                   {schema, schemaType (not for AVRO), references (if any)}
+    GET    /schemas/ids/{id}                   {schema, schemaType (not for AVRO), references (if any), guid}
     GET    /schemas/ids/{id}?format=serialized for PROTOBUF: schema is the base64 FileDescriptorProto
+    GET    /schemas/guids/{guid}               {schema, schemaType (not for AVRO), references (if any), guid}, no
+                                               id (Confluent Platform 8); ?format=serialized as for ids
     GET    /schemas/ids/{id}/schema            the schema text alone
     GET    /schemas/ids/{id}/subjects          subjects that hold the id
     GET    /schemas/ids/{id}/versions          [{subject, version}] that hold the id
@@ -37,7 +39,10 @@ descriptor with the `protobuf` package: fields, then nested messages, then enums
 Text registered as text is kept as text (no descriptor).
 
 Ids are global: the same schema (type, JSON-equal text, references) gets the same id under every
-subject, and registering it again under a subject that has it adds no version. The text returned is
+subject, and registering it again under a subject that has it adds no version. Each schema also has a
+GUID (a version-5 UUID of that identity, so the same content has the same GUID), answered by register,
+lookup, GET /schemas/ids/{id} and subject versions, as Confluent Platform 8 does; clients that put the
+schema in a record header (header_schema_id_serializer) write it there. The text returned is
 the text first registered. Compatibility is not checked. Errors are JSON {"error_code", "message"}
 with Confluent's codes: 40401 subject, 40402 version, 40403 schema not found, 40408 no subject config,
 42201 invalid schema, 42202 invalid version, 401 unauthorized, 404/405/415 for bad requests.
@@ -69,6 +74,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -203,6 +209,7 @@ class State:
                       "references": entry.get("references", [])}
             if entry.get("serialized"):
                 record["serialized"] = entry["serialized"]
+            record["guid"] = entry.get("guid") or self._guid(record)
             self.schemas[schema_id] = record
             self.by_key[self._key(record)] = schema_id
         self.subjects = {s: [{"version": int(v["version"]), "id": int(v["id"])} for v in versions]
@@ -234,6 +241,11 @@ class State:
         text = record.get("serialized") or record["schema"]
         return (record["schemaType"], canonical_text(record["schemaType"], text), refs)
 
+    @classmethod
+    def _guid(cls, record):
+        """The GUID of a schema's identity (a version-5 UUID: the same content gets the same GUID)."""
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, "spool-test-registry:" + json.dumps(cls._key(record))))
+
     def _versions(self, subject):
         versions = self.subjects.get(subject)
         if not versions:
@@ -264,6 +276,7 @@ class State:
             fields["schemaType"] = record["schemaType"]
         if record["references"]:
             fields["references"] = [dict(r) for r in record["references"]]
+        fields["guid"] = record["guid"]
         return fields
 
     def _subject_version(self, subject, entry):
@@ -304,6 +317,7 @@ class State:
             if schema_id is None:
                 schema_id = self.next_id
                 self.next_id += 1
+                record["guid"] = self._guid(record)
                 self.schemas[schema_id] = record
                 self.by_key[key] = schema_id
             versions = self.subjects.setdefault(subject, [])
@@ -333,6 +347,17 @@ class State:
             fields = self._schema_fields(schema_id)
             if serialized and self.schemas[schema_id].get("serialized"):
                 fields["schema"] = self.schemas[schema_id]["serialized"]
+            return fields
+
+    def schema_by_guid(self, guid, serialized=False):
+        """{schema, schemaType, references, guid} of the schema with `guid` (no id, as Confluent answers)."""
+        with self.lock:
+            found = [i for i, record in self.schemas.items() if record["guid"] == guid.lower()]
+            if not found:
+                raise schema_not_found(f"Schema with guid {guid} not found")
+            fields = self._schema_fields(found[0])
+            if serialized and self.schemas[found[0]].get("serialized"):
+                fields["schema"] = self.schemas[found[0]]["serialized"]
             return fields
 
     def id_usage(self, schema_id):
@@ -604,6 +629,11 @@ class Handler(BaseHTTPRequestHandler):
                     return 200, sorted({u["subject"] for u in state.id_usage(sid)})
                 if n == 4 and parts[3] == "versions":
                     return 200, state.id_usage(sid)
+            if n == 3 and parts[1] == "guids":
+                allowed("GET")
+                self.delay()
+                serialized = query.get("format") == "serialized" and not self.server.options.no_serialized
+                return 200, state.schema_by_guid(parts[2], serialized)
         elif head == "subjects":
             if n == 1:
                 allowed("GET")
