@@ -252,3 +252,25 @@ struct ProtobufSchemaTests {
         }
     }
 }
+
+@Suite("Protobuf doubles to JSON")
+struct ProtobufDoubleTextTests {
+    /// Each double and its text: the fewest %g digits that read back as the same double
+    /// (written out here from that rule; 100 is `1e+02`, the one-digit form).
+    static let cases: [(Double, String)] = [
+        (0.07, "0.07"), (500.05, "500.05"), (1.5, "1.5"), (0.1 + 0.2, "0.30000000000000004"), (123_456_789.123, "123456789.123"),
+        (1e20, "1e+20"), (100, "1e+02"), (-2.5e-7, "-2.5e-07"), (Double.leastNonzeroMagnitude, "5e-324"),
+        (Double.greatestFiniteMagnitude, "1.7976931348623157e+308"), (1.0 / 3, "0.3333333333333333"), (0, "0"),
+        (1e15 + 0.3, "1000000000000000.2"),
+    ]
+
+    @Test func theFewestDigitsThatReadBack() throws {
+        let schema = try ProtobufSchema(files: [.init(name: "d.proto", source: .text(#"syntax = "proto3"; message D { double d = 1; }"#))])
+        for (value, text) in Self.cases {
+            var out: [UInt8] = []
+            let payload = ProtobufTestEncoder.encode { $0.fixed64(1, value.bitPattern) }
+            try payload.withUnsafeBytes { try schema.decode($0, indexes: [0], into: &out) }
+            #expect(String(decoding: out, as: UTF8.self) == #"{"d":\#(text)}"#, "\(value)")
+        }
+    }
+}
