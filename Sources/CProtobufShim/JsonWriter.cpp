@@ -113,24 +113,16 @@ void AppendFloating(std::string &out, F value) {
         out += value < 0 ? "\"-Infinity\"" : "\"Infinity\"";
         return;
     }
-    char buffer[40];
+    // The shortest text that reads back as `value`, fixed or scientific, whichever is shorter
+    // (std::to_chars without a format: exact, and `100` rather than `1e+02`).
+    char buffer[64];
+    std::to_chars_result end = std::to_chars(buffer, buffer + sizeof buffer, value);
+    if (end.ec == std::errc()) {
+        out.append(buffer, end.ptr);
+        return;
+    }
     const int maxDigits = sizeof(F) == 4 ? 9 : 17;
-    // Start at the digit count of the shortest text that reads back (std::to_chars, fast and
-    // exact): no %g with fewer digits can read back as `value`, so the search below usually
-    // prints once instead of trying 1, 2, ... digits (a third of the decoding time for doubles).
-    int first = 1;
-    char shortest[64];
-    std::to_chars_result shortestEnd = std::to_chars(shortest, shortest + sizeof shortest, value, std::chars_format::scientific);
-    if (shortestEnd.ec == std::errc()) {
-        int digits = 0;
-        for (const char *p = shortest; p < shortestEnd.ptr && *p != 'e'; p++) digits += *p >= '0' && *p <= '9';
-        first = std::max(1, std::min(digits, maxDigits));
-    }
-    for (int digits = first; digits <= maxDigits; digits++) {
-        std::snprintf(buffer, sizeof buffer, "%.*g", digits, static_cast<double>(value));
-        F back = sizeof(F) == 4 ? static_cast<F>(std::strtof(buffer, nullptr)) : static_cast<F>(std::strtod(buffer, nullptr));
-        if (back == value) break;
-    }
+    std::snprintf(buffer, sizeof buffer, "%.*g", maxDigits, static_cast<double>(value));
     out += buffer;
 }
 

@@ -255,11 +255,11 @@ struct ProtobufSchemaTests {
 
 @Suite("Protobuf doubles to JSON")
 struct ProtobufDoubleTextTests {
-    /// Each double and its text: the fewest %g digits that read back as the same double
-    /// (written out here from that rule; 100 is `1e+02`, the one-digit form).
+    /// Each double and its text: the shortest text that reads back as the same double, fixed or
+    /// scientific, whichever is shorter (written out here from that rule; 100 is `100`).
     static let cases: [(Double, String)] = [
         (0.07, "0.07"), (500.05, "500.05"), (1.5, "1.5"), (0.1 + 0.2, "0.30000000000000004"), (123_456_789.123, "123456789.123"),
-        (1e20, "1e+20"), (100, "1e+02"), (-2.5e-7, "-2.5e-07"), (Double.leastNonzeroMagnitude, "5e-324"),
+        (1e20, "1e+20"), (100, "100"), (100.5, "100.5"), (1e21, "1e+21"), (-2.5e-7, "-2.5e-07"), (Double.leastNonzeroMagnitude, "5e-324"),
         (Double.greatestFiniteMagnitude, "1.7976931348623157e+308"), (1.0 / 3, "0.3333333333333333"), (0, "0"),
         (1e15 + 0.3, "1000000000000000.2"),
     ]
