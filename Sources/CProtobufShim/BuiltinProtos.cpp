@@ -122,6 +122,24 @@ enum Month {
   SEPTEMBER = 9; OCTOBER = 10; NOVEMBER = 11; DECEMBER = 12;
 }
 )"},
+    {"google/type/postal_address.proto", R"(
+syntax = "proto3";
+package google.type;
+message PostalAddress {
+  int32 revision = 1; string region_code = 2; string language_code = 3; string postal_code = 4; string sorting_code = 5;
+  string administrative_area = 6; string locality = 7; string sublocality = 8; repeated string address_lines = 9;
+  repeated string recipients = 10; string organization = 11;
+}
+)"},
+    {"google/type/phone_number.proto", R"(
+syntax = "proto3";
+package google.type;
+message PhoneNumber {
+  message ShortCode { string region_code = 1; string number = 2; }
+  oneof kind { string e164_number = 1; ShortCode short_code = 2; }
+  string extension = 3;
+}
+)"},
     {"google/type/calendar_period.proto", R"(
 syntax = "proto3";
 package google.type;

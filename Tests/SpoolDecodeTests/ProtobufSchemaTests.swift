@@ -228,12 +228,30 @@ struct ProtobufSchemaTests {
         #expect(try json(schema, E.encode { $0.message(1) { $0.varint(1, 250) } }) == #"{"total":{"cents":250}}"#)
     }
 
+    /// google/type's postal address and phone number are built in like the other google/type files.
+    @Test func postalAddressAndPhoneNumberAreBuiltIn() throws {
+        let built = try schema("""
+            syntax = "proto3";
+            import "google/type/postal_address.proto";
+            import "google/type/phone_number.proto";
+            message Contact { google.type.PostalAddress address = 1; google.type.PhoneNumber phone = 2; }
+            """)
+        let payload = E.encode {
+            $0.message(1) { $0.varint(1, 2); $0.string(2, "CH"); $0.string(9, "Bahnhofstrasse 1"); $0.string(11, "Spool") }
+            $0.message(2) { $0.string(1, "+41441234567"); $0.string(3, "12") }
+        }
+        let text = try json(built, payload)
+        #expect(text.contains(#""revision":2"#) && text.contains(#""region_code":"CH""#) && text.contains(#""address_lines":["Bahnhofstrasse 1"]"#)
+                && text.contains(#""organization":"Spool""#), "\(text)")
+        #expect(text.contains(#""e164_number":"+41441234567""#) && text.contains(#""extension":"12""#) && !text.contains("short_code"), "\(text)")
+    }
+
     @Test func schemasThatDoNotBuildSayWhy() {
         #expect(throws: ProtobufSchemaError(reason: "it imports shop/missing.proto, which is not among the schema's references")) {
             try schema("syntax = \"proto3\"; import \"shop/missing.proto\"; message M {}")
         }
-        #expect(throws: ProtobufSchemaError(reason: "it imports google/type/postal_address.proto, a well-known file Spool does not carry")) {
-            try schema("syntax = \"proto3\"; import \"google/type/postal_address.proto\"; message M {}")
+        #expect(throws: ProtobufSchemaError(reason: "it imports google/type/shipping.proto, a well-known file Spool does not carry")) {
+            try schema("syntax = \"proto3\"; import \"google/type/shipping.proto\"; message M {}")
         }
         do {
             _ = try schema("syntax = \"proto3\"; message M { int32 x = ; }")
