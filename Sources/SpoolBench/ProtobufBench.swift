@@ -52,12 +52,7 @@ enum ProtobufBench {
     /// One `spool ingest` of the whole topic into a fresh database: its wall time and peak;
     /// checks every record was stored and, with `expectDecoded`, decoded.
     private static func ingestOnce(_ bootstrap: String, extra: [String], expectDecoded: Bool) throws -> (seconds: Double, peak: Int64) {
-        brokerStarts += 1
-        let db = work + "/protobuf-\(brokerStarts).sqlite"
-        let child = try ChildProcess(spool, ["ingest", "--brokers", bootstrap, "--topic", "bench", "--db", db, "--quiet",
-                                             "--batch-size", String(batchSize)] + extra)
-        let outcome = child.wait()
-        guard outcome.status == 0 else { throw BenchError("spool ingest exited \(outcome.status)") }
+        let (db, seconds, peakBytes) = try ingestIntoNewFile(bootstrap, extra: extra)
         let store = try SpoolStore.openForReading(path: db)
         let stored = try store.messageCounts()["bench"] ?? 0
         guard stored == Int64(messages) else { throw BenchError("spool ingest stored \(stored) of \(messages)") }
@@ -70,6 +65,6 @@ enum ProtobufBench {
         }
         store.close()
         for file in [db, db + "-wal", db + "-shm"] { _ = unlink(file) }
-        return (outcome.seconds, outcome.peakBytes)
+        return (seconds, peakBytes)
     }
 }

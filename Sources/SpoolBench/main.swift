@@ -77,16 +77,23 @@ func timed(_ body: () throws -> Void) rethrows -> Double {
     return (ContinuousClock.now - start).seconds
 }
 
-/// Runs `spool ingest` end to end into a fresh database; returns the result and the stored count.
-func ingest(_ bootstrap: String, name: String, extra: [String] = []) throws -> BenchResult {
+/// Runs `spool ingest` of topic "bench" into a fresh database; returns the database's path and
+/// the run's wall time and peak (throws unless it exits 0).
+func ingestIntoNewFile(_ bootstrap: String, extra: [String] = []) throws -> (db: String, seconds: Double, peakBytes: Int64) {
     brokerStarts += 1
     let db = work + "/ingest-\(brokerStarts).sqlite"
     let child = try ChildProcess(spool, ["ingest", "--brokers", bootstrap, "--topic", "bench", "--db", db, "--quiet",
                                          "--batch-size", String(batchSize)] + extra)
     let outcome = child.wait()
     guard outcome.status == 0 else { throw BenchError("spool ingest exited \(outcome.status)") }
-    let stored = try SpoolStore.openForReading(path: db).messageCounts()["bench"] ?? 0
-    return BenchResult(name: name, messages: Int(stored), seconds: outcome.seconds, peakBytes: outcome.peakBytes)
+    return (db, outcome.seconds, outcome.peakBytes)
+}
+
+/// Runs `spool ingest` end to end into a fresh database; returns the result and the stored count.
+func ingest(_ bootstrap: String, name: String, extra: [String] = []) throws -> BenchResult {
+    let run = try ingestIntoNewFile(bootstrap, extra: extra)
+    let stored = try SpoolStore.openForReading(path: run.db).messageCounts()["bench"] ?? 0
+    return BenchResult(name: name, messages: Int(stored), seconds: run.seconds, peakBytes: run.peakBytes)
 }
 
 func run() throws -> [BenchResult] {
