@@ -48,6 +48,9 @@ static inline rd_kafka_resp_err_t spool_produce_with_headers(rd_kafka_t *rk, con
 /* A valid pointer for an empty (not null) key or value. */
 static inline const void *spool_empty_bytes(void) { return ""; }
 
+/* A valid pointer for an empty header name. */
+static inline const char *spool_empty_name(void) { return ""; }
+
 /* Pushes one (error, round-trip time) pair onto one mock broker's error stack. */
 static inline rd_kafka_resp_err_t spool_mock_broker_push_error_rtt(rd_kafka_mock_cluster_t *mcluster,
                                                                    int32_t broker_id,

@@ -14,6 +14,9 @@ final class RDKafkaCallbackContext: Sendable {
     let redactor: SecretRedactor
     let fatalError = Mutex<ReplayError?>(nil)
     let deliveryFailures = Mutex<[String]>([])
+    /// Per partition, the offset after the last record delivered (a transactional producer
+    /// clears it at each `begin`).
+    let deliveredEnds = Mutex<[Int32: Int64]>([:])
     /// Set when the brokers say a topic or partition is unknown: the owner checks the metadata.
     let topicCheckNeeded = Mutex<Bool>(false)
 
@@ -292,10 +295,18 @@ private func rdKafkaLogCallback(_ rk: OpaquePointer?, _ level: Int32, _ facility
     context.logger.log(level: logLevel, "librdkafka \(fac): \(text)")
 }
 
-/// librdkafka's delivery report callback: records failed deliveries for the producer's owner.
+/// librdkafka's delivery report callback: records failed deliveries, and how far each partition's
+/// delivered records reach, for the producer's owner.
 private func rdKafkaDeliveryCallback(_ rk: OpaquePointer?, _ message: UnsafePointer<rd_kafka_message_t>?, _ opaque: UnsafeMutableRawPointer?) {
-    guard let opaque, let message, message.pointee.err != RD_KAFKA_RESP_ERR_NO_ERROR else { return }
+    guard let opaque, let message else { return }
     let context = Unmanaged<RDKafkaCallbackContext>.fromOpaque(opaque).takeUnretainedValue()
+    guard message.pointee.err != RD_KAFKA_RESP_ERR_NO_ERROR else {
+        let partition = message.pointee.partition, end = message.pointee.offset + 1
+        context.deliveredEnds.withLock { ends in
+            if end > ends[partition, default: 0] { ends[partition] = end }
+        }
+        return
+    }
     let code = message.pointee.err
     let text = "partition \(message.pointee.partition): \(String(cString: rd_kafka_err2str(code)))"
     context.deliveryFailures.withLock { $0.append(text) }

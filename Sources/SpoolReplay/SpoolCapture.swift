@@ -171,3 +171,63 @@ extension SpoolCapture: ReplayHistory {
         return .some(decoded)
     }
 }
+
+extension SpoolCapture {
+    /// Per partition of `topic`, what a restore selects: records with timestamps in
+    /// `fromMs..<untilMs`, from the log or (`latest`) from the `latest` table.
+    package func selections(topic: String, fromMs: Int64, untilMs: Int64, latest: Bool) throws -> [Int32: PartitionSelection] {
+        _ = try holdings(topic: topic)
+        var found: [Int32: PartitionSelection] = [:]
+        for reader in readers {
+            for (partition, selection) in try reader.selections(topic: topic, fromMs: fromMs, untilMs: untilMs, latest: latest)
+            where found[partition] == nil && readerOf[TopicPartition(topic: topic, partition: partition)].map({ readers[$0] === reader }) ?? true {
+                found[partition] = selection
+            }
+        }
+        return found
+    }
+
+    /// How many partitions `topic` had when it was captured.
+    package func partitionCount(topic: String) throws -> Int {
+        try readers.map { try $0.partitionCount(topic: topic) }.max() ?? 0
+    }
+
+    /// Whether `topic` is kept only as its `latest` table (`--latest-only`).
+    package func isLatestOnly(topic: String) throws -> Bool {
+        try readers.contains { try $0.isLatestOnly(topic: topic) }
+    }
+
+    /// The cluster the capture was fed from, when known.
+    package func clusterID() throws -> String? {
+        try readers.lazy.compactMap { try $0.clusterID() }.first
+    }
+
+    /// The file holding `partition`'s records.
+    package func path(holding partition: TopicPartition) throws -> String? {
+        try reader(for: partition)?.path
+    }
+
+    /// Hands `body` up to `limit` stored records of `partition` from offset `start` in offset
+    /// order (from the `latest` table when `latest`), headers rebuilt; returns how many. The
+    /// bytes are lent for one call.
+    package func withStoredRecords(of partition: TopicPartition, from start: Int64, limit: Int, latest: Bool,
+                                   _ body: (LentRecord) throws -> Void) throws -> Int {
+        guard let reader = try reader(for: partition) else { return 0 }
+        let hand: (CapturedRow) throws -> Void = { row in
+            guard let json = row.headersJSON else {
+                try body(LentRecord(offset: row.offset, timestamp: row.timestamp, key: row.key, value: row.value, headers: []))
+                return
+            }
+            try self.readHeaders(json, of: partition, offset: row.offset)
+            try self.headerBytes.withUnsafeBytes { bytes in
+                let headers = self.headerSpans.map { span in
+                    RawHeader(name: UnsafeRawBufferPointer(rebasing: bytes[span.name]),
+                              value: span.value.map { UnsafeRawBufferPointer(rebasing: bytes[$0]) })
+                }
+                try body(LentRecord(offset: row.offset, timestamp: row.timestamp, key: row.key, value: row.value, headers: headers))
+            }
+        }
+        if latest { return try reader.withLatestRows(of: partition, from: start, limit: limit, hand) }
+        return try reader.withRows(of: partition, from: start, before: Int64.max, limit: limit, hand)
+    }
+}

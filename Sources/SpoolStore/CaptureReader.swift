@@ -9,8 +9,10 @@ import SpoolModel
 package final class CaptureReader {
     /// The file.
     package let path: String
-    private let store: SpoolStore
+    let store: SpoolStore
     private var rows: SQLiteStatement?
+    /// The prepared query of `withLatestRows`.
+    var latestRows: SQLiteStatement?
     private var decodedRows: SQLiteStatement?
     private var holdingsByTopic: [String: [Int32: ReplayRange]] = [:]
 
@@ -26,6 +28,7 @@ package final class CaptureReader {
     package func close() {
         rows = nil
         decodedRows = nil
+        latestRows = nil
         store.close()
     }
 

@@ -1,0 +1,190 @@
+internal import CRdKafka
+import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Why a transaction step failed, as librdkafka classifies it.
+package enum TransactionFailure: Error, CustomStringConvertible, Sendable {
+    /// The transaction must be aborted; the work since the last commit can then be redone.
+    case abortable(String)
+    /// The producer cannot go on: another instance with the same `transactional.id` fenced it,
+    /// authorization failed, or the broker does not support transactions.
+    case fatal(String)
+
+    /// The sentence librdkafka gave, with the step that failed.
+    package var description: String {
+        switch self {
+        case .abortable(let text): return text
+        case .fatal(let text): return text
+        }
+    }
+}
+
+/// A librdkafka producer with a `transactional.id`: records and consumer-group offsets commit
+/// together or not at all.
+///
+/// Starting one fences every earlier producer with the same `transactional.id` (its open
+/// transaction is aborted by the broker). Each `commit` first waits until every record sent
+/// since `begin` is delivered, so the offsets each partition reached are known
+/// (`deliveredEnds`) and can travel in the committed offsets' metadata. Not `Sendable`: one
+/// owner drives it.
+package final class TransactionalProducer {
+    private let client: RDKafkaClient
+    private let timeoutMs: Int32
+    private var headerName: [CChar] = []
+
+    /// Creates the producer and initialises transactions (fencing older instances).
+    /// `config` is the user's librdkafka configuration; idempotence and `acks=all` are forced.
+    package init(config: [String: String], transactionalID: String, logger: Logger, timeoutMs: Int32 = 60_000) throws {
+        var effective: [String: String] = [
+            "linger.ms": "20",
+            "batch.num.messages": "10000",
+            "batch.size": "1000000",
+            "queue.buffering.max.messages": "500000",
+            "queue.buffering.max.kbytes": "131072",
+        ]
+        effective.merge(config) { $1 }
+        effective["transactional.id"] = transactionalID
+        effective["enable.idempotence"] = "true"
+        effective["acks"] = "all"
+        effective["transaction.timeout.ms"] = effective["transaction.timeout.ms"] ?? "120000"
+        client = try RDKafkaClient(kind: .producer, config: effective, logger: logger)
+        self.timeoutMs = timeoutMs
+        try check(client.withHandle { rd_kafka_init_transactions($0, timeoutMs) }, "starting transactions for transactional.id '\(transactionalID)'")
+    }
+
+    /// The cluster id, or nil when the brokers do not report one in time.
+    package func clusterID() -> String? { client.clusterID(timeoutMs: 5_000) }
+
+    /// Starts a transaction.
+    package func begin() throws {
+        client.context.deliveryFailures.withLock { $0.removeAll() }
+        client.context.deliveredEnds.withLock { $0.removeAll() }
+        try check(client.withHandle { rd_kafka_begin_transaction($0) }, "beginning a transaction")
+    }
+
+    /// Sends one record to `topic`'s `partition` with the record's key, value and headers
+    /// byte for byte and `timestampMs` as its CreateTime (0 lets the producer stamp "now").
+    /// Waits while librdkafka's queue is full.
+    package func send(_ record: LentRecord, topic: String, partition: Int32, timestampMs: Int64) throws {
+        while true {
+            let err = client.withHandle { handle in
+                let headers = makeHeaders(record.headers)
+                let err = spool_produce_with_headers(
+                    handle, topic, partition,
+                    record.key?.baseAddress ?? (record.key == nil ? nil : spool_empty_bytes()), record.key?.count ?? 0,
+                    record.value?.baseAddress ?? (record.value == nil ? nil : spool_empty_bytes()), record.value?.count ?? 0,
+                    timestampMs, headers)
+                // librdkafka owns the headers only when the message was accepted.
+                if err != RD_KAFKA_RESP_ERR_NO_ERROR, let headers { rd_kafka_headers_destroy(headers) }
+                return err
+            }
+            if err == RD_KAFKA_RESP_ERR_NO_ERROR { return }
+            guard err == RD_KAFKA_RESP_ERR__QUEUE_FULL else {
+                throw TransactionFailure.abortable(RDKafkaClient.error(err, "sending a record to \(topic)[\(partition)]").description)
+            }
+            _ = client.withHandle { rd_kafka_poll($0, 5) }
+            try client.throwPendingFatalError()
+        }
+    }
+
+    /// Serves delivery reports without waiting; call now and then while sending.
+    package func serveDeliveries() {
+        _ = client.withHandle { rd_kafka_poll($0, 0) }
+    }
+
+    /// Waits until every record sent since `begin` is delivered; throws `.abortable` naming the
+    /// first failed partition when some were not.
+    package func flush() throws {
+        let err = client.withHandle { rd_kafka_flush($0, timeoutMs) }
+        try client.throwPendingFatalError()
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            throw TransactionFailure.abortable(RDKafkaClient.error(err, "waiting for records to be delivered").description)
+        }
+        let failures = client.context.deliveryFailures.withLock { $0 }
+        if let first = failures.first {
+            throw TransactionFailure.abortable("\(failures.count) record(s) were not delivered; first: \(first)")
+        }
+    }
+
+    /// For each partition written since `begin`, the offset after its last delivered record
+    /// (valid after `flush`).
+    package func deliveredEnds() -> [Int32: Int64] {
+        client.context.deliveredEnds.withLock { $0 }
+    }
+
+    /// Flushes, adds `offsets` (committed offset and metadata per partition of `topic`) for
+    /// consumer group `group` to the transaction, and commits it.
+    package func commit(offsets: [Int32: (offset: Int64, metadata: String)], topic: String, group: String) throws {
+        try flush()
+        if !offsets.isEmpty {
+            let list = rd_kafka_topic_partition_list_new(Int32(offsets.count))!
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            for (partition, entry) in offsets.sorted(by: { $0.key < $1.key }) {
+                let element = rd_kafka_topic_partition_list_add(list, topic, partition)!
+                element.pointee.offset = entry.offset
+                let bytes = Array(entry.metadata.utf8)
+                // The list frees the metadata with free() when it is destroyed.
+                guard let copy = malloc(max(bytes.count, 1)) else { throw TransactionFailure.fatal("out of memory") }
+                bytes.withUnsafeBytes { if let base = $0.baseAddress { copy.copyMemory(from: base, byteCount: bytes.count) } }
+                element.pointee.metadata = copy
+                element.pointee.metadata_size = bytes.count
+            }
+            guard let groupMetadata = rd_kafka_consumer_group_metadata_new(group) else {
+                throw TransactionFailure.fatal("could not describe consumer group '\(group)'")
+            }
+            defer { rd_kafka_consumer_group_metadata_destroy(groupMetadata) }
+            try retrying("adding the restore's progress (consumer group '\(group)') to the transaction") {
+                client.withHandle { rd_kafka_send_offsets_to_transaction($0, list, groupMetadata, timeoutMs) }
+            }
+        }
+        try retrying("committing the transaction") { client.withHandle { rd_kafka_commit_transaction($0, timeoutMs) } }
+    }
+
+    /// Calls `step` again while librdkafka says its failure is retriable (a timeout, a
+    /// coordinator moving), at most five times; then throws the classified failure.
+    private func retrying(_ what: String, _ step: () -> OpaquePointer?) throws {
+        for _ in 1..<5 {
+            guard let error = step() else { return }
+            let retriable = rd_kafka_error_is_retriable(error) != 0 && rd_kafka_error_txn_requires_abort(error) == 0
+            if !retriable { return try check(error, what) }
+            rd_kafka_error_destroy(error)
+        }
+        try check(step(), what)
+    }
+
+    /// Aborts the open transaction: its records are never visible to `read_committed` readers.
+    package func abort() throws {
+        try check(client.withHandle { rd_kafka_abort_transaction($0, timeoutMs) }, "aborting the transaction")
+    }
+
+    /// A librdkafka header list for `headers` (copied), or nil when there are none.
+    private func makeHeaders(_ headers: [RawHeader]) -> OpaquePointer? {
+        guard !headers.isEmpty, let list = rd_kafka_headers_new(headers.count) else { return nil }
+        for header in headers {
+            let name = header.name.bindMemory(to: CChar.self)
+            if let value = header.value {
+                _ = rd_kafka_header_add(list, name.baseAddress ?? spool_empty_name(), name.count,
+                                        value.baseAddress ?? spool_empty_bytes(), value.count)
+            } else {
+                _ = rd_kafka_header_add(list, name.baseAddress ?? spool_empty_name(), name.count, nil, 0)
+            }
+        }
+        return list
+    }
+
+    /// Throws the classified failure of a transactional call, if it failed.
+    private func check(_ error: OpaquePointer?, _ what: String) throws {
+        guard let error else { return }
+        defer { rd_kafka_error_destroy(error) }
+        let name = String(cString: rd_kafka_error_name(error))
+        let text = client.context.redactor.redact(String(cString: rd_kafka_error_string(error)))
+        let sentence = "\(what) failed: \(text) (\(name))"
+        if rd_kafka_error_is_fatal(error) != 0 { throw TransactionFailure.fatal(sentence) }
+        if rd_kafka_error_txn_requires_abort(error) != 0 || rd_kafka_error_is_retriable(error) != 0 {
+            throw TransactionFailure.abortable(sentence)
+        }
+        throw TransactionFailure.fatal(sentence)
+    }
+}

@@ -1,0 +1,92 @@
+import SpoolModel
+
+/// What a restore selects from one partition of a capture: the records whose timestamps fall in
+/// its window, summarised before anything is sent.
+package struct PartitionSelection: Sendable, Equatable {
+    /// The partition.
+    package var partition: Int32
+    /// The first stored offset (where a new restore starts reading).
+    package var firstOffset: Int64
+    /// How many records are selected.
+    package var count: Int64
+    /// The oldest and newest selected timestamps (ms since the epoch).
+    package var oldestTimestamp: Int64
+    /// The newest selected timestamp.
+    package var newestTimestamp: Int64
+    /// The largest selected record: key, value and header bytes.
+    package var largestRecordBytes: Int64
+    /// Selected records with a null key.
+    package var nullKeys: Int64
+    /// Selected records whose timestamp cannot be reproduced (-1, or 0 which a producer reads as "now").
+    package var untimed: Int64
+}
+
+extension CaptureReader {
+    /// Per partition of `topic`, the stored records with timestamps in `fromMs..<untilMs`, from
+    /// the log or (`latest`) from the topic's `latest` table.
+    package func selections(topic: String, fromMs: Int64, untilMs: Int64, latest: Bool) throws -> [Int32: PartitionSelection] {
+        let table = latest ? "latest" : "messages"
+        let headers = latest || store.hasHeaders ? "coalesce(length(CAST(headers AS BLOB)), 0)" : "0"
+        let query = try store.connection.prepare("""
+            SELECT partition, min(offset), count(*), min(timestamp), max(timestamp),
+                   max(coalesce(length(CAST(key AS BLOB)), 0) + coalesce(length(CAST(value AS BLOB)), 0) + \(headers)),
+                   sum(key IS NULL), sum(timestamp <= 0)
+            FROM \(table) WHERE topic = ?1 AND timestamp >= ?2 AND timestamp < ?3 GROUP BY partition
+            """)
+        query.bind(1, topic)
+        query.bind(2, fromMs)
+        query.bind(3, untilMs)
+        var found: [Int32: PartitionSelection] = [:]
+        while try query.step() {
+            let partition = Int32(query.int64(0))
+            found[partition] = PartitionSelection(partition: partition, firstOffset: query.int64(1), count: query.int64(2),
+                                                  oldestTimestamp: query.int64(3), newestTimestamp: query.int64(4),
+                                                  largestRecordBytes: query.int64(5), nullKeys: query.int64(6), untimed: query.int64(7))
+        }
+        let first = try store.connection.prepare("SELECT partition, min(offset) FROM \(table) WHERE topic = ?1 GROUP BY partition")
+        first.bind(1, topic)
+        while try first.step() {
+            found[Int32(first.int64(0))]?.firstOffset = first.int64(1)
+        }
+        return found
+    }
+
+    /// How many partitions `topic` had when it was captured (the partitions the capture tracked).
+    package func partitionCount(topic: String) throws -> Int {
+        let query = try store.connection.prepare("SELECT max(partition) FROM partition_state WHERE topic = ?1")
+        query.bind(1, topic)
+        guard try query.step(), let last = query.optionalInt64(0) else { return 0 }
+        return Int(last) + 1
+    }
+
+    /// Whether `topic` is kept only as its `latest` table (`--latest-only`).
+    package func isLatestOnly(topic: String) throws -> Bool {
+        try store.keyedTopics().contains { $0.topic == topic && $0.mode == .latestOnly }
+    }
+
+    /// The cluster id the capture was fed from, once known.
+    package func clusterID() throws -> String? { try store.clusterID() }
+
+    /// Hands `body` the rows of `topic`'s `latest` table for `partition` from offset `start`,
+    /// in offset order, at most `limit`; returns how many. The bytes are lent for one call.
+    package func withLatestRows(of partition: TopicPartition, from start: Int64, limit: Int,
+                                _ body: (CapturedRow) throws -> Void) throws -> Int {
+        let query = try store.connection.prepareOnce(&latestRows, """
+            SELECT offset, timestamp, key, value, headers FROM latest
+            WHERE topic = ?1 AND partition = ?2 AND offset >= ?3 ORDER BY offset LIMIT ?4
+            """)
+        query.reset()
+        defer { query.reset() }
+        query.bind(1, partition.topic)
+        query.bind(2, Int64(partition.partition))
+        query.bind(3, start)
+        query.bind(4, Int64(limit))
+        var handed = 0
+        while try query.step() {
+            try body(CapturedRow(offset: query.int64(0), timestamp: query.int64(1), key: query.lentBlob(2), value: query.lentBlob(3),
+                                 headersJSON: query.lentBlob(4)))
+            handed += 1
+        }
+        return handed
+    }
+}

@@ -1,0 +1,48 @@
+import SpoolModel
+
+extension SpoolStore {
+    /// Records how far partitions of a restore got, in one transaction (a writer only).
+    public func recordRestoreProgress(_ rows: [RestoreProgress]) throws {
+        guard !rows.isEmpty else { return }
+        try connection.inTransaction {
+            let upsert = try connection.prepare("""
+                INSERT INTO restores (restore_id, source_topic, target_topic, target_cluster_id, partition, next_offset, restored, selected, updated_at)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                ON CONFLICT (restore_id, partition) DO UPDATE SET
+                    source_topic = excluded.source_topic, target_topic = excluded.target_topic,
+                    target_cluster_id = excluded.target_cluster_id, next_offset = excluded.next_offset,
+                    restored = excluded.restored, selected = excluded.selected, updated_at = excluded.updated_at
+                """)
+            for row in rows {
+                upsert.reset()
+                upsert.bind(1, row.restoreID)
+                upsert.bind(2, row.sourceTopic)
+                upsert.bind(3, row.targetTopic)
+                upsert.bind(4, row.targetClusterID)
+                upsert.bind(5, Int64(row.partition))
+                upsert.bind(6, row.nextOffset)
+                upsert.bind(7, row.restored)
+                upsert.bind(8, row.selected)
+                upsert.bind(9, row.updatedAt)
+                _ = try upsert.step()
+            }
+        }
+    }
+
+    /// Every partition of every restore recorded in the file, by restore id and partition;
+    /// empty for a file made before restores existed.
+    public func restoreProgress() throws -> [RestoreProgress] {
+        guard schemaVersion >= 11 else { return [] }
+        let query = try connection.prepare("""
+            SELECT restore_id, source_topic, target_topic, target_cluster_id, partition, next_offset, restored, selected, updated_at
+            FROM restores ORDER BY restore_id, partition
+            """)
+        var rows: [RestoreProgress] = []
+        while try query.step() {
+            rows.append(RestoreProgress(restoreID: query.text(0) ?? "", sourceTopic: query.text(1) ?? "", targetTopic: query.text(2) ?? "",
+                                        targetClusterID: query.text(3), partition: Int32(query.int64(4)), nextOffset: query.int64(5),
+                                        restored: query.int64(6), selected: query.int64(7), updatedAt: query.int64(8)))
+        }
+        return rows
+    }
+}
