@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "SpoolDecode", targets: ["SpoolDecode"]),
         .library(name: "SpoolIngest", targets: ["SpoolIngest"]),
         .library(name: "SpoolReplay", targets: ["SpoolReplay"]),
+        .library(name: "SpoolRestore", targets: ["SpoolRestore"]),
         .executable(name: "spool", targets: ["spool"]),
     ],
     dependencies: [
@@ -80,14 +81,23 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // A capture restored into Kafka exactly once (spool restore): joins SpoolReplay's capture
+        // reader with KafkaReplay's transactional producer.
+        .target(
+            name: "SpoolRestore",
+            dependencies: [
+                "SpoolModel", "KafkaReplay", "SpoolStore", "SpoolReplay",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "SpoolCLI",
-            dependencies: ["SpoolModel", "KafkaReplay", "SpoolStore", "SpoolIngest", "SpoolDecode"]
+            dependencies: ["SpoolModel", "KafkaReplay", "SpoolStore", "SpoolIngest", "SpoolDecode", "SpoolRestore"]
         ),
         .executableTarget(
             name: "spool",
             dependencies: [
-                "SpoolModel", "KafkaReplay", "SpoolStore", "SpoolIngest", "SpoolCLI", "SpoolDecode", "SpoolReplay",
+                "SpoolModel", "KafkaReplay", "SpoolStore", "SpoolIngest", "SpoolCLI", "SpoolDecode", "SpoolReplay", "SpoolRestore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

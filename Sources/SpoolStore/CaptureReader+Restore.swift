@@ -9,10 +9,10 @@ package struct PartitionSelection: Sendable, Equatable {
     package var firstOffset: Int64
     /// How many records are selected.
     package var count: Int64
-    /// The oldest and newest selected timestamps (ms since the epoch).
-    package var oldestTimestamp: Int64
-    /// The newest selected timestamp.
-    package var newestTimestamp: Int64
+    /// The oldest selected timestamp that can be reproduced (ms since the epoch; nil when none can).
+    package var oldestTimestamp: Int64?
+    /// The newest selected timestamp that can be reproduced.
+    package var newestTimestamp: Int64?
     /// The largest selected record: key, value and header bytes.
     package var largestRecordBytes: Int64
     /// Selected records with a null key.
@@ -28,7 +28,7 @@ extension CaptureReader {
         let table = latest ? "latest" : "messages"
         let headers = latest || store.hasHeaders ? "coalesce(length(CAST(headers AS BLOB)), 0)" : "0"
         let query = try store.connection.prepare("""
-            SELECT partition, min(offset), count(*), min(timestamp), max(timestamp),
+            SELECT partition, min(offset), count(*), min(CASE WHEN timestamp > 0 THEN timestamp END), max(CASE WHEN timestamp > 0 THEN timestamp END),
                    max(coalesce(length(CAST(key AS BLOB)), 0) + coalesce(length(CAST(value AS BLOB)), 0) + \(headers)),
                    sum(key IS NULL), sum(timestamp <= 0)
             FROM \(table) WHERE topic = ?1 AND timestamp >= ?2 AND timestamp < ?3 GROUP BY partition
@@ -40,7 +40,7 @@ extension CaptureReader {
         while try query.step() {
             let partition = Int32(query.int64(0))
             found[partition] = PartitionSelection(partition: partition, firstOffset: query.int64(1), count: query.int64(2),
-                                                  oldestTimestamp: query.int64(3), newestTimestamp: query.int64(4),
+                                                  oldestTimestamp: query.optionalInt64(3), newestTimestamp: query.optionalInt64(4),
                                                   largestRecordBytes: query.int64(5), nullKeys: query.int64(6), untimed: query.int64(7))
         }
         let first = try store.connection.prepare("SELECT partition, min(offset) FROM \(table) WHERE topic = ?1 GROUP BY partition")

@@ -16,7 +16,7 @@ struct SpoolCommand: ParsableCommand {
             another writer.
             """,
         version: "0.1.0",
-        subcommands: [IngestCommand.self, QueryCommand.self, StatusCommand.self, VerifyCommand.self, DecodeCommand.self, CompactCommand.self, MergeCommand.self, ReplayCommand.self, DevBrokerCommand.self]
+        subcommands: [IngestCommand.self, QueryCommand.self, StatusCommand.self, VerifyCommand.self, DecodeCommand.self, CompactCommand.self, MergeCommand.self, ReplayCommand.self, RestoreCommand.self, DevBrokerCommand.self]
     )
 }
 

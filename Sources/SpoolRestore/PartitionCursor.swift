@@ -1,0 +1,35 @@
+/// How far one partition of a restore got: the next source offset to read, and what the
+/// committed offset's metadata carries so a restarted restore knows where its records end.
+struct PartitionCursor: Equatable {
+    /// The next source (captured) offset to restore.
+    var next: Int64
+    /// Records restored into the destination partition so far (all runs).
+    var restored: Int64
+    /// The destination offset after the last restored record; -1 before the first.
+    var destinationEnd: Int64
+    /// Whether every stored record of the partition has been read.
+    var finished = false
+
+    /// The metadata committed with the offset: `spool-restore/1 end=E restored=N`.
+    var metadata: String { "spool-restore/1 end=\(destinationEnd) restored=\(restored)" }
+
+    /// A cursor from a committed offset and its metadata; nil when the metadata is not Spool's.
+    init?(committedOffset: Int64, metadata: String) {
+        var fields: [String: Int64] = [:]
+        let words = metadata.split(separator: " ")
+        guard words.first == "spool-restore/1" else { return nil }
+        for word in words.dropFirst() {
+            let pair = word.split(separator: "=", maxSplits: 1)
+            if pair.count == 2, let value = Int64(pair[1]) { fields[String(pair[0])] = value }
+        }
+        guard let end = fields["end"], let restored = fields["restored"] else { return nil }
+        self.init(next: committedOffset, restored: restored, destinationEnd: end)
+    }
+
+    /// A cursor at `next` with `restored` records ending at `destinationEnd`.
+    init(next: Int64, restored: Int64, destinationEnd: Int64) {
+        self.next = next
+        self.restored = restored
+        self.destinationEnd = destinationEnd
+    }
+}
