@@ -81,6 +81,14 @@ public enum SRFormat: String, Sendable {
 }
 
 /// Runs `Tests/tools/kafka_tool.py` with the test venv's Python against a broker.
+/// One partition as `KafkaTool.digest` reads it.
+public struct PartitionDigest: Codable, Equatable, Sendable {
+    /// Committed records.
+    public var count: Int
+    /// SHA-256 (hex) over the records' key, value, headers and timestamp, in order.
+    public var sha256: String
+}
+
 public enum KafkaTool {
     /// Runs `kafka_tool.py --brokers BROKERS ARGS...` and returns its stdout.
     /// `args` is a subcommand and its options, e.g. `["create-topic", "t", "--partitions", "2"]`;
@@ -134,8 +142,29 @@ public enum KafkaTool {
     }
 
     /// Creates `topic` with `partitions` partitions and waits until metadata shows them.
-    public static func createTopic(_ topic: String, partitions: Int, brokers: String) throws {
-        _ = try run(["create-topic", topic, "--partitions", "\(partitions)"], brokers: brokers)
+    /// `configs` are topic settings such as `retention.ms=60000`.
+    public static func createTopic(_ topic: String, partitions: Int, brokers: String, configs: [String] = []) throws {
+        _ = try run(["create-topic", topic, "--partitions", "\(partitions)"] + configs.flatMap { ["--config", $0] }, brokers: brokers)
+    }
+
+    /// Produces `count` records round-robin over `topic`'s partitions: null, empty and binary keys
+    /// and values, duplicate, null and empty headers on every third record; record `i` has
+    /// timestamp `timestampMs + i` (by default the last one is now).
+    public static func produceMixed(_ topic: String, count: Int, brokers: String, timestampMs: Int64? = nil) throws {
+        _ = try run(["produce-mixed", topic, "--count", "\(count)"] + (timestampMs.map { ["--timestamp-ms", "\($0)"] } ?? []),
+                    brokers: brokers, timeout: 300)
+    }
+
+    /// What a `read_committed` consumer reads per partition: the count, and a SHA-256 over each
+    /// record's key, value, headers and timestamp in order (offsets left out, so a restored topic
+    /// equals its source).
+    public static func digest(_ topic: String, brokers: String) throws -> [Int32: PartitionDigest] {
+        let output = try run(["digest", topic], brokers: brokers, timeout: 300)
+        let raw = try decode([String: PartitionDigest].self, output, command: "digest")
+        return Dictionary(uniqueKeysWithValues: try raw.map { key, digest in
+            guard let p = Int32(key) else { throw KafkaTestError("digest: unexpected output \(output)") }
+            return (p, digest)
+        })
     }
 
     /// Grows `topic` to `total` partitions (CreatePartitions) and waits until metadata shows them.

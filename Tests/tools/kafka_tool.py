@@ -63,7 +63,7 @@ import sys
 import time
 import uuid
 
-from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewPartitions, NewTopic
 
 
@@ -172,7 +172,8 @@ def cmd_metadata(args):
 
 def cmd_create_topic(args):
     client = admin(args)
-    futures = client.create_topics([NewTopic(args.name, args.partitions, args.replication_factor)],
+    config = dict(spec.split("=", 1) for spec in args.config)
+    futures = client.create_topics([NewTopic(args.name, args.partitions, args.replication_factor, config=config)],
                                    operation_timeout=args.timeout, request_timeout=args.timeout)
     futures[args.name].result(timeout=args.timeout)
     wait_for_partitions(client, args.name, args.partitions, args.timeout)
@@ -529,6 +530,66 @@ def cmd_produce_sr(args):
     return results
 
 
+def mixed_record(i, partitions, first_timestamp):
+    """Record i of produce-mixed: null, empty and binary keys and values, duplicate and null
+    headers on every third record, all 256 byte values across the values."""
+    key = None if i % 5 == 0 else (b"" if i % 7 == 0 else b"key-%d" % i)
+    value = None if i % 11 == 0 else (b"" if i % 13 == 0 else bytes((i + j) % 256 for j in range(i % 37)))
+    headers = [("h", b"1"), ("h", b"\x00\xff"), ("null", None), ("empty", b"")] if i % 3 == 0 else None
+    return dict(partition=i % partitions, key=key, value=value, headers=headers, timestamp=first_timestamp + i)
+
+
+def cmd_produce_mixed(args):
+    producer = Producer(client_conf(args, **{"linger.ms": 5, "enable.idempotence": True,
+                                             "message.timeout.ms": int(args.timeout * 1000)}))
+    partitions = len(partitions_of(producer, args.name, args.timeout))
+    first = args.timestamp_ms if args.timestamp_ms is not None else int(time.time() * 1000) - args.count
+    failures = []
+
+    def report(err, msg):
+        if err is not None:
+            failures.append(str(err))
+    for i in range(args.count):
+        produce_one(producer, args.name, on_delivery=report, **mixed_record(i, partitions, first))
+    flush_all(producer, args.count, failures, args.timeout * 4, "records")
+    return {"produced": args.count, "partitions": partitions}
+
+
+def cmd_digest(args):
+    """Per partition, what a read_committed consumer reads: the record count and a SHA-256 over
+    each record's key, value, headers (in order, null told from empty) and timestamp; offsets are
+    left out, so a restored topic and its source compare equal."""
+    import hashlib
+    c = Consumer(client_conf(args, **{"group.id": "spool-kafka-tool-digest", "enable.auto.commit": False,
+                                      "isolation.level": "read_committed", "enable.partition.eof": True,
+                                      "auto.offset.reset": "earliest"}))
+    try:
+        result = {}
+        for p in partitions_of(c, args.name, args.timeout):
+            digest, count = hashlib.sha256(), 0
+            low, high = c.get_watermark_offsets(TopicPartition(args.name, p), timeout=args.timeout, cached=False)
+            if high > low:
+                c.assign([TopicPartition(args.name, p, low)])
+                deadline = time.monotonic() + args.timeout * 4
+                while True:
+                    m = c.poll(1.0)
+                    if time.monotonic() > deadline:
+                        raise ToolError(f"{args.name}[{p}]: no end of partition after {count} records")
+                    if m is None:
+                        continue
+                    if m.error():
+                        if m.error().code() == KafkaError._PARTITION_EOF:
+                            break
+                        raise ToolError(f"{args.name}[{p}]: {m.error()}")
+                    digest.update(repr((m.key(), m.value(), m.headers(), m.timestamp()[1])).encode())
+                    count += 1
+                c.unassign()
+            result[str(p)] = {"count": count, "sha256": digest.hexdigest()}
+        return result
+    finally:
+        c.close()
+
+
 def cmd_watermarks(args):
     c = consumer(args, "read_uncommitted" if args.read_uncommitted else "read_committed")
     try:
@@ -567,7 +628,18 @@ def parser():
     p.add_argument("name")
     p.add_argument("--partitions", type=int, required=True)
     p.add_argument("--replication-factor", type=int, default=1)
+    p.add_argument("--config", action="append", default=[], help="a topic configuration NAME=VALUE (repeatable)")
     p.set_defaults(run=cmd_create_topic)
+
+    p = sub.add_parser("produce-mixed", help="produce --count records with null/empty/binary keys, values and headers")
+    p.add_argument("name")
+    p.add_argument("--count", type=int, required=True)
+    p.add_argument("--timestamp-ms", type=int, help="timestamp of record 0, one ms more per record (default: ends now)")
+    p.set_defaults(run=cmd_produce_mixed)
+
+    p = sub.add_parser("digest", help="{partition: {count, sha256}} of what a read_committed consumer reads (offsets left out)")
+    p.add_argument("name")
+    p.set_defaults(run=cmd_digest)
 
     p = sub.add_parser("add-partitions", help="grow a topic to --total partitions")
     p.add_argument("name")

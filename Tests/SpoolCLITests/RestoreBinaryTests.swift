@@ -1,0 +1,168 @@
+import Foundation
+import KafkaReplay
+import SpoolStore
+import SpoolTestSupport
+import Testing
+
+/// `spool restore` through the built binary into noida-db (real transactions, markers and topic
+/// configurations): byte-exact round trips read back by an independent client (confluent-kafka,
+/// `read_committed`), exactly once across `kill -9` and SIGTERM, and every refusal with nothing
+/// written.
+@Suite("spool restore on noida-db", .serialized, .timeLimit(.minutes(10)))
+struct RestoreBinaryTests {
+    /// A capture of `count` mixed records (null, empty and binary keys and values; duplicate, null
+    /// and empty headers) of a new 3-partition topic `source`, made by `spool ingest`.
+    static func capture(_ source: String, count: Int, broker: NoidaBroker, into db: String, directory: String,
+                        timestampMs: Int64? = nil) throws {
+        try KafkaTool.createTopic(source, partitions: 3, brokers: broker.bootstrap)
+        try KafkaTool.produceMixed(source, count: count, brokers: broker.bootstrap, timestampMs: timestampMs)
+        let ingest = try SpoolProcess.run(["ingest", "--brokers", broker.bootstrap, "--topic", source, "--db", db, "--quiet"],
+                                          directory: directory, timeout: 300)
+        try #require(ingest.status == 0, "\(ingest.output)")
+        try #require(storedCount(db, topic: source) == Int64(count))
+    }
+
+    /// The total of the high watermarks of `topic` as a read_uncommitted reader sees them
+    /// (records of open and aborted transactions and markers included).
+    static func highWatermarkSum(_ topic: String, brokers: String) -> Int64 {
+        ((try? KafkaTool.watermarks(topic, brokers: brokers, readUncommitted: true)) ?? [:]).values.reduce(0) { $0 + $1.high }
+    }
+
+    @Test("a capture restored, read back by confluent-kafka, captured again: equal record for record; a second run writes nothing")
+    func roundTrip() throws {
+        let broker = try NoidaBroker()
+        let dir = TemporaryDirectory()
+        try Self.capture("orders", count: 3_000, broker: broker, into: dir.file("a.db"), directory: dir.path)
+
+        let restore = ["restore", dir.file("a.db"), "--brokers", broker.bootstrap, "--topic", "orders:orders-copy", "--create-topics", "--verify"]
+        let first = try SpoolProcess.run(restore, directory: dir.path, timeout: 300)
+        #expect(first.status == 0, "\(first.output)")
+        #expect(first.stderr.contains("3000 records written"), "\(first.stderr)")
+        #expect(first.stderr.contains("verify orders-copy: 3 of 3 partition(s) equal"), "\(first.stderr)")
+        let source = try KafkaTool.digest("orders", brokers: broker.bootstrap)
+        #expect(source.values.map(\.count).reduce(0, +) == 3_000)
+        #expect(try KafkaTool.digest("orders-copy", brokers: broker.bootstrap) == source)
+
+        let marks = try KafkaTool.watermarks("orders-copy", brokers: broker.bootstrap, readUncommitted: true)
+        let second = try SpoolProcess.run(restore, directory: dir.path, timeout: 300)
+        #expect(second.status == 0, "\(second.output)")
+        #expect(second.stderr.contains("nothing to write; all 3000 records were already restored"), "\(second.stderr)")
+        #expect(try KafkaTool.watermarks("orders-copy", brokers: broker.bootstrap, readUncommitted: true) == marks)
+
+        let again = try SpoolProcess.run(["ingest", "--brokers", broker.bootstrap, "--topic", "orders-copy", "--db", dir.file("b.db"), "--quiet"],
+                                         directory: dir.path, timeout: 300)
+        try #require(again.status == 0, "\(again.output)")
+        let original = try SpoolStore.openForReading(path: dir.file("a.db"))
+        let copy = try SpoolStore.openForReading(path: dir.file("b.db"))
+        defer { original.close(); copy.close() }
+        for partition in Int32(0)..<3 {
+            let want = try original.messages(topic: "orders", partition: partition)
+            let got = try copy.messages(topic: "orders-copy", partition: partition)
+            #expect(got.count == want.count, "partition \(partition)")
+            #expect(zip(got, want).allSatisfy { $0.key == $1.key && $0.value == $1.value && $0.headers == $1.headers && $0.timestamp == $1.timestamp },
+                    "partition \(partition): key, value, headers and timestamp of every record")
+        }
+        #expect(try original.restoreProgress().map(\.restored).reduce(0, +) == 3_000, "the capture records the restore")
+    }
+
+    @Test("kill -9 at several points of a 200,000-record restore, SIGTERM once, then the same command: every record once, in order")
+    func killedAndResumed() throws {
+        let broker = try NoidaBroker()
+        let dir = TemporaryDirectory()
+        let count = 200_000
+        try Self.capture("events", count: count, broker: broker, into: dir.file("c.db"), directory: dir.path)
+        try KafkaTool.createTopic("events-copy", partitions: 3, brokers: broker.bootstrap)
+        let restore = ["restore", dir.file("c.db"), "--brokers", broker.bootstrap, "--topic", "events:events-copy", "--transaction-records", "7000"]
+
+        var kills = 0
+        for target in [Int64(15_000), 70_000, 130_000] {
+            let running = try SpoolProcess.Running(restore, directory: dir.path)
+            try running.waitUntil("\(target) records in events-copy before the kill", timeout: .seconds(240)) {
+                Self.highWatermarkSum("events-copy", brokers: broker.bootstrap) >= target || !running.isRunning
+            }
+            if running.isRunning {
+                running.signal(SIGKILL)
+                kills += 1
+            }
+            _ = running.wait()
+        }
+        #expect(kills >= 2, "the restore was killed mid-way at least twice")
+
+        let stopped = try SpoolProcess.Running(restore + ["--verbose"], directory: dir.path)
+        let before = Self.highWatermarkSum("events-copy", brokers: broker.bootstrap)
+        try stopped.waitUntil("the restore writes again before SIGTERM", timeout: .seconds(240)) {
+            Self.highWatermarkSum("events-copy", brokers: broker.bootstrap) > before + 3_000 || !stopped.isRunning
+        }
+        stopped.signal(SIGTERM)
+        let stoppedResult = stopped.wait()
+        #expect(stoppedResult.status == 0, "SIGTERM ends the restore with exit 0: \(stoppedResult.output)")
+
+        let last = try SpoolProcess.run(restore + ["--verify"], directory: dir.path, timeout: 300)
+        #expect(last.status == 0, "\(last.output)")
+        #expect(last.stderr.contains("verify events-copy: 3 of 3 partition(s) equal"), "\(last.stderr)")
+        let copied = try KafkaTool.digest("events-copy", brokers: broker.bootstrap)
+        #expect(copied.values.map(\.count).reduce(0, +) == count)
+        #expect(copied == (try KafkaTool.digest("events", brokers: broker.bootstrap)))
+    }
+
+    /// One destination the restore must refuse, and a phrase its error must contain.
+    struct Refusal: CustomStringConvertible {
+        var name: String
+        var partitions: Int?
+        var configs: [String] = []
+        var foreignRecords = false
+        var phrase: String
+        var description: String { name }
+    }
+
+    @Test("every refusal exits 4 with a sentence naming the setting, and writes nothing")
+    func refusals() throws {
+        let broker = try NoidaBroker()
+        let dir = TemporaryDirectory()
+        // Records from ten days ago: older than a day's retention or timestamp limit.
+        let tenDaysAgo = Int64(Date().timeIntervalSince1970 * 1000) - 10 * 86_400_000
+        try Self.capture("old", count: 600, broker: broker, into: dir.file("old.db"), directory: dir.path, timestampMs: tenDaysAgo)
+        let cases = [
+            Refusal(name: "missing", partitions: nil, phrase: "does not exist on the destination cluster"),
+            Refusal(name: "too-few", partitions: 2, phrase: "has 2 partition(s) but the capture holds records of 'old' partition 2"),
+            Refusal(name: "log-append", partitions: 3, configs: ["message.timestamp.type=LogAppendTime"], phrase: "message.timestamp.type=LogAppendTime"),
+            Refusal(name: "short-retention", partitions: 3, configs: ["retention.ms=86400000"], phrase: "retention.ms=86400000"),
+            Refusal(name: "time-difference", partitions: 3, configs: ["message.timestamp.difference.max.ms=3600000"],
+                    phrase: "message.timestamp.difference.max.ms=3600000"),
+            Refusal(name: "time-before", partitions: 3, configs: ["message.timestamp.before.max.ms=3600000"],
+                    phrase: "message.timestamp.before.max.ms=3600000"),
+            Refusal(name: "small-messages", partitions: 3, configs: ["max.message.bytes=100"], phrase: "max.message.bytes=100"),
+            Refusal(name: "compacted", partitions: 3, configs: ["cleanup.policy=compact"], phrase: "have a null key"),
+            Refusal(name: "foreign", partitions: 3, configs: ["retention.ms=-1"], foreignRecords: true,
+                    phrase: "dst-foreign[1] holds records this restore did not write"),
+        ]
+        for refusal in cases {
+            let topic = "dst-" + refusal.name
+            if let partitions = refusal.partitions {
+                try KafkaTool.createTopic(topic, partitions: partitions, brokers: broker.bootstrap, configs: refusal.configs)
+            }
+            if refusal.foreignRecords {
+                _ = try KafkaTool.produce(topic, count: 1, brokers: broker.bootstrap, partition: 1)
+            }
+            let marks = refusal.partitions == nil ? [:] : try KafkaTool.watermarks(topic, brokers: broker.bootstrap, readUncommitted: true)
+            let result = try SpoolProcess.run(["restore", dir.file("old.db"), "--brokers", broker.bootstrap, "--topic", "old:\(topic)"],
+                                              directory: dir.path, timeout: 120)
+            #expect(result.status == 4, "\(refusal): \(result.output)")
+            #expect(result.stderr.contains(refusal.phrase), "\(refusal): \(result.stderr)")
+            if refusal.partitions == nil {
+                #expect(try KafkaTool.topics(brokers: broker.bootstrap)[topic] == nil, "\(refusal): no topic was created")
+            } else {
+                #expect(try KafkaTool.watermarks(topic, brokers: broker.bootstrap, readUncommitted: true) == marks, "\(refusal): nothing was written")
+            }
+        }
+
+        // Records of an aborted transaction are not "records this restore did not write": they
+        // were never visible. The same destination with them restores.
+        try KafkaTool.createTopic("dst-aborted", partitions: 3, brokers: broker.bootstrap, configs: ["retention.ms=-1"])
+        _ = try KafkaTool.produce("dst-aborted", count: 50, brokers: broker.bootstrap, transactionalID: "someone-else", abort: true)
+        let restored = try SpoolProcess.run(["restore", dir.file("old.db"), "--brokers", broker.bootstrap, "--topic", "old:dst-aborted", "--verify"],
+                                            directory: dir.path, timeout: 120)
+        #expect(restored.status == 0, "\(restored.output)")
+        #expect(restored.stderr.contains("verify dst-aborted: 3 of 3 partition(s) equal"), "\(restored.stderr)")
+    }
+}
