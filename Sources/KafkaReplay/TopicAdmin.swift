@@ -17,6 +17,8 @@ package struct TopicDescription: Sendable {
 package final class TopicAdmin {
     private let client: RDKafkaClient
     private let timeoutMs: Int32
+    /// How long DescribeConfigs may take before the configuration counts as not describable.
+    private static let describeTimeoutMs: Int32 = 10_000
 
     /// A client for `config` (the user's librdkafka configuration).
     package init(config: [String: String], logger: Logger, timeoutMs: Int32 = 30_000) throws {
@@ -111,14 +113,16 @@ package final class TopicAdmin {
                code == RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE.rawValue || code == RD_KAFKA_RESP_ERR_UNSUPPORTED_VERSION.rawValue {
                 throw ConfigsUnavailable(reason: "the broker does not support DescribeConfigs")
             }
-            if case .timedOut = error { throw ConfigsUnavailable(reason: "the broker did not answer DescribeConfigs") }
+            if case .timedOut = error { throw ConfigsUnavailable(reason: "the broker did not answer DescribeConfigs within \(Self.describeTimeoutMs / 1000) s") }
             throw error
         }
         return found
     }
 
     /// Runs one Admin request through a private queue and hands its result event to `read`;
-    /// throws the request-level error naming `operation`.
+    /// throws the request-level error naming `operation`. librdkafka does not fail a request the
+    /// broker does not support (the mock cluster has no DescribeConfigs): it times out, so
+    /// DescribeConfigs gets `describeTimeoutMs`.
     private func withAdminResult(_ op: rd_kafka_admin_op_t, operation: String,
                                  request: (OpaquePointer, OpaquePointer, OpaquePointer) -> Void,
                                  read: (OpaquePointer) throws -> Void) throws {
@@ -128,11 +132,12 @@ package final class TopicAdmin {
             guard let options = rd_kafka_AdminOptions_new(handle, op) else { throw ReplayError.timedOut(operation: operation, seconds: 0) }
             defer { rd_kafka_AdminOptions_destroy(options) }
             var errstr = [CChar](repeating: 0, count: 512)
-            _ = rd_kafka_AdminOptions_set_request_timeout(options, timeoutMs, &errstr, errstr.count)
-            _ = rd_kafka_AdminOptions_set_operation_timeout(options, timeoutMs, &errstr, errstr.count)
+            let wait = op == RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS ? min(timeoutMs, Self.describeTimeoutMs) : timeoutMs
+            _ = rd_kafka_AdminOptions_set_request_timeout(options, wait, &errstr, errstr.count)
+            _ = rd_kafka_AdminOptions_set_operation_timeout(options, wait, &errstr, errstr.count)
             request(handle, options, queue)
-            guard let event = rd_kafka_queue_poll(queue, timeoutMs + 5_000) else {
-                throw ReplayError.timedOut(operation: operation, seconds: Double(timeoutMs) / 1000)
+            guard let event = rd_kafka_queue_poll(queue, wait + 5_000) else {
+                throw ReplayError.timedOut(operation: operation, seconds: Double(wait) / 1000)
             }
             defer { rd_kafka_event_destroy(event) }
             let err = rd_kafka_event_error(event)
