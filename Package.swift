@@ -135,6 +135,10 @@ let package = Package(
             dependencies: ["SpoolReplay", "SpoolIngest", "SpoolStore", "KafkaReplay", "SpoolTestSupport"]
         ),
         .testTarget(
+            name: "SpoolRestoreTests",
+            dependencies: ["SpoolRestore", "SpoolStore", "KafkaReplay"]
+        ),
+        .testTarget(
             name: "KafkaReplayTests",
             dependencies: ["KafkaReplay", "SpoolTestSupport"]
         ),

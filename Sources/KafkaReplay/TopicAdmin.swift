@@ -10,6 +10,13 @@ package struct TopicDescription: Sendable {
     package var configs: [String: String]?
     /// Why `configs` is nil.
     package var configsUnavailable: String?
+
+    /// Names every field.
+    package init(partitionCount: Int, configs: [String: String]?, configsUnavailable: String?) {
+        self.partitionCount = partitionCount
+        self.configs = configs
+        self.configsUnavailable = configsUnavailable
+    }
 }
 
 /// Looks up and creates topics with librdkafka's Admin API (Metadata, DescribeConfigs,

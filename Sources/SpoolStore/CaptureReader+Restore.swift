@@ -19,6 +19,19 @@ package struct PartitionSelection: Sendable, Equatable {
     package var nullKeys: Int64
     /// Selected records whose timestamp cannot be reproduced (-1, or 0 which a producer reads as "now").
     package var untimed: Int64
+
+    /// Names every field.
+    package init(partition: Int32, firstOffset: Int64, count: Int64, oldestTimestamp: Int64?, newestTimestamp: Int64?,
+                 largestRecordBytes: Int64, nullKeys: Int64, untimed: Int64) {
+        self.partition = partition
+        self.firstOffset = firstOffset
+        self.count = count
+        self.oldestTimestamp = oldestTimestamp
+        self.newestTimestamp = newestTimestamp
+        self.largestRecordBytes = largestRecordBytes
+        self.nullKeys = nullKeys
+        self.untimed = untimed
+    }
 }
 
 extension CaptureReader {
