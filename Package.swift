@@ -136,7 +136,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SpoolRestoreTests",
-            dependencies: ["SpoolRestore", "SpoolStore", "KafkaReplay"]
+            dependencies: ["SpoolRestore", "SpoolStore", "KafkaReplay", "SpoolCLI"]
         ),
         .testTarget(
             name: "KafkaReplayTests",

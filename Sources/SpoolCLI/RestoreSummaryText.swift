@@ -18,7 +18,9 @@ public enum RestoreSummaryText {
         for outcome in outcomes {
             let name = "\(outcome.mapping.source) → \(outcome.mapping.target)"
             var line: String
-            if outcome.stopped {
+            if outcome.selected == 0 {
+                line = "restore \(name): nothing to write; the capture holds no record of '\(outcome.mapping.source)' in the selected window"
+            } else if outcome.stopped {
                 line = "restore \(name): stopped; \(outcome.alreadyRestored + outcome.written) of \(outcome.selected) records are in '\(outcome.mapping.target)' (\(outcome.written) written now); run the same command to continue"
             } else if outcome.written == 0 && outcome.alreadyRestored == outcome.selected {
                 line = "restore \(name): nothing to write; all \(outcome.selected) records were already restored"

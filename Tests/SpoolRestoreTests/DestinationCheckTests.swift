@@ -2,6 +2,7 @@ import KafkaReplay
 import SpoolStore
 import Testing
 @testable import SpoolRestore
+import SpoolCLI
 
 /// The destination checks as pure functions: each refusal alone, and the settings that pass.
 @Suite("destination checks")
@@ -84,5 +85,27 @@ struct RestoreMetadataTests {
         #expect(try TopicMapping.parse("orders:copy") == TopicMapping(source: "orders", target: "copy"))
         #expect(throws: RestoreError.self) { try TopicMapping.parse("orders:") }
         #expect(throws: RestoreError.self) { try TopicMapping.parse(":copy") }
+    }
+}
+
+/// The summary's wording for the cases a user meets.
+@Suite("restore summary text")
+struct RestoreSummaryTextTests {
+    @Test("an empty selection, a finished restore, a stopped one and a verify difference each read as what happened")
+    func lines() {
+        var outcome = TopicRestoreOutcome(mapping: TopicMapping(source: "a", target: "b"), restoreID: "r")
+        #expect(RestoreSummaryText.lines(outcomes: [outcome], verifications: [:]).first?.contains("holds no record of 'a' in the selected window") == true)
+        outcome.selected = 10
+        outcome.alreadyRestored = 10
+        #expect(RestoreSummaryText.lines(outcomes: [outcome], verifications: [:]).first?.contains("all 10 records were already restored") == true)
+        outcome.alreadyRestored = 4
+        outcome.written = 3
+        outcome.stopped = true
+        #expect(RestoreSummaryText.lines(outcomes: [outcome], verifications: [:]).first?.contains("stopped; 7 of 10 records") == true)
+        let differs = PartitionVerification(partition: 1, expected: 10, found: 11, firstDifference: (destination: 10, source: -1),
+                                            expectedChecksum: 1, foundChecksum: 2)
+        let text = RestoreSummaryText.lines(outcomes: [], verifications: ["b": [differs]]).joined(separator: "\n")
+        #expect(text.contains("0 of 1 partition(s) equal"), "\(text)")
+        #expect(text.contains("b[1]: 11 record(s), the capture selected 10; offset 10 and after are not from the capture"), "\(text)")
     }
 }
