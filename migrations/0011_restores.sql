@@ -17,5 +17,5 @@ CREATE TABLE restores (
     restored INTEGER NOT NULL,
     selected INTEGER NOT NULL,
     updated_at INTEGER NOT NULL,
-    PRIMARY KEY (restore_id, partition)
+    PRIMARY KEY (restore_id, source_topic, target_topic, partition)
 ) WITHOUT ROWID;

@@ -67,8 +67,8 @@ public final class CaptureRestore {
     public func run(shouldStop: @escaping () -> Bool,
                     progress: @escaping (TopicRestoreOutcome) -> Void) throws -> (outcomes: [TopicRestoreOutcome], verifications: [String: [PartitionVerification]]) {
         let admin = try TopicAdmin(config: request.config, logger: logger)
-        let plans = try request.mappings.map { try plan($0, admin: admin) }
         let clusterID = admin.clusterID()
+        let plans = try request.mappings.map { try plan($0, admin: admin, targetClusterID: clusterID) }
         var outcomes: [TopicRestoreOutcome] = []
         for plan in plans {
             let recorder = RestoreProgressRecorder(capture: capture, mapping: plan.mapping, targetClusterID: clusterID, logger: logger)
@@ -92,7 +92,7 @@ public final class CaptureRestore {
     }
 
     /// Selects `mapping`'s records and checks (or creates) its destination; throws the refusal.
-    private func plan(_ mapping: TopicMapping, admin: TopicAdmin) throws -> Plan {
+    private func plan(_ mapping: TopicMapping, admin: TopicAdmin, targetClusterID: String?) throws -> Plan {
         let captured = try capture.topics()
         guard captured.contains(mapping.source) else {
             throw RestoreError.usage("the capture holds no topic '\(mapping.source)'; it holds: \(captured.isEmpty ? "none" : captured.joined(separator: ", "))")
@@ -120,15 +120,15 @@ public final class CaptureRestore {
             let createdNote = created ? " (--create-topics created '\(mapping.target)' with the broker's defaults, which do not fit: change them or create it yourself)" : ""
             throw RestoreError.refused("nothing was written\(createdNote): " + refusals.joined(separator: "; also, "))
         }
-        let restoreID = try request.restoreID ?? defaultRestoreID(mapping)
+        let restoreID = try request.restoreID ?? defaultRestoreID(mapping, targetClusterID: targetClusterID)
         return Plan(mapping: mapping, restoreID: restoreID, latest: latest,
                     selections: selections, destinationPartitions: description.partitionCount, warnings: warnings)
     }
 
     /// `spool-restore-DST-HASH`: the same for every run of the same restore (capture cluster,
-    /// topics and window), different for another.
-    private func defaultRestoreID(_ mapping: TopicMapping) throws -> String {
-        let parts = [try capture.clusterID() ?? "", mapping.source, mapping.target,
+    /// destination cluster, topics and window), different for another.
+    private func defaultRestoreID(_ mapping: TopicMapping, targetClusterID: String?) throws -> String {
+        let parts = [try capture.clusterID() ?? "", targetClusterID ?? "", mapping.source, mapping.target,
                      request.fromMs.map(String.init) ?? "", request.untilMs.map(String.init) ?? ""]
         let hash = StableHash.fnv1a64(Array(parts.joined(separator: "\u{0}").utf8))
         let hex = String(hash, radix: 16)

@@ -8,8 +8,7 @@ extension SpoolStore {
             let upsert = try connection.prepare("""
                 INSERT INTO restores (restore_id, source_topic, target_topic, target_cluster_id, partition, next_offset, restored, selected, updated_at)
                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-                ON CONFLICT (restore_id, partition) DO UPDATE SET
-                    source_topic = excluded.source_topic, target_topic = excluded.target_topic,
+                ON CONFLICT (restore_id, source_topic, target_topic, partition) DO UPDATE SET
                     target_cluster_id = excluded.target_cluster_id, next_offset = excluded.next_offset,
                     restored = excluded.restored, selected = excluded.selected, updated_at = excluded.updated_at
                 """)
