@@ -3,10 +3,13 @@ import SpoolStore
 
 /// `spool status` over a folder of shard files: each shard's progress, and whether the files
 /// cover the capture: every partition of every captured topic held by exactly one file, the
-/// file of the shard that owns it, and every shard present once.
+/// file of the shard that owns it, and every shard present once; and the restores recorded in
+/// the files, each combined across them (a restore records a partition in the file holding it).
 public struct ShardCoverage: Sendable {
     /// The files read (see `ShardSet`).
     public let shardSet: ShardSet
+    /// The restores (`spool restore`) recorded in the files, combined by restore.
+    public let restores: [RecordedRestore]
 
     /// The files, in the order given.
     public var files: [ShardSet.File] { shardSet.files }
@@ -20,9 +23,16 @@ public struct ShardCoverage: Sendable {
     public init(paths: [String], partitionCounts: [String: Int]? = nil) throws {
         shardSet = try ShardSet(paths: paths, partitionCounts: partitionCounts)
         try shardSet.requireOneCapture(allowIncomplete: true, flag: nil)
+        var rows: [RestoreProgress] = []
+        for file in shardSet.files {
+            let store = try SpoolStore.openForReading(path: file.path)
+            defer { store.close() }
+            rows += try store.restoreProgress()
+        }
+        restores = RecordedRestore.combining(rows)
     }
 
-    /// The report as text: one line per file, then the coverage verdict.
+    /// The report as text: one line per file, the coverage verdict, then the restores.
     public func table() -> String {
         let rows = files.map { file -> [String] in
             [file.path, file.shard?.description ?? "-", String(file.partitions.count),
@@ -38,7 +48,7 @@ public struct ShardCoverage: Sendable {
         } else {
             out += "coverage: INCOMPLETE\n" + problems.map { "  \(TerminalText.safe($0))\n" }.joined()
         }
-        return out
+        return out + RecordedRestore.section(restores)
     }
 
     /// The report as one JSON object.
@@ -55,6 +65,7 @@ public struct ShardCoverage: Sendable {
             })),
             ("coverage_complete", problems.isEmpty ? "true" : "false"),
             ("problems", JSONText.array(problems.map(JSONText.string))),
+            ("restores", JSONText.array(restores.map { $0.json() })),
         ]) + "\n"
     }
 }

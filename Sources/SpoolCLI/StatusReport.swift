@@ -3,7 +3,8 @@ import SpoolIngest
 import SpoolStore
 
 /// What `spool status` shows: per-partition progress, the saved run, gaps and `complete_until`,
-/// and, when brokers are given, the lag against each partition's current high watermark.
+/// the restores recorded in the file, and, when brokers are given, the lag against each
+/// partition's current high watermark.
 public struct StatusReport: Sendable {
     /// The database file.
     public var path: String
@@ -31,6 +32,8 @@ public struct StatusReport: Sendable {
     public var retention: RetentionPolicy?
     /// Whether the file gives pages freed by retention back (incremental auto-vacuum).
     public var returnsFreedPages: Bool
+    /// The restores (`spool restore`) of this capture recorded in the file.
+    public var restores: [RecordedRestore]
 
     /// Reads the report from `store` (and `watermarks`, when given).
     public init(store: SpoolStore, watermarks: [TopicPartition: Watermarks]? = nil) throws {
@@ -47,6 +50,7 @@ public struct StatusReport: Sendable {
         databaseBytes = store.fileSize()
         retention = try store.retentionPolicy()
         returnsFreedPages = try store.returnsFreedPages()
+        restores = RecordedRestore.combining(try store.restoreProgress())
     }
 
     /// The retention lines of the text report (empty when nothing was ever removed or asked for).
@@ -128,7 +132,7 @@ public struct StatusReport: Sendable {
                 out += "  \(TerminalText.safe(gap.topic))[\(gap.partition)] offsets \(gap.firstMissingOffset)...\(gap.lastMissingOffset) (\(gap.missingCount)), seen \(TimeText.iso8601(gap.detectedAt)), \(gap.accepted ? "accepted" : "refused")\n"
             }
         }
-        return out
+        return out + RecordedRestore.section(restores)
     }
 
     /// The report as one JSON object.
@@ -202,6 +206,7 @@ public struct StatusReport: Sendable {
                     ("failed", String(topic.failed)), ("first_error", topic.firstError.map(JSONText.string) ?? "null"),
                 ])
             })),
+            ("restores", JSONText.array(restores.map { $0.json() })),
         ]) + "\n"
     }
 }
