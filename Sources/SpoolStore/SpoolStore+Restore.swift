@@ -1,7 +1,8 @@
 import SpoolModel
 
 extension SpoolStore {
-    /// Records how far partitions of a restore got, in one transaction (a writer only).
+    /// Records how far partitions of a restore got, in one transaction (a writer only); a row
+    /// replaces the one of the same restore id, topics and partition.
     public func recordRestoreProgress(_ rows: [RestoreProgress]) throws {
         guard !rows.isEmpty else { return }
         try connection.inTransaction {
@@ -28,13 +29,13 @@ extension SpoolStore {
         }
     }
 
-    /// Every partition of every restore recorded in the file, by restore id and partition;
+    /// Every partition of every restore recorded in the file, by restore id, topics and partition;
     /// empty for a file made before restores existed.
     public func restoreProgress() throws -> [RestoreProgress] {
         guard schemaVersion >= 11 else { return [] }
         let query = try connection.prepare("""
             SELECT restore_id, source_topic, target_topic, target_cluster_id, partition, next_offset, restored, selected, updated_at
-            FROM restores ORDER BY restore_id, partition
+            FROM restores ORDER BY restore_id, source_topic, target_topic, partition
             """)
         var rows: [RestoreProgress] = []
         while try query.step() {

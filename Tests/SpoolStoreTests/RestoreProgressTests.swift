@@ -17,19 +17,21 @@ struct RestoreProgressTests {
         let path = dir.file("c.sqlite")
         let first = [Self.row("r", partition: 0, restored: 5, at: 1), Self.row("r", partition: 1, restored: 7, at: 1),
                      Self.row("other", partition: 0, restored: 9, at: 1)]
-        // Every field but the key changes, the cluster to unknown.
-        let second = Self.row("r", partition: 0, restored: 50, cluster: nil, target: "t-moved", at: 2)
+        // Every field but the key (restore id, topics, partition) changes, the cluster to unknown;
+        // the same id and partition into another target topic is a row of its own.
+        let second = Self.row("r", partition: 0, restored: 50, cluster: nil, at: 2)
+        let elsewhere = Self.row("r", partition: 0, restored: 3, target: "t-moved", at: 2)
         do {
             let store = try SpoolStore.openForWriting(path: path)
             defer { store.close() }
             try store.recordRestoreProgress(first)
-            try store.recordRestoreProgress([second])
-            #expect(try store.restoreProgress() == [first[2], second, first[1]], "by restore id, then partition")
+            try store.recordRestoreProgress([second, elsewhere])
+            #expect(try store.restoreProgress() == [first[2], second, first[1], elsewhere], "by restore id, topics, then partition")
         }
         let reader = try SpoolStore.openForReading(path: path)
         defer { reader.close() }
-        #expect(try reader.restoreProgress() == [first[2], second, first[1]], "a reader sees the same rows")
-        #expect(try reader.connection.integer("SELECT count(*) FROM restores") == 3, "one row per restore and partition")
+        #expect(try reader.restoreProgress() == [first[2], second, first[1], elsewhere], "a reader sees the same rows")
+        #expect(try reader.connection.integer("SELECT count(*) FROM restores") == 4, "one row per restore, topics and partition")
     }
 
     @Test func aFileFromBeforeRestoresHasNone() throws {
