@@ -1,7 +1,7 @@
 import Foundation
 import KafkaReplay
-import SpoolStore
 import SpoolTestSupport
+@testable import SpoolStore
 import Testing
 
 /// `spool restore` through the built binary into noida-db (real transactions, markers and topic
@@ -103,6 +103,58 @@ struct RestoreBinaryTests {
         let copied = try KafkaTool.digest("events-copy", brokers: broker.bootstrap)
         #expect(copied.values.map(\.count).reduce(0, +) == count)
         #expect(copied == (try KafkaTool.digest("events", brokers: broker.bootstrap)))
+    }
+
+    @Test("a second restore with the same id fences the first: the first exits 4 naming the fence, the second finishes, every record once")
+    func aNewInstanceFencesTheOld() throws {
+        let broker = try NoidaBroker()
+        let dir = TemporaryDirectory()
+        let count = 150_000
+        try Self.capture("fenced", count: count, broker: broker, into: dir.file("f.db"), directory: dir.path)
+        try KafkaTool.createTopic("fenced-copy", partitions: 3, brokers: broker.bootstrap)
+        let restore = ["restore", dir.file("f.db"), "--brokers", broker.bootstrap, "--topic", "fenced:fenced-copy", "--transaction-records", "3000"]
+        let old = try SpoolProcess.Running(restore, directory: dir.path)
+        try old.waitUntil("the first restore writes", timeout: .seconds(240)) {
+            Self.highWatermarkSum("fenced-copy", brokers: broker.bootstrap) >= 10_000 || !old.isRunning
+        }
+        try #require(old.isRunning, "the first restore is still running when the second starts")
+        let new = try SpoolProcess.run(restore, directory: dir.path, timeout: 300)
+        let first = old.wait()
+        #expect(new.status == 0, "\(new.output)")
+        #expect(first.status == 4, "the fenced restore exits 4: \(first.output)")
+        #expect(first.stderr.contains("fenced this one"), "\(first.stderr)")
+        let copied = try KafkaTool.digest("fenced-copy", brokers: broker.bootstrap)
+        #expect(copied.values.map(\.count).reduce(0, +) == count)
+        #expect(copied == (try KafkaTool.digest("fenced", brokers: broker.bootstrap)))
+    }
+
+    @Test("a shard folder restores as one capture; records without a reproducible timestamp are counted and compared without it")
+    func shardsAndUntimedRecords() throws {
+        let broker = try NoidaBroker()
+        let dir = TemporaryDirectory()
+        try KafkaTool.createTopic("sharded", partitions: 3, brokers: broker.bootstrap)
+        try KafkaTool.produceMixed("sharded", count: 1_500, brokers: broker.bootstrap)
+        try FileManager.default.createDirectory(atPath: dir.file("shards"), withIntermediateDirectories: true)
+        for index in 0..<2 {
+            let ingest = try SpoolProcess.run(["ingest", "--brokers", broker.bootstrap, "--topic", "sharded", "--shard", "\(index)/2",
+                                               "--db", dir.file("shards/s\(index).db"), "--quiet"], directory: dir.path)
+            try #require(ingest.status == 0, "\(ingest.output)")
+        }
+        // Timestamps a producer cannot give back: -1 (none) and 0 (librdkafka reads it as "now").
+        var untimed = 0
+        for index in 0..<2 {
+            let store = try SpoolStore.openForWriting(path: dir.file("shards/s\(index).db"))
+            defer { store.close() }
+            try store.connection.execute("UPDATE messages SET timestamp = CASE WHEN offset % 2 = 0 THEN -1 ELSE 0 END WHERE offset % 100 = 7")
+            untimed += Int(try store.connection.integer("SELECT changes()") ?? 0)
+        }
+        try #require(untimed > 0)
+        let result = try SpoolProcess.run(["restore", dir.file("shards"), "--brokers", broker.bootstrap, "--topic", "sharded:sharded-copy",
+                                           "--create-topics", "--verify"], directory: dir.path, timeout: 300)
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.stderr.contains("1500 records written"), "\(result.stderr)")
+        #expect(result.stderr.contains("\(untimed) record(s) had no reproducible timestamp (-1 or 0) and got the broker's time"), "\(result.stderr)")
+        #expect(result.stderr.contains("verify sharded-copy: 3 of 3 partition(s) equal"), "\(result.stderr)")
     }
 
     /// One destination the restore must refuse, and a phrase its error must contain.
