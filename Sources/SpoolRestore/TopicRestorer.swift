@@ -159,14 +159,27 @@ final class TopicRestorer {
                 cursors = committed
                 failuresInARow += 1
                 outcome.retries += 1
-                guard failuresInARow < 5 else {
-                    throw RestoreError.kafka("restoring '\(mapping.source)' into '\(mapping.target)' failed five times in a row; last: \(text). Nothing of the failed transactions is visible; run the same command again to continue")
+                // Authorization does not come back by retrying.
+                guard failuresInARow < 5, !text.contains("AUTHORIZATION") else {
+                    let times = failuresInARow == 1 ? "" : " (\(failuresInARow) transactions in a row failed; this is the last)"
+                    throw RestoreError.kafka("restoring '\(mapping.source)' into '\(mapping.target)': \(text)\(times). Nothing of the failed transactions is visible to read_committed readers. \(advice(for: text))")
                 }
                 logger.warning("restoring '\(mapping.source)' into '\(mapping.target)': \(text); the transaction was rolled back and is redone")
             } catch TransactionFailure.fatal(let text) {
-                throw RestoreError.kafka("restoring '\(mapping.source)' into '\(mapping.target)': \(text). If another spool restore with id '\(outcome.restoreID)' started, it fenced this one and continues; otherwise run the same command again")
+                throw RestoreError.kafka("restoring '\(mapping.source)' into '\(mapping.target)': \(text). \(advice(for: text))")
             }
         }
+    }
+
+    /// What to do about a failure that ended the restore, from librdkafka's words for it.
+    private func advice(for text: String) -> String {
+        if text.contains("AUTHORIZATION") {
+            return "Check the credentials and ACLs: a restore needs Write and Describe on topic '\(mapping.target)', Write and Describe on transactional id '\(outcome.restoreID)', and Read on consumer group '\(outcome.restoreID)'; then run the same command again"
+        }
+        if text.contains("FENCED") || text.contains("EPOCH") {
+            return "Another spool restore with id '\(outcome.restoreID)' started and fenced this one; it continues the restore"
+        }
+        return "Run the same command again to continue where the last committed transaction ended"
     }
 
     /// What one transaction wrote.

@@ -99,4 +99,22 @@ struct RestoreMockBinaryTests {
             #expect(same, "prices-compacted[\(partition)]: the last record of each key, in their order (got \(got.count), want \(want.count))")
         }
     }
+
+    @Test("a broker that refuses the restore's group mid-way: the transaction is rolled back and the restore exits 4 at once naming the error and the ACLs")
+    func authorizationFailureMidway() throws {
+        let cluster = try MockKafkaCluster()
+        let dir = TemporaryDirectory()
+        try cluster.createTopic("src", partitions: 2)
+        try cluster.createTopic("dst", partitions: 2)
+        try cluster.produce(topic: "src", Array(Self.records(perPartition: 300).filter { $0.partition < 2 }))
+        try Self.ingest(cluster, topic: "src", db: dir.file("a.db"), directory: dir.path)
+        // AddOffsetsToTxn (API 25) answers GROUP_AUTHORIZATION_FAILED (30) from now on.
+        cluster.pushRequestErrors(KafkaAPIKey(rawValue: 25), Array(repeating: KafkaErrorCode(rawValue: 30), count: 50))
+        let result = try SpoolProcess.run(["restore", dir.file("a.db"), "--brokers", cluster.bootstrapServers, "--topic", "src:dst"],
+                                          directory: dir.path)
+        #expect(result.status == 4, "\(result.output)")
+        #expect(result.stderr.contains("GROUP_AUTHORIZATION_FAILED"), "\(result.stderr)")
+        #expect(result.stderr.contains("ACLs"), "the error says what to check: \(result.stderr)")
+        #expect(!result.stderr.contains("restore src → dst: 600 records written"), "no success is claimed")
+    }
 }
