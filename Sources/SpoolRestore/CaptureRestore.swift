@@ -84,9 +84,15 @@ public final class CaptureRestore {
         guard request.verify else { return (outcomes, [:]) }
         var verifications: [String: [PartitionVerification]] = [:]
         for plan in plans {
-            let verifier = RestoreVerifier(capture: capture, mapping: plan.mapping, selections: plan.selections, latest: plan.latest, window: window)
-            verifications[plan.mapping.target] = try verifier.verify(config: request.config, group: plan.restoreID + ".verify",
-                                                                    destinationPartitions: plan.destinationPartitions, logger: logger)
+            let verifier = RestoreVerifier(capture: capture, mapping: plan.mapping, selections: plan.selections, latest: plan.latest,
+                                           window: window, shouldStop: shouldStop)
+            do {
+                verifications[plan.mapping.target] = try verifier.verify(config: request.config, group: plan.restoreID + ".verify",
+                                                                        destinationPartitions: plan.destinationPartitions, logger: logger)
+            } catch is RestoreVerifier.Stopped {
+                outcomes[outcomes.count - 1].warnings.append("--verify was stopped before it finished comparing '\(plan.mapping.target)'")
+                return (outcomes, verifications)
+            }
         }
         return (outcomes, verifications)
     }

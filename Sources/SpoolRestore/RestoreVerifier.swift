@@ -40,8 +40,14 @@ struct RestoreVerifier {
     var selections: [Int32: PartitionSelection]
     var latest: Bool
     var window: Range<Int64>
+    /// Whether a stop was requested (SIGINT/SIGTERM): the comparison ends early, unfinished.
+    var shouldStop: () -> Bool
 
-    /// Compares every partition of the destination (`destinationPartitions` of them).
+    /// Thrown when a stop ends the comparison.
+    struct Stopped: Error {}
+
+    /// Compares every partition of the destination (`destinationPartitions` of them); throws
+    /// `Stopped` when a stop is requested first.
     func verify(config: [String: String], group: String, destinationPartitions: Int, logger: Logger) throws -> [PartitionVerification] {
         let reader = try CommittedReader(config: config, group: group, logger: logger)
         return try (0..<Int32(destinationPartitions)).map { try verify(partition: $0, reader: reader) }
@@ -58,6 +64,7 @@ struct RestoreVerifier {
                 let handed = try capture.withStoredRecords(of: TopicPartition(topic: mapping.source, partition: partition),
                                                            from: next, limit: 10_000, latest: latest) { record in
                     next = record.offset + 1
+                    if shouldStop() { throw Stopped() }
                     guard window.contains(record.timestamp) else { return }
                     let timed = RecordDigest.isReproducible(record.timestamp)
                     if !timed { untimed.insert(digests.count) }
@@ -73,6 +80,7 @@ struct RestoreVerifier {
         let tp = TopicPartition(topic: mapping.target, partition: partition)
         let low = try reader.watermarks(tp).low
         _ = try reader.scan(tp, from: low) { record in
+            if shouldStop() { throw Stopped() }
             let index = foundDigests.count
             let digest = RecordDigest.of(record, includeTimestamp: !untimed.contains(index))
             foundDigests.append(digest)

@@ -167,6 +167,11 @@ final class TopicRestorer {
                 logger.warning("restoring '\(mapping.source)' into '\(mapping.target)': \(text); the transaction was rolled back and is redone")
             } catch TransactionFailure.fatal(let text) {
                 throw RestoreError.kafka("restoring '\(mapping.source)' into '\(mapping.target)': \(text). \(advice(for: text))")
+            } catch {
+                // The capture could not be read (or Kafka failed outside a transaction call): what
+                // this transaction sent is rolled back before the error ends the restore.
+                try? producer.abort()
+                throw error
             }
         }
     }

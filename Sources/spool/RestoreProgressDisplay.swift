@@ -25,7 +25,7 @@ final class RestoreProgressDisplay {
         let now = ContinuousClock.now
         if let lastShown, (now - lastShown) < .milliseconds(terminal ? 500 : 5_000) { return }
         lastShown = now
-        let line = RestoreSummaryText.progressLine(outcome, elapsedSeconds: Self.seconds(now - started))
+        let line = TerminalText.safe(RestoreSummaryText.progressLine(outcome, elapsedSeconds: Self.seconds(now - started)))
         writeAll(STDERR_FILENO, terminal ? "\r\u{1B}[2K" + line : line + "\n")
         lineShown = terminal
     }
