@@ -1,8 +1,5 @@
 internal import CRdKafka
 import Logging
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// An offset a consumer group committed, with the metadata string committed along.
 package struct CommittedOffset: Sendable, Equatable {
@@ -85,7 +82,7 @@ package final class CommittedReader {
                 throw RDKafkaClient.error(m.err, "reading \(partition) from offset \(start)")
             }
             guard m.partition == partition.partition else { continue }
-            lendHeaders(of: message)
+            lendHeaders(of: message, into: &lentHeaders)
             let record = LentRecord(offset: m.offset, timestamp: rd_kafka_message_timestamp(message, nil),
                                     key: m.key.map { UnsafeRawBufferPointer(start: $0, count: m.key_len) },
                                     value: m.payload.map { UnsafeRawBufferPointer(start: $0, count: m.len) },
@@ -95,21 +92,5 @@ package final class CommittedReader {
             deadline = clock.now.advanced(by: .milliseconds(Int64(timeoutMs)))
         }
         throw ReplayError.timedOut(operation: "reading \(partition) to its end (\(handed) record(s) read)", seconds: Double(timeoutMs) / 1000)
-    }
-
-    /// Fills `lentHeaders` with the message's headers in order, duplicates included.
-    private func lendHeaders(of message: UnsafeMutablePointer<rd_kafka_message_t>) {
-        lentHeaders.removeAll(keepingCapacity: true)
-        var headers: OpaquePointer?
-        guard rd_kafka_message_headers(message, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR, let headers else { return }
-        for index in 0..<rd_kafka_header_cnt(headers) {
-            var name: UnsafePointer<CChar>?
-            var value: UnsafeRawPointer?
-            var size = 0
-            guard rd_kafka_header_get_all(headers, index, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR,
-                  let name else { continue }
-            lentHeaders.append(RawHeader(name: UnsafeRawBufferPointer(start: name, count: strlen(name)),
-                                         value: value.map { UnsafeRawBufferPointer(start: $0, count: size) }))
-        }
     }
 }

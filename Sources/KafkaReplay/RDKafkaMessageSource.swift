@@ -222,30 +222,13 @@ final class RDKafkaMessageSource: MessageSource {
         let timestamp = rd_kafka_message_timestamp(message, nil)
         let key = m.key.map { UnsafeRawBufferPointer(start: $0, count: m.key_len) }
         let value = m.payload.map { UnsafeRawBufferPointer(start: $0, count: m.len) }
-        readHeaders(message)
+        lendHeaders(of: message, into: &lentHeaders)
         core.accept(.message(partitionIndex: index, offset: m.offset, timestamp: timestamp, key: key, value: value,
                              headers: lentHeaders))
     }
 
     /// Headers of the message being delivered, lent from it (reused: no allocation per message).
     private var lentHeaders: [RawHeader] = []
-
-    /// Points `lentHeaders` at the message's headers, in order; empty when it has none. The
-    /// pointers are valid until the message is destroyed, right after the core copied them.
-    private func readHeaders(_ message: UnsafeMutablePointer<rd_kafka_message_t>) {
-        if !lentHeaders.isEmpty { lentHeaders.removeAll(keepingCapacity: true) }
-        var headers: OpaquePointer?
-        guard rd_kafka_message_headers(message, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR, let headers else { return }
-        for index in 0..<rd_kafka_header_cnt(headers) {
-            var name: UnsafePointer<CChar>?
-            var value: UnsafeRawPointer?
-            var size = 0
-            guard rd_kafka_header_get_all(headers, index, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR,
-                  let name else { continue }
-            lentHeaders.append(RawHeader(name: UnsafeRawBufferPointer(start: name, count: strlen(name)),
-                                         value: value.map { UnsafeRawBufferPointer(start: $0, count: size) }))
-        }
-    }
 
     /// Backpressure pauses by no longer taking the partition's messages: they stay in its
     /// librdkafka queue, which stops fetching once it holds `queued.max.messages.kbytes`. Unlike
