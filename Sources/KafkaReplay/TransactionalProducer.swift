@@ -28,7 +28,8 @@ package enum TransactionFailure: Error, CustomStringConvertible, Sendable {
 /// transaction is aborted by the broker). Each `commit` first waits until every record sent
 /// since `begin` is delivered, so the offsets each partition reached are known
 /// (`deliveredEnds`) and can travel in the committed offsets' metadata. Not `Sendable`: one
-/// owner drives it.
+/// owner drives it. `init(idempotentConfig:logger:timeoutMs:)` makes the same producer without
+/// transactions, for comparisons.
 package final class TransactionalProducer {
     private let client: RDKafkaClient
     private let timeoutMs: Int32
@@ -37,6 +38,29 @@ package final class TransactionalProducer {
     /// Creates the producer and initialises transactions (fencing older instances).
     /// `config` is the user's librdkafka configuration; idempotence and `acks=all` are forced.
     package init(config: [String: String], transactionalID: String, logger: Logger, timeoutMs: Int32 = 60_000) throws {
+        var effective = Self.producerConfig(config)
+        effective["transactional.id"] = transactionalID
+        effective["transaction.timeout.ms"] = effective["transaction.timeout.ms"] ?? "120000"
+        client = try RDKafkaClient(kind: .producer, config: effective, logger: logger)
+        self.timeoutMs = timeoutMs
+        try check(client.withHandle { rd_kafka_init_transactions($0, timeoutMs) }, "starting transactions for transactional.id '\(transactionalID)'")
+    }
+
+    /// Creates a plain idempotent producer: the same configuration, sending and `flush`, but no
+    /// `transactional.id` (one in `config` is dropped) and no transactions.
+    ///
+    /// For comparisons such as `make bench`'s restore row: only `send`, `serveDeliveries`,
+    /// `flush` and `deliveredEnds` apply; `begin`, `commit` and `abort` fail, as librdkafka
+    /// refuses transactional calls without a `transactional.id`.
+    package init(idempotentConfig config: [String: String], logger: Logger, timeoutMs: Int32 = 60_000) throws {
+        var effective = Self.producerConfig(config)
+        effective["transactional.id"] = nil
+        client = try RDKafkaClient(kind: .producer, config: effective, logger: logger)
+        self.timeoutMs = timeoutMs
+    }
+
+    /// The batching defaults under the user's `config`, with idempotence and `acks=all` forced.
+    private static func producerConfig(_ config: [String: String]) -> [String: String] {
         var effective: [String: String] = [
             "linger.ms": "20",
             "batch.num.messages": "10000",
@@ -45,13 +69,9 @@ package final class TransactionalProducer {
             "queue.buffering.max.kbytes": "131072",
         ]
         effective.merge(config) { $1 }
-        effective["transactional.id"] = transactionalID
         effective["enable.idempotence"] = "true"
         effective["acks"] = "all"
-        effective["transaction.timeout.ms"] = effective["transaction.timeout.ms"] ?? "120000"
-        client = try RDKafkaClient(kind: .producer, config: effective, logger: logger)
-        self.timeoutMs = timeoutMs
-        try check(client.withHandle { rd_kafka_init_transactions($0, timeoutMs) }, "starting transactions for transactional.id '\(transactionalID)'")
+        return effective
     }
 
     /// The cluster id, or nil when the brokers do not report one in time.

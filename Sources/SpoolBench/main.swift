@@ -41,13 +41,16 @@ let memoryPartitions = environment("BENCH_MEMORY_PARTITIONS", 64)
 
 func partitions(for count: Int) -> Int { max(1, (count + perPartition - 1) / perPartition) }
 
-/// Starts `spool dev-broker` with `count` bench-shaped messages in topic "bench".
-func startBroker(count: Int, compression: String = "none", shape: SampleData.Shape = .bench) throws -> (ChildProcess, String) {
+/// Starts `spool dev-broker` with `count` bench-shaped messages in topic "bench", and
+/// `emptyTopics` created empty with as many partitions.
+func startBroker(count: Int, compression: String = "none", shape: SampleData.Shape = .bench,
+                 emptyTopics: [String] = []) throws -> (ChildProcess, String) {
     brokerStarts += 1
     let bootstrapFile = work + "/bootstrap-\(brokerStarts)"
     let partitionCount = compression == "none" ? partitions(for: count) : memoryPartitions
+    let empty = emptyTopics.flatMap { ["--empty-topic", "\($0):\(partitionCount)"] }
     let broker = try ChildProcess(spool, ["dev-broker", "--brokers", "1", "--topic", "bench:\(partitionCount)", "--compression", compression,
-                                          "--messages", String(count), "--shape", shape.rawValue, "--bootstrap-file", bootstrapFile],
+                                          "--messages", String(count), "--shape", shape.rawValue, "--bootstrap-file", bootstrapFile] + empty,
                                   stdoutPath: "/dev/null")
     let clock = ContinuousClock()
     let deadline = clock.now + .seconds(600)
@@ -295,6 +298,21 @@ if let only = getenv("BENCH_ONLY"), String(cString: only) == "protobuf" {
     }
 }
 
+// BENCH_ONLY=restore runs just (w). The work folder is removed before exit() (which runs no defer).
+if let only = getenv("BENCH_ONLY"), String(cString: only) == "restore" {
+    var status: Int32 = 0
+    do {
+        let restored = try RestoreBench.run()
+        for result in restored { print("\(result.name): \(ByteText.count(Int64(result.rate))) msg/s, \(format(result.seconds)) s, peak \(result.peakBytes.map { ByteText.format($0) } ?? "-")") }
+        print(RestoreBench.summary(restored))
+    } catch {
+        log("failed: \(error)")
+        status = 1
+    }
+    _ = system("rm -rf '\(work)'")
+    exit(status)
+}
+
 // BENCH_ONLY=long runs just the long-running rows (i) and (r).
 if let only = getenv("BENCH_ONLY"), String(cString: only) == "long" {
     do {
@@ -332,6 +350,8 @@ do {
     results += sharded
     let replayed = try ReplayBench.run()
     results += replayed
+    let restored = try RestoreBench.run()
+    results += restored
     log("(i) idle --follow on 64 partitions")
     let idle = try LongRunBench.idleCPU()
     log("(r) --follow --retain 1m under steady traffic")
@@ -353,6 +373,7 @@ do {
     print("protobuf (t): decoded \(format(protobuf[1].rate / protobuf[0].rate))x of raw (target 0.5x), peak RSS \(protobuf[1].peakBytes.map { ByteText.format($0) } ?? "?") (target <= 200 MB)")
     printLongRun(idle: idle, soak: soak)
     print("replay (y): capture alone \(format(replayed[1].rate / replayed[0].rate))x the mock broker alone (target 2x); spool replay jsonl peak RSS \(replayed[2].peakBytes.map { ByteText.format($0) } ?? "?") at \(ByteText.count(Int64(messages))), \(replayed[3].peakBytes.map { ByteText.format($0) } ?? "?") at \(ByteText.count(Int64(largeMessages))) (target <= 150 MB)")
+    print(RestoreBench.summary(restored))
     print("shards (p): 2 shards at once \(format(sharded[1].rate / sharded[0].rate))x the aggregate rate of 1 on this \(sysconf(Int32(_SC_NPROCESSORS_ONLN)))-core machine")
     let json = JSONText.object([
         ("machine_cores", String(sysconf(Int32(_SC_NPROCESSORS_ONLN)))),
@@ -394,6 +415,11 @@ do {
         ("replay_jsonl_peak_rss_bytes", JSONText.integer(replayed[2].peakBytes)),
         ("replay_jsonl_large_per_s", String(Int(replayed[3].rate))),
         ("replay_jsonl_large_peak_rss_bytes", JSONText.integer(replayed[3].peakBytes)),
+        ("restore_loop_per_s", String(Int(restored[0].rate))),
+        ("restore_per_s", String(Int(restored[1].rate))),
+        ("restore_ratio", JSONText.number(restored[1].rate / restored[0].rate)),
+        ("restore_peak_rss_bytes", JSONText.integer(restored[1].peakBytes)),
+        ("restore_setup_s", JSONText.number(restored[2].seconds)),
         ("idle_cpu_seconds", JSONText.number(idle.cpuSeconds)),
         ("idle_window_seconds", String(idle.windowSeconds)),
         ("soak_samples", JSONText.array(soak.map {

@@ -26,6 +26,9 @@ struct DevBrokerCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("A topic to create and fill (repeatable).", valueName: "name:partitions"))
     var topic: [String] = ["orders:4", "clicks:2"]
 
+    @Option(name: .long, help: ArgumentHelp("A topic to create and leave empty (repeatable).", valueName: "name:partitions"))
+    var emptyTopic: [String] = []
+
     @Option(name: .long, parsing: .unconditional, help: "Sample messages per topic.")
     var messages: Int = 10_000
 
@@ -44,7 +47,7 @@ struct DevBrokerCommand: ParsableCommand {
         }
         if brokers < 1 { throw ValidationError("--brokers must be at least 1 (got \(brokers))") }
         if messages < 0 { throw ValidationError("--messages must not be negative (got \(messages))") }
-        for spec in topic { _ = try parse(spec) }
+        for spec in topic + emptyTopic { _ = try parse(spec) }
     }
 
     private func parse(_ spec: String) throws -> (String, Int32) {
@@ -78,6 +81,11 @@ struct DevBrokerCommand: ParsableCommand {
                 try cluster.produce(topic: name, generator.next(Int(partitions) * 1_000))
             }
             printError("dev-broker: \(name): \(partitions) partitions, \(messages) messages")
+        }
+        for spec in emptyTopic {
+            let (name, partitions) = try parse(spec)
+            try cluster.createTopic(name, partitions: Int(partitions))
+            printError("dev-broker: \(name): \(partitions) partitions, empty")
         }
         writeAll(STDOUT_FILENO, cluster.bootstrapServers + "\n")
         if let bootstrapFile {
