@@ -59,6 +59,24 @@ package final class CommittedReader {
         }
     }
 
+    /// The low and high watermarks of `topic`'s partitions `0..<partitions`, in two ListOffsets
+    /// requests (earliest, latest) rather than two per partition. As a `read_committed` reader
+    /// asks, the high one is the last stable offset.
+    package func watermarks(topic: String, partitions: Int) throws -> [Int32: Watermarks] {
+        let all = (0..<Int32(partitions)).map { TopicPartition(topic: topic, partition: $0) }
+        let earliest = try client.offsetsForTimes(all, timestampMs: -2, timeoutMs: timeoutMs)
+        let latest = try client.offsetsForTimes(all, timestampMs: -1, timeoutMs: timeoutMs)
+        var marks: [Int32: Watermarks] = [:]
+        for tp in all {
+            guard let low = earliest[tp] ?? nil, let high = latest[tp] ?? nil else {
+                marks[tp.partition] = try client.watermarks(tp, timeoutMs: timeoutMs)
+                continue
+            }
+            marks[tp.partition] = Watermarks(low: low, high: high)
+        }
+        return marks
+    }
+
     /// The low and high watermarks of `partition`.
     package func watermarks(_ partition: TopicPartition) throws -> Watermarks {
         try client.watermarks(partition, timeoutMs: timeoutMs)

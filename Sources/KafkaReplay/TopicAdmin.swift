@@ -25,7 +25,9 @@ package final class TopicAdmin {
     private let client: RDKafkaClient
     private let timeoutMs: Int32
     /// How long DescribeConfigs may take before the configuration counts as not describable.
-    private static let describeTimeoutMs: Int32 = 10_000
+    /// librdkafka does not fail a request the broker does not support (the mock cluster has no
+    /// DescribeConfigs): it waits for a broker that could take it until the timeout.
+    private static let describeTimeoutMs: Int32 = 5_000
 
     /// A client for `config` (the user's librdkafka configuration).
     package init(config: [String: String], logger: Logger, timeoutMs: Int32 = 30_000) throws {
@@ -36,20 +38,27 @@ package final class TopicAdmin {
     /// The cluster id, or nil when the brokers do not report one in time.
     package func clusterID() -> String? { client.clusterID(timeoutMs: 5_000) }
 
-    /// `topic`'s partition count and configuration, or nil when the topic does not exist.
-    package func describe(topic: String) throws -> TopicDescription? {
-        let partitions: Int
+    /// `topic`'s partition count, or nil when the topic does not exist.
+    package func partitionCount(of topic: String) throws -> Int? {
         do {
-            guard let count = try client.partitionCounts(topics: [topic], timeoutMs: timeoutMs)[topic] else { return nil }
-            partitions = count
+            return try client.partitionCounts(topics: [topic], timeoutMs: timeoutMs)[topic]
         } catch ReplayError.unknownTopic {
             return nil
         }
-        do {
-            return TopicDescription(partitionCount: partitions, configs: try configs(of: topic), configsUnavailable: nil)
-        } catch let unavailable as ConfigsUnavailable {
-            return TopicDescription(partitionCount: partitions, configs: nil, configsUnavailable: unavailable.reason)
-        }
+    }
+
+    /// `topic`'s partition count and configuration, or nil when the topic does not exist.
+    package func describe(topic: String) throws -> TopicDescription? {
+        let pending = startDescribingConfigs(of: [topic])
+        guard let partitions = try partitionCount(of: topic) else { return nil }
+        return pending.wait()[topic]?.description(partitionCount: partitions)
+            ?? TopicDescription(partitionCount: partitions, configs: nil, configsUnavailable: "the broker did not describe it")
+    }
+
+    /// Sends one DescribeConfigs request for `topics` and returns at once; `wait()` on the
+    /// result collects the answer. The caller can read its own data meanwhile.
+    package func startDescribingConfigs(of topics: [String]) -> PendingTopicConfigs {
+        PendingTopicConfigs(client: client, topics: topics, timeoutMs: min(timeoutMs, Self.describeTimeoutMs))
     }
 
     /// Creates `topic` with `partitions` partitions and the broker's default replication and
@@ -83,53 +92,8 @@ package final class TopicAdmin {
         throw ReplayError.timedOut(operation: "waiting for the new topic '\(topic)' to appear in the metadata", seconds: Double(timeoutMs) / 1000)
     }
 
-    /// Why the configuration could not be described.
-    private struct ConfigsUnavailable: Error { var reason: String }
-
-    /// The effective configuration of `topic`; throws `ConfigsUnavailable` when the broker does
-    /// not support DescribeConfigs.
-    private func configs(of topic: String) throws -> [String: String] {
-        guard let resource = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic) else {
-            throw ConfigsUnavailable(reason: "librdkafka could not describe topic '\(topic)'")
-        }
-        defer { rd_kafka_ConfigResource_destroy(resource) }
-        var found: [String: String] = [:]
-        do {
-            try withAdminResult(RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS, operation: "describing topic '\(topic)'") { handle, options, queue in
-                var resources: [OpaquePointer?] = [resource]
-                rd_kafka_DescribeConfigs(handle, &resources, 1, options, queue)
-            } read: { event in
-                var count = 0
-                guard let result = rd_kafka_event_DescribeConfigs_result(event),
-                      let resources = rd_kafka_DescribeConfigs_result_resources(result, &count) else { return }
-                for index in 0..<count {
-                    let err = rd_kafka_ConfigResource_error(resources[index])
-                    if err != RD_KAFKA_RESP_ERR_NO_ERROR {
-                        throw RDKafkaClient.error(err, "describing the configuration of topic '\(topic)' failed")
-                    }
-                    var entryCount = 0
-                    guard let entries = rd_kafka_ConfigResource_configs(resources[index], &entryCount) else { continue }
-                    for entry in 0..<entryCount {
-                        guard let name = rd_kafka_ConfigEntry_name(entries[entry]) else { continue }
-                        found[String(cString: name)] = rd_kafka_ConfigEntry_value(entries[entry]).map { String(cString: $0) }
-                    }
-                }
-            }
-        } catch let error as ReplayError {
-            if case .kafka(let code, _, _, _) = error,
-               code == RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE.rawValue || code == RD_KAFKA_RESP_ERR_UNSUPPORTED_VERSION.rawValue {
-                throw ConfigsUnavailable(reason: "the broker does not support DescribeConfigs")
-            }
-            if case .timedOut = error { throw ConfigsUnavailable(reason: "the broker did not answer DescribeConfigs within \(Self.describeTimeoutMs / 1000) s") }
-            throw error
-        }
-        return found
-    }
-
     /// Runs one Admin request through a private queue and hands its result event to `read`;
-    /// throws the request-level error naming `operation`. librdkafka does not fail a request the
-    /// broker does not support (the mock cluster has no DescribeConfigs): it times out, so
-    /// DescribeConfigs gets `describeTimeoutMs`.
+    /// throws the request-level error naming `operation`.
     private func withAdminResult(_ op: rd_kafka_admin_op_t, operation: String,
                                  request: (OpaquePointer, OpaquePointer, OpaquePointer) -> Void,
                                  read: (OpaquePointer) throws -> Void) throws {
@@ -139,12 +103,11 @@ package final class TopicAdmin {
             guard let options = rd_kafka_AdminOptions_new(handle, op) else { throw ReplayError.timedOut(operation: operation, seconds: 0) }
             defer { rd_kafka_AdminOptions_destroy(options) }
             var errstr = [CChar](repeating: 0, count: 512)
-            let wait = op == RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS ? min(timeoutMs, Self.describeTimeoutMs) : timeoutMs
-            _ = rd_kafka_AdminOptions_set_request_timeout(options, wait, &errstr, errstr.count)
-            _ = rd_kafka_AdminOptions_set_operation_timeout(options, wait, &errstr, errstr.count)
+            _ = rd_kafka_AdminOptions_set_request_timeout(options, timeoutMs, &errstr, errstr.count)
+            _ = rd_kafka_AdminOptions_set_operation_timeout(options, timeoutMs, &errstr, errstr.count)
             request(handle, options, queue)
-            guard let event = rd_kafka_queue_poll(queue, wait + 5_000) else {
-                throw ReplayError.timedOut(operation: operation, seconds: Double(wait) / 1000)
+            guard let event = rd_kafka_queue_poll(queue, timeoutMs + 5_000) else {
+                throw ReplayError.timedOut(operation: operation, seconds: Double(timeoutMs) / 1000)
             }
             defer { rd_kafka_event_destroy(event) }
             let err = rd_kafka_event_error(event)

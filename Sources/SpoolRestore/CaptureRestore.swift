@@ -67,8 +67,13 @@ public final class CaptureRestore {
     public func run(shouldStop: @escaping () -> Bool,
                     progress: @escaping (TopicRestoreOutcome) -> Void) throws -> (outcomes: [TopicRestoreOutcome], verifications: [String: [PartitionVerification]]) {
         let admin = try TopicAdmin(config: request.config, logger: logger)
+        // The destinations' configuration is asked for first and read while the capture is scanned.
+        let pending = admin.startDescribingConfigs(of: request.mappings.map(\.target))
         let clusterID = admin.clusterID()
-        let plans = try request.mappings.map { try plan($0, admin: admin, targetClusterID: clusterID) }
+        let selected = try request.mappings.map { try select($0) }
+        let plans = try zip(request.mappings, selected).map { mapping, selection in
+            try plan(mapping, selection: selection, admin: admin, configs: pending, targetClusterID: clusterID)
+        }
         var outcomes: [TopicRestoreOutcome] = []
         for plan in plans {
             let recorder = RestoreProgressRecorder(capture: capture, mapping: plan.mapping, targetClusterID: clusterID, logger: logger)
@@ -97,8 +102,15 @@ public final class CaptureRestore {
         return (outcomes, verifications)
     }
 
-    /// Selects `mapping`'s records and checks (or creates) its destination; throws the refusal.
-    private func plan(_ mapping: TopicMapping, admin: TopicAdmin, targetClusterID: String?) throws -> Plan {
+    /// What the capture holds of one source topic for this restore.
+    private struct Selection {
+        var latest: Bool
+        var selections: [Int32: PartitionSelection]
+        var capturedPartitions: Int
+    }
+
+    /// Selects `mapping`'s records from the capture; a topic it does not hold is a usage error.
+    private func select(_ mapping: TopicMapping) throws -> Selection {
         let captured = try capture.topics()
         guard captured.contains(mapping.source) else {
             throw RestoreError.usage("the capture holds no topic '\(mapping.source)'; it holds: \(captured.isEmpty ? "none" : captured.joined(separator: ", "))")
@@ -106,7 +118,16 @@ public final class CaptureRestore {
         let latest = try capture.isLatestOnly(topic: mapping.source)
         let selections = try capture.selections(topic: mapping.source, fromMs: window.lowerBound, untilMs: window.upperBound, latest: latest)
         let capturedPartitions = max(try capture.partitionCount(topic: mapping.source), Int((selections.keys.max() ?? -1) + 1))
-        var description = try admin.describe(topic: mapping.target)
+        return Selection(latest: latest, selections: selections, capturedPartitions: capturedPartitions)
+    }
+
+    /// Checks (or creates) `mapping`'s destination for what was selected; throws the refusal.
+    private func plan(_ mapping: TopicMapping, selection: Selection, admin: TopicAdmin, configs: PendingTopicConfigs,
+                      targetClusterID: String?) throws -> Plan {
+        let (latest, selections, capturedPartitions) = (selection.latest, selection.selections, selection.capturedPartitions)
+        var description = try admin.partitionCount(of: mapping.target).map { partitions in
+            (configs.wait()[mapping.target] ?? .unavailable("the broker did not describe it")).description(partitionCount: partitions)
+        }
         var created = false
         if description == nil {
             guard request.createTopics else {

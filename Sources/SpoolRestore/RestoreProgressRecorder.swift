@@ -16,6 +16,11 @@ final class RestoreProgressRecorder {
     private let targetClusterID: String?
     private let logger: Logger
     private(set) var failure: String?
+    /// The progress not yet written, and when the file was last written.
+    private var unwritten: (cursors: [Int32: PartitionCursor], outcome: TopicRestoreOutcome, selections: [Int32: PartitionSelection])?
+    private var lastWritten: ContinuousClock.Instant?
+    /// How often the file is written at most (every commit would reopen it every transaction).
+    private static let interval = Duration.seconds(2)
 
     /// A recorder for `mapping`'s partitions of `capture`.
     init(capture: SpoolCapture, mapping: TopicMapping, targetClusterID: String?, logger: Logger) {
@@ -25,8 +30,24 @@ final class RestoreProgressRecorder {
         self.logger = logger
     }
 
-    /// Writes every partition's cursor, one transaction per file.
+    /// Takes every partition's cursor after a commit; writes them when the last write is at
+    /// least two seconds old (`finish()` writes what is left).
     func record(cursors: [Int32: PartitionCursor], outcome: TopicRestoreOutcome, selections: [Int32: PartitionSelection]) {
+        unwritten = (cursors, outcome, selections)
+        if let lastWritten, ContinuousClock.now - lastWritten < Self.interval { return }
+        finish()
+    }
+
+    /// Writes the progress not yet written, if any.
+    func finish() {
+        guard let (cursors, outcome, selections) = unwritten else { return }
+        unwritten = nil
+        lastWritten = .now
+        write(cursors: cursors, outcome: outcome, selections: selections)
+    }
+
+    /// Writes every partition's cursor, one transaction per file.
+    private func write(cursors: [Int32: PartitionCursor], outcome: TopicRestoreOutcome, selections: [Int32: PartitionSelection]) {
         guard failure == nil else { return }
         let now = WallClock.nowMs()
         do {

@@ -65,6 +65,7 @@ final class TopicRestorer {
         var cursors = try startingCursors(reader, destinationPartitions: destinationPartitions)
         try refuseForeignRecords(reader, cursors: cursors, destinationPartitions: destinationPartitions)
         outcome.alreadyRestored = cursors.values.reduce(0) { $0 + $1.restored }
+        defer { recorder.finish() }
         try writeAll(producer, reader: reader, cursors: &cursors)
         return outcome
     }
@@ -92,9 +93,10 @@ final class TopicRestorer {
     /// Refuses when a destination partition holds committed records this restore did not write,
     /// or fewer than it wrote (the topic was deleted and recreated, or truncated).
     private func refuseForeignRecords(_ reader: CommittedReader, cursors: [Int32: PartitionCursor], destinationPartitions: Int) throws {
+        let watermarks = try reader.watermarks(topic: mapping.target, partitions: destinationPartitions)
         for partition in 0..<Int32(destinationPartitions) {
             let tp = TopicPartition(topic: mapping.target, partition: partition)
-            let marks = try reader.watermarks(tp)
+            guard let marks = watermarks[partition] else { continue }
             var start = marks.low
             if let end = cursors[partition]?.destinationEnd, end >= 0 {
                 guard marks.high >= end else {
