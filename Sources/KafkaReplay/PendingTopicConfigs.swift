@@ -31,8 +31,10 @@ package final class PendingTopicConfigs {
     private let queue: OpaquePointer?
     private var answer: [String: TopicConfigAnswer]?
 
-    /// Sends the request for `topics` through `client`, to be answered within `timeoutMs`.
-    init(client: RDKafkaClient, topics: [String], timeoutMs: Int32) {
+    /// Sends the request for `topics` through `client` to broker `brokerID` (any broker answers
+    /// for topics; without one librdkafka waits for the controller, which a broker without the
+    /// API never reports, instead of failing at once), to be answered within `timeoutMs`.
+    init(client: RDKafkaClient, topics: [String], brokerID: Int32?, timeoutMs: Int32) {
         self.client = client
         self.topics = topics
         self.timeoutMs = timeoutMs
@@ -45,6 +47,7 @@ package final class PendingTopicConfigs {
             defer { rd_kafka_AdminOptions_destroy(options) }
             var errstr = [CChar](repeating: 0, count: 512)
             _ = rd_kafka_AdminOptions_set_request_timeout(options, timeoutMs, &errstr, errstr.count)
+            if let brokerID { _ = rd_kafka_AdminOptions_set_broker(options, brokerID, &errstr, errstr.count) }
             var resources: [OpaquePointer?] = topics.map { rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, $0) }
             defer { resources.forEach { $0.map { rd_kafka_ConfigResource_destroy($0) } } }
             // librdkafka copies the resources and options.
@@ -79,7 +82,8 @@ package final class PendingTopicConfigs {
         let err = rd_kafka_event_error(event)
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
             let text = rd_kafka_event_error_string(event).map { String(cString: $0) } ?? String(cString: rd_kafka_err2str(err))
-            return [requestFailed: .unavailable(text)]
+            let unsupported = err == RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE || err == RD_KAFKA_RESP_ERR_UNSUPPORTED_VERSION
+            return [requestFailed: .unavailable(unsupported ? "the broker does not support DescribeConfigs" : text)]
         }
         var count = 0
         guard let result = rd_kafka_event_DescribeConfigs_result(event),

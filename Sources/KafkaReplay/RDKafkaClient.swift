@@ -114,6 +114,15 @@ final class RDKafkaClient {
         return String(cString: raw)
     }
 
+    /// The id of a broker of the cluster (the first the metadata lists), or nil when the brokers
+    /// do not answer in time.
+    func anyBrokerID(timeoutMs: Int32) -> Int32? {
+        var metadata: UnsafePointer<rd_kafka_metadata>?
+        guard rd_kafka_metadata(handle, 0, nil, &metadata, timeoutMs) == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else { return nil }
+        defer { rd_kafka_metadata_destroy(metadata) }
+        return metadata.pointee.broker_cnt > 0 ? metadata.pointee.brokers[0].id : nil
+    }
+
     /// The number of partitions of each of `topics`, retrying transient metadata errors until the timeout.
     ///
     /// Asks for the metadata of all topics rather than of the named ones: a request naming a

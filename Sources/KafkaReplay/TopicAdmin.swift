@@ -24,10 +24,6 @@ package struct TopicDescription: Sendable {
 package final class TopicAdmin {
     private let client: RDKafkaClient
     private let timeoutMs: Int32
-    /// How long DescribeConfigs may take before the configuration counts as not describable.
-    /// librdkafka does not fail a request the broker does not support (the mock cluster has no
-    /// DescribeConfigs): it waits for a broker that could take it until the timeout.
-    private static let describeTimeoutMs: Int32 = 5_000
 
     /// A client for `config` (the user's librdkafka configuration).
     package init(config: [String: String], logger: Logger, timeoutMs: Int32 = 30_000) throws {
@@ -58,7 +54,7 @@ package final class TopicAdmin {
     /// Sends one DescribeConfigs request for `topics` and returns at once; `wait()` on the
     /// result collects the answer. The caller can read its own data meanwhile.
     package func startDescribingConfigs(of topics: [String]) -> PendingTopicConfigs {
-        PendingTopicConfigs(client: client, topics: topics, timeoutMs: min(timeoutMs, Self.describeTimeoutMs))
+        PendingTopicConfigs(client: client, topics: topics, brokerID: client.anyBrokerID(timeoutMs: timeoutMs), timeoutMs: timeoutMs)
     }
 
     /// Creates `topic` with `partitions` partitions and the broker's default replication and

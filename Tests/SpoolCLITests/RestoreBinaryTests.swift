@@ -11,10 +11,11 @@ import Testing
 @Suite("spool restore on noida-db", .serialized, .timeLimit(.minutes(10)))
 struct RestoreBinaryTests {
     /// A capture of `count` mixed records (null, empty and binary keys and values; duplicate, null
-    /// and empty headers) of a new 3-partition topic `source`, made by `spool ingest`.
+    /// and empty headers) of a new 3-partition topic `source`, made by `spool ingest`. The topic
+    /// keeps its records forever: noida-db's retention would delete old timestamps under the test.
     static func capture(_ source: String, count: Int, broker: NoidaBroker, into db: String, directory: String,
                         timestampMs: Int64? = nil) throws {
-        try KafkaTool.createTopic(source, partitions: 3, brokers: broker.bootstrap)
+        try KafkaTool.createTopic(source, partitions: 3, brokers: broker.bootstrap, configs: ["retention.ms=-1"])
         try KafkaTool.produceMixed(source, count: count, brokers: broker.bootstrap, timestampMs: timestampMs)
         let ingest = try SpoolProcess.run(["ingest", "--brokers", broker.bootstrap, "--topic", source, "--db", db, "--quiet"],
                                           directory: directory, timeout: 300)
