@@ -142,33 +142,9 @@ extension SpoolCapture: ReplayHistory {
     /// Rebuilds a record's headers from the `headers` column's JSON into `headerBytes` and
     /// `headerSpans`; a value that is not the documented shape throws, naming the record.
     private func readHeaders(_ json: UnsafeRawBufferPointer, of partition: TopicPartition, offset: Int64) throws {
-        headerBytes.removeAll(keepingCapacity: true)
-        headerSpans.removeAll(keepingCapacity: true)
-        func bad() -> StoreError {
-            .inconsistent(path: paths.joined(separator: ", "), reason: "\(partition) offset \(offset): the headers column is not the documented JSON array; run spool verify")
+        guard HeadersJSON.decode(json, into: &headerBytes, spans: &headerSpans) else {
+            throw StoreError.inconsistent(path: paths.joined(separator: ", "), reason: "\(partition) offset \(offset): the headers column is not the documented JSON array; run spool verify")
         }
-        guard let elements = (try? JSONValue(parsing: String(decoding: json, as: UTF8.self)))?.arrayValue else { throw bad() }
-        for element in elements {
-            guard let name = Self.bytes(element, text: "key", base64: "key_base64") ?? nil else { throw bad() }
-            let nameStart = headerBytes.count
-            headerBytes += name
-            let nameRange = nameStart..<headerBytes.count
-            guard let value = Self.bytes(element, text: "value", base64: "value_base64") else { throw bad() }
-            let valueStart = headerBytes.count
-            headerBytes += value ?? []
-            headerSpans.append((nameRange, value.map { _ in valueStart..<headerBytes.count }))
-        }
-    }
-
-    /// A header field's bytes: the text member or the base64 one; `.some(nil)` for a JSON null,
-    /// nil when neither member is there or the base64 is not valid.
-    private static func bytes(_ element: JSONValue, text: String, base64: String) -> [UInt8]?? {
-        if let member = element[text] {
-            if case .null = member { return .some(nil) }
-            return member.stringValue.map { Array($0.utf8) }
-        }
-        guard let encoded = element[base64]?.stringValue, let decoded = Base64.decode(encoded) else { return nil }
-        return .some(decoded)
     }
 }
 
