@@ -38,11 +38,13 @@ extension CaptureReader {
     /// Per partition of `topic`, the stored records with timestamps in `fromMs..<untilMs`, from
     /// the log or (`latest`) from the topic's `latest` table.
     package func selections(topic: String, fromMs: Int64, untilMs: Int64, latest: Bool) throws -> [Int32: PartitionSelection] {
+        // Keys and values are stored as BLOBs, whose length() SQLite reads from the record header
+        // without loading them; the headers are TEXT, whose length() counts characters.
         let table = latest ? "latest" : "messages"
         let headers = latest || store.hasHeaders ? "coalesce(length(CAST(headers AS BLOB)), 0)" : "0"
         let query = try store.connection.prepare("""
             SELECT partition, min(offset), count(*), min(CASE WHEN timestamp > 0 THEN timestamp END), max(CASE WHEN timestamp > 0 THEN timestamp END),
-                   max(coalesce(length(CAST(key AS BLOB)), 0) + coalesce(length(CAST(value AS BLOB)), 0) + \(headers)),
+                   max(coalesce(length(key), 0) + coalesce(length(value), 0) + \(headers)),
                    sum(key IS NULL), sum(timestamp <= 0)
             FROM \(table) WHERE topic = ?1 AND timestamp >= ?2 AND timestamp < ?3 GROUP BY partition
             """)

@@ -38,7 +38,12 @@ extension HeadersJSON {
         }
 
         mutating func skipSpace() {
-            while index < json.count, [0x20, 0x09, 0x0A, 0x0D].contains(json[index]) { index += 1 }
+            while index < json.count {
+                switch json[index] {
+                case 0x20, 0x09, 0x0A, 0x0D: index += 1
+                default: return
+                }
+            }
         }
 
         /// Consumes `byte` (after whitespace) when it is next.
@@ -55,12 +60,9 @@ extension HeadersJSON {
             var name: Range<Int>?
             var value: Range<Int>??
             repeat {
-                let memberStart = bytes.count
-                guard string(into: &bytes), take(UInt8(ascii: ":")) else { return nil }
-                let member = bytes[memberStart...]
-                let isKey = member.elementsEqual(Self.key), isKeyBase64 = member.elementsEqual(Self.keyBase64)
-                let isValue = member.elementsEqual(Self.value), isValueBase64 = member.elementsEqual(Self.valueBase64)
-                bytes.removeSubrange(memberStart...)
+                guard let member = memberName(), take(UInt8(ascii: ":")) else { return nil }
+                let (isKey, isKeyBase64) = (member == .key, member == .keyBase64)
+                let (isValue, isValueBase64) = (member == .value, member == .valueBase64)
                 if isKey || isKeyBase64 {
                     guard name == nil, let range = field(base64: isKeyBase64, into: &bytes) else { return nil }
                     name = range
@@ -78,6 +80,35 @@ extension HeadersJSON {
             } while take(UInt8(ascii: ","))
             guard take(UInt8(ascii: "}")), let name, let value else { return nil }
             return (name, value)
+        }
+
+        /// The members a header object has.
+        enum Member { case key, keyBase64, value, valueBase64 }
+
+        /// The next member name, when it is one of the four (compared in place; a name spelled
+        /// with escapes is unescaped first).
+        mutating func memberName() -> Member? {
+            skipSpace()
+            guard index < json.count, json[index] == UInt8(ascii: "\"") else { return nil }
+            var end = index + 1
+            while end < json.count, json[end] != UInt8(ascii: "\""), json[end] != UInt8(ascii: "\\") { end += 1 }
+            if end < json.count, json[end] == UInt8(ascii: "\"") {
+                let name = UnsafeRawBufferPointer(rebasing: json[(index + 1)..<end])
+                index = end + 1
+                return Self.member(named: name)
+            }
+            var unescaped: [UInt8] = []
+            guard string(into: &unescaped) else { return nil }
+            return unescaped.withUnsafeBytes { Self.member(named: $0) }
+        }
+
+        /// The member `name` spells, if it is one of the four.
+        static func member(named name: UnsafeRawBufferPointer) -> Member? {
+            if name.elementsEqual(key) { return .key }
+            if name.elementsEqual(keyBase64) { return .keyBase64 }
+            if name.elementsEqual(value) { return .value }
+            if name.elementsEqual(valueBase64) { return .valueBase64 }
+            return nil
         }
 
         /// A string field's bytes appended to `bytes` (base64-decoded when `base64`).
@@ -106,6 +137,14 @@ extension HeadersJSON {
         mutating func string(into out: inout [UInt8]) -> Bool {
             guard take(UInt8(ascii: "\"")) else { return false }
             while index < json.count {
+                // The run up to the next quote, backslash or control byte is copied at once.
+                var end = index
+                while end < json.count, json[end] >= 0x20, json[end] != UInt8(ascii: "\""), json[end] != UInt8(ascii: "\\") { end += 1 }
+                if end > index {
+                    out.append(contentsOf: UnsafeRawBufferPointer(rebasing: json[index..<end]))
+                    index = end
+                    continue
+                }
                 let byte = json[index]
                 index += 1
                 switch byte {
