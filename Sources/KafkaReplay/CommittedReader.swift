@@ -95,11 +95,16 @@ package final class CommittedReader {
             guard let message = client.withHandle({ rd_kafka_consumer_poll($0, 100) }) else { continue }
             defer { rd_kafka_message_destroy(message) }
             let m = message.pointee
+            // Any message, aborted records' progress included, shows the partition is being read.
+            deadline = clock.now.advanced(by: .milliseconds(Int64(timeoutMs)))
+            if m.rkt == nil, m.err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                throw RDKafkaClient.error(m.err, "reading \(partition) from offset \(start)")
+            }
+            guard m.partition == partition.partition, let rkt = m.rkt, String(cString: rd_kafka_topic_name(rkt)) == partition.topic else { continue }
             if m.err == RD_KAFKA_RESP_ERR__PARTITION_EOF { return handed }
             guard m.err == RD_KAFKA_RESP_ERR_NO_ERROR else {
                 throw RDKafkaClient.error(m.err, "reading \(partition) from offset \(start)")
             }
-            guard m.partition == partition.partition else { continue }
             lendHeaders(of: message, into: &lentHeaders)
             let record = LentRecord(offset: m.offset, timestamp: rd_kafka_message_timestamp(message, nil),
                                     key: m.key.map { UnsafeRawBufferPointer(start: $0, count: m.key_len) },
@@ -107,7 +112,6 @@ package final class CommittedReader {
                                     headers: lentHeaders)
             try body(record)
             handed += 1
-            deadline = clock.now.advanced(by: .milliseconds(Int64(timeoutMs)))
         }
         throw ReplayError.timedOut(operation: "reading \(partition) to its end (\(handed) record(s) read)", seconds: Double(timeoutMs) / 1000)
     }

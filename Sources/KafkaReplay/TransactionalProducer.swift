@@ -34,6 +34,8 @@ package final class TransactionalProducer {
     private let client: RDKafkaClient
     private let timeoutMs: Int32
     private var headerName: [CChar] = []
+    /// Whether a transaction is open: begun, and neither committed nor aborted yet.
+    package private(set) var inTransaction = false
 
     /// Creates the producer and initialises transactions (fencing older instances).
     /// `config` is the user's librdkafka configuration; idempotence and `acks=all` are forced.
@@ -82,6 +84,7 @@ package final class TransactionalProducer {
         client.context.deliveryFailures.withLock { $0.removeAll() }
         client.context.deliveredEnds.withLock { $0.removeAll() }
         try check(client.withHandle { rd_kafka_begin_transaction($0) }, "beginning a transaction")
+        inTransaction = true
     }
 
     /// Sends one record to `topic`'s `partition` with the record's key, value and headers
@@ -102,11 +105,23 @@ package final class TransactionalProducer {
             }
             if err == RD_KAFKA_RESP_ERR_NO_ERROR { return }
             guard err == RD_KAFKA_RESP_ERR__QUEUE_FULL else {
-                throw TransactionFailure.abortable(RDKafkaClient.error(err, "sending a record to \(topic)[\(partition)]").description)
+                let sentence = RDKafkaClient.error(err, "sending a record to \(topic)[\(partition)]").description
+                if err == RD_KAFKA_RESP_ERR__FATAL { throw TransactionFailure.fatal("sending a record to \(topic)[\(partition)] failed: \(fatalErrorText())") }
+                // A record the producer refuses by itself is refused again on every retry.
+                if err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE { throw TransactionFailure.fatal(sentence) }
+                throw TransactionFailure.abortable(sentence)
             }
             _ = client.withHandle { rd_kafka_poll($0, 5) }
             try client.throwPendingFatalError()
         }
+    }
+
+    /// The fatal error that stopped the producer, as librdkafka names and describes it (for
+    /// example `_FENCED` when a newer instance with the same `transactional.id` started).
+    private func fatalErrorText() -> String {
+        var errstr = [CChar](repeating: 0, count: 512)
+        let code = client.withHandle { rd_kafka_fatal_error($0, &errstr, errstr.count) }
+        return client.context.redactor.redact(string(fromBuffer: errstr)) + " (\(String(cString: rd_kafka_err2name(code))))"
     }
 
     /// Serves delivery reports without waiting; call now and then while sending.
@@ -159,24 +174,39 @@ package final class TransactionalProducer {
                 client.withHandle { rd_kafka_send_offsets_to_transaction($0, list, groupMetadata, timeoutMs) }
             }
         }
-        try retrying("committing the transaction") { client.withHandle { rd_kafka_commit_transaction($0, timeoutMs) } }
+        try retrying("committing the transaction", outcomeUnknownWhenExhausted: true) {
+            client.withHandle { rd_kafka_commit_transaction($0, timeoutMs) }
+        }
+        inTransaction = false
     }
 
     /// Calls `step` again while librdkafka says its failure is retriable (a timeout, a
-    /// coordinator moving), at most five times; then throws the classified failure.
-    private func retrying(_ what: String, _ step: () -> OpaquePointer?) throws {
+    /// coordinator moving), at most five times; then throws the classified failure. For a commit
+    /// (`outcomeUnknownWhenExhausted`) a failure still retriable after five tries is fatal: the
+    /// transaction may or may not have committed, so only a new run, reading the committed
+    /// offsets, knows where to continue.
+    private func retrying(_ what: String, outcomeUnknownWhenExhausted: Bool = false, _ step: () -> OpaquePointer?) throws {
         for _ in 1..<5 {
             guard let error = step() else { return }
             let retriable = rd_kafka_error_is_retriable(error) != 0 && rd_kafka_error_txn_requires_abort(error) == 0
             if !retriable { return try check(error, what) }
             rd_kafka_error_destroy(error)
         }
-        try check(step(), what)
+        guard let error = step() else { return }
+        if outcomeUnknownWhenExhausted && rd_kafka_error_is_retriable(error) != 0 && rd_kafka_error_txn_requires_abort(error) == 0 {
+            defer { rd_kafka_error_destroy(error) }
+            let text = client.context.redactor.redact(String(cString: rd_kafka_error_string(error)))
+            throw TransactionFailure.fatal("\(what) did not finish after five tries (\(text)): whether it committed is not known")
+        }
+        try check(error, what)
     }
 
-    /// Aborts the open transaction: its records are never visible to `read_committed` readers.
+    /// Aborts the open transaction, if one is open: its records are never visible to
+    /// `read_committed` readers.
     package func abort() throws {
+        guard inTransaction else { return }
         try check(client.withHandle { rd_kafka_abort_transaction($0, timeoutMs) }, "aborting the transaction")
+        inTransaction = false
     }
 
     /// A librdkafka header list for `headers` (copied), or nil when there are none.

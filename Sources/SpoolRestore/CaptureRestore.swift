@@ -50,6 +50,9 @@ public final class CaptureRestore {
         var selections: [Int32: PartitionSelection]
         var destinationPartitions: Int
         var warnings: [String]
+        /// The producer's configuration: the user's, with batch and request sizes that fit the
+        /// destination's `max.message.bytes` and the largest record.
+        var producerConfig: [String: String]
     }
 
     /// Opens the capture (read-only) for `request`.
@@ -77,11 +80,12 @@ public final class CaptureRestore {
         var outcomes: [TopicRestoreOutcome] = []
         for plan in plans {
             let recorder = RestoreProgressRecorder(capture: capture, mapping: plan.mapping, targetClusterID: clusterID, logger: logger)
-            let restorer = TopicRestorer(capture: capture, mapping: plan.mapping, restoreID: plan.restoreID, selections: plan.selections,
+            let restorer = TopicRestorer(capture: capture, mapping: plan.mapping, restoreID: plan.restoreID,
+                                         selectionID: try selectionID(), selections: plan.selections,
                                          latest: plan.latest, window: window,
                                          limits: .init(records: request.transactionRecords, seconds: 5, chunk: 5_000),
                                          recorder: recorder, logger: logger, shouldStop: shouldStop, report: progress)
-            var outcome = try restorer.run(config: request.config, destinationPartitions: plan.destinationPartitions)
+            var outcome = try restorer.run(config: plan.producerConfig, destinationPartitions: plan.destinationPartitions)
             outcome.warnings = plan.warnings + outcome.warnings
             outcomes.append(outcome)
             if outcome.stopped { return (outcomes, [:]) }
@@ -149,13 +153,39 @@ public final class CaptureRestore {
         }
         let restoreID = try request.restoreID ?? defaultRestoreID(mapping, targetClusterID: targetClusterID)
         return Plan(mapping: mapping, restoreID: restoreID, latest: latest,
-                    selections: selections, destinationPartitions: description.partitionCount, warnings: warnings)
+                    selections: selections, destinationPartitions: description.partitionCount, warnings: warnings,
+                    producerConfig: producerConfig(for: description, selections: selections))
+    }
+
+    /// The user's configuration with sizes that fit: batches under the destination's
+    /// `max.message.bytes` (the broker refuses a larger batch whole, and librdkafka does not split
+    /// it), requests large enough for the largest record. Settings the user gave win.
+    private func producerConfig(for destination: TopicDescription, selections: [Int32: PartitionSelection]) -> [String: String] {
+        var config = request.config
+        let largest = selections.values.map(\.largestRecordBytes).max() ?? 0
+        if config["message.max.bytes"] == nil, largest + 4_096 > 1_000_000 {
+            config["message.max.bytes"] = String(largest + 4_096)
+        }
+        if config["batch.size"] == nil, let limit = destination.configs?["max.message.bytes"].flatMap({ Int64($0) }), limit < 1_000_000 {
+            config["batch.size"] = String(max(limit - 1_024, 1))
+        }
+        return config
+    }
+
+    /// Names the capture's cluster and the window, so that committed progress of another
+    /// selection under the same restore id is refused rather than continued.
+    private func selectionID() throws -> String {
+        let parts = [try capture.clusterID() ?? "", request.fromMs.map(String.init) ?? "", request.untilMs.map(String.init) ?? ""]
+        return String(StableHash.fnv1a64(Array(parts.joined(separator: "\u{0}").utf8)), radix: 16)
     }
 
     /// `spool-restore-DST-HASH`: the same for every run of the same restore (capture cluster,
     /// destination cluster, topics and window), different for another.
     private func defaultRestoreID(_ mapping: TopicMapping, targetClusterID: String?) throws -> String {
-        let parts = [try capture.clusterID() ?? "", targetClusterID ?? "", mapping.source, mapping.target,
+        guard let targetClusterID else {
+            throw RestoreError.kafka("the destination cluster did not report its id within 5 s, and the default restore id is made from it (a rerun must find the same id to continue); pass --restore-id NAME to name this restore, and the same NAME on every run of it")
+        }
+        let parts = [try capture.clusterID() ?? "", targetClusterID, mapping.source, mapping.target,
                      request.fromMs.map(String.init) ?? "", request.untilMs.map(String.init) ?? ""]
         let hash = StableHash.fnv1a64(Array(parts.joined(separator: "\u{0}").utf8))
         let hex = String(hash, radix: 16)

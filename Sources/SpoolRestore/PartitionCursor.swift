@@ -10,26 +10,32 @@ struct PartitionCursor: Equatable {
     /// Whether every stored record of the partition has been read.
     var finished = false
 
-    /// The metadata committed with the offset: `spool-restore/1 end=E restored=N`.
-    var metadata: String { "spool-restore/1 end=\(destinationEnd) restored=\(restored)" }
+    /// Which selection (capture cluster and window) the progress belongs to; a cursor read back
+    /// with another one is not this restore's.
+    var selection: String = ""
+
+    /// The metadata committed with the offset: `spool-restore/1 end=E restored=N sel=S`.
+    var metadata: String { "spool-restore/1 end=\(destinationEnd) restored=\(restored) sel=\(selection)" }
 
     /// A cursor from a committed offset and its metadata; nil when the metadata is not Spool's.
     init?(committedOffset: Int64, metadata: String) {
-        var fields: [String: Int64] = [:]
+        var fields: [String: Substring] = [:]
         let words = metadata.split(separator: " ")
         guard words.first == "spool-restore/1" else { return nil }
         for word in words.dropFirst() {
-            let pair = word.split(separator: "=", maxSplits: 1)
-            if pair.count == 2, let value = Int64(pair[1]) { fields[String(pair[0])] = value }
+            let pair = word.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            if pair.count == 2 { fields[String(pair[0])] = pair[1] }
         }
-        guard let end = fields["end"], let restored = fields["restored"] else { return nil }
+        guard let end = fields["end"].flatMap({ Int64($0) }), let restored = fields["restored"].flatMap({ Int64($0) }) else { return nil }
         self.init(next: committedOffset, restored: restored, destinationEnd: end)
+        selection = fields["sel"].map(String.init) ?? ""
     }
 
-    /// A cursor at `next` with `restored` records ending at `destinationEnd`.
-    init(next: Int64, restored: Int64, destinationEnd: Int64) {
+    /// A cursor at `next` with `restored` records ending at `destinationEnd`, of `selection`.
+    init(next: Int64, restored: Int64, destinationEnd: Int64, selection: String = "") {
         self.next = next
         self.restored = restored
         self.destinationEnd = destinationEnd
+        self.selection = selection
     }
 }

@@ -23,6 +23,7 @@ public struct PartitionVerification: Sendable, Equatable {
     /// Whether the partition holds exactly the selected records, in order.
     public var isEqual: Bool { expected == found && firstDifference == nil && expectedChecksum == foundChecksum }
 
+    /// Equal when every field is (the tuple of the first difference compared by its parts).
     public static func == (lhs: Self, rhs: Self) -> Bool {
         lhs.partition == rhs.partition && lhs.expected == rhs.expected && lhs.found == rhs.found
             && lhs.firstDifference?.destination == rhs.firstDifference?.destination

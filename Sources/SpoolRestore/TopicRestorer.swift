@@ -22,6 +22,9 @@ final class TopicRestorer {
     /// Raised inside a transaction when a stop was requested.
     private struct StopRequested: Error {}
 
+    /// Raised by the foreign-record scan at the first record it finds.
+    private struct FoundRecord: Error {}
+
     private let capture: SpoolCapture
     private let mapping: TopicMapping
     private let selections: [Int32: PartitionSelection]
@@ -32,14 +35,17 @@ final class TopicRestorer {
     private let report: (TopicRestoreOutcome) -> Void
     private let logger: Logger
     private let recorder: RestoreProgressRecorder
+    /// Names the capture and window this restore selects, carried in the committed metadata.
+    private let selectionID: String
     private(set) var outcome: TopicRestoreOutcome
 
     /// A restorer of `mapping` over what `selections` chose; `report` is called after every commit.
-    init(capture: SpoolCapture, mapping: TopicMapping, restoreID: String, selections: [Int32: PartitionSelection], latest: Bool,
-         window: Range<Int64>, limits: Limits, recorder: RestoreProgressRecorder, logger: Logger,
+    init(capture: SpoolCapture, mapping: TopicMapping, restoreID: String, selectionID: String, selections: [Int32: PartitionSelection],
+         latest: Bool, window: Range<Int64>, limits: Limits, recorder: RestoreProgressRecorder, logger: Logger,
          shouldStop: @escaping () -> Bool, report: @escaping (TopicRestoreOutcome) -> Void) {
         self.capture = capture
         self.mapping = mapping
+        self.selectionID = selectionID
         self.selections = selections
         self.latest = latest
         self.window = window
@@ -79,11 +85,14 @@ final class TopicRestorer {
         var cursors: [Int32: PartitionCursor] = [:]
         for (partition, selection) in selections {
             guard let entry = committed[partition] else {
-                cursors[partition] = PartitionCursor(next: selection.firstOffset, restored: 0, destinationEnd: -1)
+                cursors[partition] = PartitionCursor(next: selection.firstOffset, restored: 0, destinationEnd: -1, selection: selectionID)
                 continue
             }
             guard let cursor = PartitionCursor(committedOffset: entry.offset, metadata: entry.metadata) else {
                 throw RestoreError.refused("consumer group '\(outcome.restoreID)' has an offset on \(mapping.target)[\(partition)] that spool restore did not commit (metadata '\(entry.metadata.prefix(80))'); give this restore another --restore-id")
+            }
+            guard cursor.selection == selectionID else {
+                throw RestoreError.refused("restore id '\(outcome.restoreID)' already holds progress on \(mapping.target)[\(partition)] for another selection (another capture, or another --from/--until); continuing it would skip records. Give this restore another --restore-id (the destination must then be empty), or rerun the earlier selection")
             }
             cursors[partition] = cursor
         }
@@ -109,9 +118,9 @@ final class TopicRestorer {
             do {
                 _ = try reader.scan(tp, from: start) { record in
                     foreign = record.offset
-                    throw StopRequested()
+                    throw FoundRecord()
                 }
-            } catch is StopRequested {}
+            } catch is FoundRecord {}
             if let foreign {
                 throw RestoreError.refused(foreignRecordsSentence(tp, offset: foreign))
             }
@@ -122,7 +131,7 @@ final class TopicRestorer {
     private func foreignRecordsSentence(_ tp: TopicPartition, offset: Int64) -> String {
         var text = "\(tp) holds records this restore did not write (the first at offset \(offset)); restore into an empty topic, or delete and recreate '\(mapping.target)' first"
         if let recorded = recorder.recordedRestored(restoreID: outcome.restoreID, partition: tp.partition), recorded > 0 {
-            text += ". The capture records that restore '\(outcome.restoreID)' wrote \(recorded) record(s) there, but the brokers keep no committed progress for it (consumer group '\(outcome.restoreID)'): they do not keep transactional offsets (librdkafka's mock cluster does not), so which records are there cannot be proven"
+            text += ". The capture records that restore '\(outcome.restoreID)' wrote \(recorded) record(s) there, but the brokers keep no committed progress for it (consumer group '\(outcome.restoreID)'): they do not keep transactional offsets (librdkafka's mock cluster does not), or the group's offsets expired (offsets.retention.minutes, 7 days by default after the last run), so which records are there cannot be proven"
         }
         return text
     }
@@ -138,26 +147,27 @@ final class TopicRestorer {
         while cursors.values.contains(where: { !$0.finished }) {
             if shouldStop() { outcome.stopped = true; return }
             do {
-                guard let tally = try oneTransaction(producer, cursors: &cursors, committed: committed) else { continue }
+                let tally = try oneTransaction(producer, cursors: &cursors, committed: committed)
+                outcome.outsideWindow += tally.outsideWindow
+                guard tally.committed else { continue }
                 outcome.written += tally.written
                 outcome.untimed += tally.untimed
-                outcome.outsideWindow += tally.outsideWindow
                 outcome.transactions += 1
                 failuresInARow = 0
                 if !progressChecked {
                     progressChecked = true
-                    try checkProgressKept(reader, cursors: cursors, committed: committed)
+                    checkProgressKept(reader, cursors: cursors, committed: committed)
                 }
                 committed = cursors
                 recorder.record(cursors: cursors, outcome: outcome, selections: selections)
                 report(outcome)
             } catch is StopRequested {
-                try? producer.abort()
+                try rollBack(producer)
                 cursors = committed
                 outcome.stopped = true
                 return
             } catch TransactionFailure.abortable(let text) {
-                try? producer.abort()
+                try rollBack(producer)
                 cursors = committed
                 failuresInARow += 1
                 outcome.retries += 1
@@ -172,9 +182,19 @@ final class TopicRestorer {
             } catch {
                 // The capture could not be read (or Kafka failed outside a transaction call): what
                 // this transaction sent is rolled back before the error ends the restore.
-                try? producer.abort()
+                try rollBack(producer)
                 throw error
             }
+        }
+    }
+
+    /// Aborts the open transaction (none open is fine); when the abort itself fails the restore
+    /// ends: a new run fences this producer, which aborts the transaction for it.
+    private func rollBack(_ producer: TransactionalProducer) throws {
+        do {
+            try producer.abort()
+        } catch let failure as TransactionFailure {
+            throw RestoreError.kafka("restoring '\(mapping.source)' into '\(mapping.target)': the transaction could not be rolled back (\(failure.description)); run the same command again: it fences this run and the broker aborts the transaction, so none of its records become visible")
         }
     }
 
@@ -189,17 +209,19 @@ final class TopicRestorer {
         return "Run the same command again to continue where the last committed transaction ended"
     }
 
-    /// What one transaction wrote.
+    /// What one transaction wrote, and what it read past outside the window.
     private struct Tally {
         var written: Int64 = 0
         var untimed: Int64 = 0
         var outsideWindow: Int64 = 0
+        /// Whether it sent anything and committed (false: only records outside the window).
+        var committed = false
     }
 
-    /// Sends one transaction's records and commits them with the partitions' progress; nil when
-    /// there was nothing to send (the cursors still advance past records outside the window).
+    /// Sends one transaction's records and commits them with the partitions' progress; when
+    /// there was nothing to send the cursors still advance past records outside the window.
     private func oneTransaction(_ producer: TransactionalProducer, cursors: inout [Int32: PartitionCursor],
-                                committed: [Int32: PartitionCursor]) throws -> Tally? {
+                                committed: [Int32: PartitionCursor]) throws -> Tally {
         var tally = Tally()
         var began = false
         let clock = ContinuousClock()
@@ -238,7 +260,7 @@ final class TopicRestorer {
             }
             if !readAny { break }
         }
-        guard began else { return nil }
+        guard began else { return tally }
         try producer.flush()
         for (partition, end) in producer.deliveredEnds() { cursors[partition]?.destinationEnd = end }
         var offsets: [Int32: (offset: Int64, metadata: String)] = [:]
@@ -247,14 +269,21 @@ final class TopicRestorer {
         }
         if shouldStop() { throw StopRequested() }
         try producer.commit(offsets: offsets, topic: mapping.target, group: outcome.restoreID)
+        tally.committed = true
         return tally
     }
 
     /// After the first commit: warns when the brokers did not keep the committed progress
     /// (librdkafka's mock cluster accepts transactional offsets without storing them).
-    private func checkProgressKept(_ reader: CommittedReader, cursors: [Int32: PartitionCursor], committed: [Int32: PartitionCursor]) throws {
+    private func checkProgressKept(_ reader: CommittedReader, cursors: [Int32: PartitionCursor], committed: [Int32: PartitionCursor]) {
         guard let partition = cursors.keys.sorted().first(where: { cursors[$0] != committed[$0] }) else { return }
-        let kept = try reader.committed(topic: mapping.target, partitions: Int(partition) + 1)[partition]
+        let kept: CommittedOffset?
+        do {
+            kept = try reader.committed(topic: mapping.target, partitions: Int(partition) + 1)[partition]
+        } catch {
+            logger.warning("could not read back this restore's committed progress to check it was kept: \(error)")
+            return
+        }
         guard kept?.offset != cursors[partition]?.next else { return }
         let warning = "the brokers did not keep this restore's committed progress (consumer group '\(outcome.restoreID)', offset of \(mapping.target)[\(partition)]): if it is interrupted, running it again refuses instead of continuing, because the records already written cannot be proven"
         outcome.warnings.append(warning)

@@ -209,6 +209,17 @@ struct RestoreBinaryTests {
             }
         }
 
+        // The same --restore-id over another selection (window) would skip records: refused.
+        try KafkaTool.createTopic("dst-window", partitions: 3, brokers: broker.bootstrap, configs: ["retention.ms=-1"])
+        let windowed = ["restore", dir.file("old.db"), "--brokers", broker.bootstrap, "--topic", "old:dst-window", "--restore-id", "fixed"]
+        let later = try SpoolProcess.run(windowed + ["--from", "\(tenDaysAgo + 300)"], directory: dir.path, timeout: 120)
+        #expect(later.status == 0, "\(later.output)")
+        let marks = try KafkaTool.watermarks("dst-window", brokers: broker.bootstrap, readUncommitted: true)
+        let wider = try SpoolProcess.run(windowed, directory: dir.path, timeout: 120)
+        #expect(wider.status == 4, "\(wider.output)")
+        #expect(wider.stderr.contains("for another selection"), "\(wider.stderr)")
+        #expect(try KafkaTool.watermarks("dst-window", brokers: broker.bootstrap, readUncommitted: true) == marks, "nothing was written")
+
         // Records of an aborted transaction are not "records this restore did not write": they
         // were never visible. The same destination with them restores.
         try KafkaTool.createTopic("dst-aborted", partitions: 3, brokers: broker.bootstrap, configs: ["retention.ms=-1"])

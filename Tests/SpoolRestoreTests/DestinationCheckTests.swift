@@ -77,6 +77,9 @@ struct RestoreMetadataTests {
         #expect(PartitionCursor(committedOffset: 5, metadata: "") == nil)
         #expect(PartitionCursor(committedOffset: 5, metadata: "spool-restore/1 end=x") == nil)
         #expect(PartitionCursor(committedOffset: 5, metadata: "kafka-connect") == nil)
+        let selected = PartitionCursor(next: 9, restored: 3, destinationEnd: 12, selection: "9f3a")
+        #expect(PartitionCursor(committedOffset: 9, metadata: selected.metadata)?.selection == "9f3a")
+        #expect(PartitionCursor(committedOffset: 9, metadata: selected.metadata) == selected)
     }
 
     @Test("SRC and SRC:DST parse; an empty side is refused")
