@@ -33,7 +33,6 @@ package enum TransactionFailure: Error, CustomStringConvertible, Sendable {
 package final class TransactionalProducer {
     private let client: RDKafkaClient
     private let timeoutMs: Int32
-    private var headerName: [CChar] = []
     /// Whether a transaction is open: begun, and neither committed nor aborted yet.
     package private(set) var inTransaction = false
 

@@ -12,9 +12,9 @@ public struct PartitionVerification: Sendable, Equatable {
     public var expected: Int64
     /// Committed records the destination holds.
     public var found: Int64
-    /// The first destination record that differs from its captured counterpart, as
-    /// (destination offset, captured offset); nil when every compared record is equal.
-    public var firstDifference: (destination: Int64, source: Int64)?
+    /// The first destination record that differs from its captured counterpart; nil when
+    /// every compared record is equal.
+    public var firstDifference: Difference?
     /// The order-dependent checksum of the selected captured records and of the destination's.
     public var expectedChecksum: UInt64
     /// The destination's checksum.
@@ -23,12 +23,18 @@ public struct PartitionVerification: Sendable, Equatable {
     /// Whether the partition holds exactly the selected records, in order.
     public var isEqual: Bool { expected == found && firstDifference == nil && expectedChecksum == foundChecksum }
 
-    /// Equal when every field is (the tuple of the first difference compared by its parts).
-    public static func == (lhs: Self, rhs: Self) -> Bool {
-        lhs.partition == rhs.partition && lhs.expected == rhs.expected && lhs.found == rhs.found
-            && lhs.firstDifference?.destination == rhs.firstDifference?.destination
-            && lhs.firstDifference?.source == rhs.firstDifference?.source
-            && lhs.expectedChecksum == rhs.expectedChecksum && lhs.foundChecksum == rhs.foundChecksum
+    /// Where the destination first differs from the capture.
+    public struct Difference: Sendable, Equatable {
+        /// The destination offset.
+        public var destination: Int64
+        /// The captured offset it should hold, -1 when the capture selected fewer records.
+        public var source: Int64
+
+        /// Names both offsets.
+        public init(destination: Int64, source: Int64) {
+            self.destination = destination
+            self.source = source
+        }
     }
 }
 
@@ -86,7 +92,7 @@ struct RestoreVerifier {
             let digest = RecordDigest.of(record, includeTimestamp: !untimed.contains(index))
             foundDigests.append(digest)
             if result.firstDifference == nil, index >= digests.count || digests[index] != digest {
-                result.firstDifference = (record.offset, index < sourceOffsets.count ? sourceOffsets[index] : -1)
+                result.firstDifference = PartitionVerification.Difference(destination: record.offset, source: index < sourceOffsets.count ? sourceOffsets[index] : -1)
             }
         }
         result.found = Int64(foundDigests.count)

@@ -58,6 +58,8 @@ extension CaptureReader {
                                                   oldestTimestamp: query.optionalInt64(3), newestTimestamp: query.optionalInt64(4),
                                                   largestRecordBytes: query.int64(5), nullKeys: query.int64(6), untimed: query.int64(7))
         }
+        // A window leaves earlier records out of min(offset); a restore starts at the first stored one.
+        guard fromMs > Int64.min || untilMs < Int64.max else { return found }
         let first = try store.connection.prepare("SELECT partition, min(offset) FROM \(table) WHERE topic = ?1 GROUP BY partition")
         first.bind(1, topic)
         while try first.step() {

@@ -105,7 +105,7 @@ struct RestoreSummaryTextTests {
         outcome.written = 3
         outcome.stopped = true
         #expect(RestoreSummaryText.lines(outcomes: [outcome], verifications: [:]).first?.contains("stopped; 7 of 10 records") == true)
-        let differs = PartitionVerification(partition: 1, expected: 10, found: 11, firstDifference: (destination: 10, source: -1),
+        let differs = PartitionVerification(partition: 1, expected: 10, found: 11, firstDifference: PartitionVerification.Difference(destination: 10, source: -1),
                                             expectedChecksum: 1, foundChecksum: 2)
         let text = RestoreSummaryText.lines(outcomes: [], verifications: ["b": [differs]]).joined(separator: "\n")
         #expect(text.contains("0 of 1 partition(s) equal"), "\(text)")
