@@ -194,7 +194,12 @@ final class TopicRestorer {
         do {
             try producer.abort()
         } catch let failure as TransactionFailure {
-            throw RestoreError.kafka("restoring '\(mapping.source)' into '\(mapping.target)': the transaction could not be rolled back (\(failure.description)); run the same command again: it fences this run and the broker aborts the transaction, so none of its records become visible")
+            let text = failure.description
+            // Fenced: the newer run aborted this transaction already and goes on with the restore.
+            let next = text.contains("FENCED") || text.contains("EPOCH")
+                ? advice(for: text)
+                : "run the same command again: it fences this run and the broker aborts the transaction, so none of its records become visible"
+            throw RestoreError.kafka("restoring '\(mapping.source)' into '\(mapping.target)': the transaction could not be rolled back (\(text)); \(next)")
         }
     }
 
