@@ -5,10 +5,10 @@ APT_PACKAGES = librdkafka-dev libsqlite3-dev libprotobuf-dev libprotoc-dev pkg-c
 
 .PHONY: deps build release test demo bench clean
 
-## deps: install librdkafka, SQLite and pkg-config with apt-get when pkg-config cannot find them
+## deps: install librdkafka, SQLite, protobuf and pkg-config with apt-get when pkg-config cannot find them
 deps:
-	@if command -v pkg-config >/dev/null 2>&1 && pkg-config --exists rdkafka sqlite3; then \
-		echo "deps: librdkafka $$(pkg-config --modversion rdkafka), sqlite $$(pkg-config --modversion sqlite3)"; \
+	@if command -v pkg-config >/dev/null 2>&1 && pkg-config --exists rdkafka sqlite3 protobuf; then \
+		echo "deps: librdkafka $$(pkg-config --modversion rdkafka), sqlite $$(pkg-config --modversion sqlite3), protobuf $$(pkg-config --modversion protobuf)"; \
 	else \
 		echo "deps: installing $(APT_PACKAGES)"; \
 		SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
