@@ -75,6 +75,13 @@ package final class TransactionalProducer {
         return effective
     }
 
+    /// Fetches `topic`'s metadata before the first send. A producer that meets a topic at its
+    /// first message holds the messages until its next metadata refresh (about a second); the
+    /// first transaction waited that long in its flush. A failure here is left to the sends.
+    package func learnPartitions(of topic: String) {
+        _ = try? client.partitionCounts(topics: [topic], timeoutMs: 5_000)
+    }
+
     /// The cluster id, or nil when the brokers do not report one in time.
     package func clusterID() -> String? { client.clusterID(timeoutMs: 5_000) }
 

@@ -67,6 +67,7 @@ final class TopicRestorer {
         } catch let failure as TransactionFailure {
             throw RestoreError.kafka("restoring '\(mapping.source)' into '\(mapping.target)': \(failure.description)")
         }
+        producer.learnPartitions(of: mapping.target)
         let reader = try CommittedReader(config: config, group: outcome.restoreID, logger: logger)
         var cursors = try startingCursors(reader, destinationPartitions: destinationPartitions)
         try refuseForeignRecords(reader, cursors: cursors, destinationPartitions: destinationPartitions)
