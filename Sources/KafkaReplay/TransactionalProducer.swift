@@ -61,9 +61,11 @@ package final class TransactionalProducer {
     }
 
     /// The batching defaults under the user's `config`, with idempotence and `acks=all` forced.
+    /// A short linger: every transaction ends with a flush, so each one starts on an empty
+    /// pipeline, and batches fill from the queue anyway (20 ms measured slower on the restore bench).
     private static func producerConfig(_ config: [String: String]) -> [String: String] {
         var effective: [String: String] = [
-            "linger.ms": "20",
+            "linger.ms": "5",
             "batch.num.messages": "10000",
             "batch.size": "1000000",
             "queue.buffering.max.messages": "500000",

@@ -14,7 +14,7 @@ import Glibc
 /// The loop reads the capture as the restore does (each partition in turn, 5,000 records at a
 /// time, through `SpoolCapture.withStoredRecords`) and sends each record's key, value, headers
 /// and timestamp to the same partition; it is timed from its first send to its final flush. The
-/// restore is timed start to exit (the destination checks, 50,000-record transactions that each
+/// restore is timed start to exit (the destination checks, 200,000-record transactions that each
 /// commit the restore's progress), with its peak RSS. Before it, the same restore with nothing
 /// selected (`--from` in 2100) times the fixed setup alone: the destination checks and the
 /// producer's start, where on the mock cluster the DescribeConfigs request goes unanswered until

@@ -24,7 +24,7 @@ public struct RestoreRequest: Sendable {
     /// and the window when nil.
     public var restoreID: String?
     /// Records per transaction.
-    public var transactionRecords = 50_000
+    public var transactionRecords = 200_000
 
     /// A request to restore `mappings` from `paths` with `config`.
     public init(paths: [String], config: [String: String], mappings: [TopicMapping]) {

@@ -57,7 +57,7 @@ struct RestoreCommand: ParsableCommand {
     var restoreID: String?
 
     @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Records per Kafka transaction.", valueName: "n"))
-    var transactionRecords: Int = 50_000
+    var transactionRecords: Int = 200_000
 
     @Flag(name: .long, help: "No progress and no summary; errors only.")
     var quiet = false
