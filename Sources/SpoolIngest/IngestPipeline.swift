@@ -44,7 +44,7 @@ public final class IngestPipeline {
         let clock = ContinuousClock()
         let started = clock.now
         let store = try SpoolStore.openForWriting(path: databasePath, durability: options.durability,
-                                                  busyTimeoutMs: options.busyTimeoutMs)
+                                                  busyTimeoutMs: options.busyTimeoutMs, upgradeNotice: { [logger] in logger.notice("\($0)") })
         defer { store.close() }
         if try store.mergeInProgress() { throw IngestError.mergeUnfinished(path: databasePath) }
         try applyKeyedModes(store)

@@ -60,6 +60,7 @@ final class RestoreProgressRecorder {
                     selected: selections[partition]?.count ?? 0, updatedAt: now))
             }
             for (path, rows) in rowsByPath.sorted(by: { $0.key < $1.key }) {
+                try refuseUpgrade(path)
                 let store = try SpoolStore.openForWriting(path: path, busyTimeoutMs: 1_000)
                 defer { store.close() }
                 try store.recordRestoreProgress(rows)
@@ -67,6 +68,16 @@ final class RestoreProgressRecorder {
         } catch {
             failure = "\(error)"
             logger.warning("the restore's progress is not recorded in the capture (spool status will not show it): \(error); the restore goes on, Kafka keeps its progress")
+        }
+    }
+
+    /// Throws for a capture from before the streams layout: opening it for writing would rewrite
+    /// every record in the middle of the restore.
+    private func refuseUpgrade(_ path: String) throws {
+        let store = try SpoolStore.openForReading(path: path)
+        defer { store.close() }
+        guard store.usesStreamsLayout else {
+            throw StoreError.inconsistent(path: path, reason: "it was written by an earlier spool, and recording progress would first rewrite its records into the streams layout (spool compact \(path) does that)")
         }
     }
 

@@ -12,6 +12,8 @@ import Glibc
 /// pointer SQLite holds outlives the scope that lent it.
 final class BatchInserter {
     private let connection: SQLiteConnection
+    /// Each partition's stream id (its records' row id range).
+    let streams: StreamDirectory
     private var insertMessage: SQLiteStatement?
     private var upsertCheckpoint: SQLiteStatement?
     private var updateProgress: SQLiteStatement?
@@ -26,8 +28,9 @@ final class BatchInserter {
     /// The keyed topics and their modes, as recorded in the database (set by the store).
     var keyedModes: [String: KeyedMode] = [:]
 
-    init(connection: SQLiteConnection) {
+    init(connection: SQLiteConnection, streams: StreamDirectory) {
         self.connection = connection
+        self.streams = streams
     }
 
     deinit {
@@ -45,6 +48,7 @@ final class BatchInserter {
         deleteLatest = nil
         countKeyed = nil
         addDecodeStats = nil
+        streams.finalize()
         for pointer in topicCStrings.values { free(pointer) }
         topicCStrings.removeAll()
     }
@@ -59,39 +63,34 @@ final class BatchInserter {
         if modes.contains(where: { $0 != nil }) { try applyLatest(batch, modes: modes, decoded: decodedView) }
         if let decoded { try countDecoded(batch, decoded) }
         let insert = try statement(&insertMessage, """
-            INSERT INTO messages (key, value, topic, partition, offset, timestamp, headers, key_json, value_json, decode_state)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO records (id, key, value, timestamp, headers, key_json, value_json, decode_state)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """)
-        let topicPointers = batch.topicNames.map { cString(for: $0) }
-        let topicLengths = batch.topicNames.map { $0.utf8.count }
         let (order, groups) = Self.partitionOrder(batch)
         var gained: [TopicPartition: (count: Int64, lastTimestamp: Int64)] = [:]
         try decodedView.withJSON { json in
         try batch.withPayloads { payloads in
             let topicIndexes = batch.topicIndexes
-            let partitions = batch.partitions
             let offsets = batch.offsets
             let timestamps = batch.timestamps
             for group in groups {
                 let first = order[group.lowerBound]
                 let topicIndex = Int(topicIndexes[first])
-                let partition = partitions[first]
                 if modes[topicIndex] == .latestOnly { continue }
+                let tp = TopicPartition(topic: batch.topicNames[topicIndex], partition: batch.partitions[first])
+                let stream = try streams.streamID(creating: tp)
                 for position in group {
                     let row = order[position]
-                    insert.bindStatic(1, blob: payloads.key(at: row))
-                    insert.bindStatic(2, blob: payloads.value(at: row))
-                    insert.bindStatic(3, text: topicPointers[topicIndex], count: topicLengths[topicIndex])
-                    insert.bind(4, Int64(partition))
-                    insert.bind(5, offsets[row])
-                    insert.bind(6, timestamps[row])
-                    bindHeaders(of: row, payloads, to: insert, at: 7)
-                    json.bind(row: row, to: insert, at: 8)
+                    insert.bind(1, try streams.rowID(stream: stream, offset: offsets[row], of: tp))
+                    insert.bindStatic(2, blob: payloads.key(at: row))
+                    insert.bindStatic(3, blob: payloads.value(at: row))
+                    insert.bind(4, timestamps[row])
+                    bindHeaders(of: row, payloads, to: insert, at: 5)
+                    json.bind(row: row, to: insert, at: 6)
                     // Reset (which also clears the bindings) before the payloads are given back.
                     defer { insert.reset() }
                     try insert.step()
                 }
-                let tp = TopicPartition(topic: batch.topicNames[topicIndex], partition: partition)
                 gained[tp] = (Int64(group.count), timestamps[order[group.upperBound - 1]])
             }
         }
@@ -299,7 +298,7 @@ final class BatchInserter {
     /// with the range of `order` each partition occupies.
     ///
     /// A batch is merged by timestamp across partitions; inserting it partition by partition
-    /// makes the unique index see runs of increasing keys instead of jumps between partitions.
+    /// appends runs of increasing row ids to each partition's range instead of jumping between them.
     /// Within one transaction the order of inserts changes nothing else.
     static func partitionOrder(_ batch: MessageBatch) -> (order: [Int], groups: [Range<Int>]) {
         var slotByKey: [Int: Int] = [:]

@@ -14,6 +14,7 @@ package final class CaptureReader {
     /// The prepared query of `withLatestRows`.
     var latestRows: SQLiteStatement?
     private var decodedRows: SQLiteStatement?
+    private var firstAtTime: SQLiteStatement?
     private var holdingsByTopic: [String: [Int32: ReplayRange]] = [:]
 
     /// Opens `path` read-only; refuses what `SpoolStore.openForReading` refuses.
@@ -28,6 +29,7 @@ package final class CaptureReader {
     package func close() {
         rows = nil
         decodedRows = nil
+        firstAtTime = nil
         latestRows = nil
         store.close()
     }
@@ -42,9 +44,13 @@ package final class CaptureReader {
     /// capture. Read once; later calls answer the same.
     package func holdings(topic: String) throws -> [Int32: ReplayRange] {
         if let known = holdingsByTopic[topic] { return known }
+        // The first row of the partition's row id range (the messages view would scan it).
+        let firstStoredOffset = store.usesStreamsLayout
+            ? "(SELECT r.id - (st.id << 44) FROM streams st JOIN records r ON r.id >= st.id << 44 AND r.id < (st.id + 1) << 44 WHERE st.topic = s.topic AND st.partition = s.partition ORDER BY r.id LIMIT 1)"
+            : "(SELECT min(m.offset) FROM messages m WHERE m.topic = s.topic AND m.partition = s.partition)"
         let query = try store.connection.prepare("""
             SELECT s.partition, s.next_offset,
-                   (SELECT min(m.offset) FROM messages m WHERE m.topic = s.topic AND m.partition = s.partition),
+                   \(firstStoredOffset),
                    (SELECT max(g.last_missing_offset) FROM gaps g WHERE g.topic = s.topic AND g.partition = s.partition)
             FROM partition_state s WHERE s.topic = ?1
             """)
@@ -63,14 +69,10 @@ package final class CaptureReader {
     /// The first held offset of `partition` whose timestamp is at or after `timestampMs`.
     package func firstOffset(of partition: TopicPartition, atOrAfter timestampMs: Int64) throws -> Int64? {
         guard let held = try holdings(topic: partition.topic)[partition.partition], !held.isEmpty else { return nil }
-        let query = try store.connection.prepare("""
-            SELECT min(offset) FROM messages WHERE topic = ?1 AND partition = ?2 AND offset >= ?3 AND offset < ?4 AND timestamp >= ?5
-            """)
-        query.bind(1, partition.topic)
-        query.bind(2, Int64(partition.partition))
-        query.bind(3, held.start)
-        query.bind(4, held.end)
-        query.bind(5, timestampMs)
+        guard let query = try partitionQuery(&firstAtTime, columns: "1", of: partition, offsets: held.start..<held.end,
+                                             condition: "timestamp >= ?7", limit: 1) else { return nil }
+        defer { query.reset() }
+        query.bind(7, timestampMs)
         guard try query.step() else { return nil }
         return query.optionalInt64(0)
     }
@@ -81,16 +83,8 @@ package final class CaptureReader {
     /// `StoreError.inconsistent` naming the partition.
     package func withRows(of partition: TopicPartition, from start: Int64, before end: Int64, limit: Int,
                           _ body: (CapturedRow) throws -> Void) throws -> Int {
-        let query = try store.connection.prepareOnce(&rows, """
-            SELECT offset, timestamp, key, value, \(store.hasHeaders ? "headers" : "NULL") FROM messages
-            WHERE topic = ?1 AND partition = ?2 AND offset >= ?3 AND offset < ?4 ORDER BY offset LIMIT ?5
-            """)
-        query.reset()
-        query.bind(1, partition.topic)
-        query.bind(2, Int64(partition.partition))
-        query.bind(3, start)
-        query.bind(4, end)
-        query.bind(5, Int64(limit))
+        guard let query = try partitionQuery(&rows, columns: "timestamp, key, value, \(store.hasHeaders ? "headers" : "NULL")",
+                                             of: partition, offsets: start..<max(start, end), limit: limit) else { return 0 }
         var handed = 0
         defer { query.reset() }
         while try query.step() {
@@ -123,20 +117,43 @@ package final class CaptureReader {
     package func withDecoded(of partition: TopicPartition, from first: Int64, through last: Int64,
                              _ body: (Int64, UnsafeRawBufferPointer?, UnsafeRawBufferPointer?) throws -> Void) throws {
         guard store.schemaVersion >= 4 else { return }
-        let query = try store.connection.prepareOnce(&decodedRows, """
-            SELECT offset, key_json, value_json FROM messages
-            WHERE topic = ?1 AND partition = ?2 AND offset >= ?3 AND offset <= ?4 AND (key_json IS NOT NULL OR value_json IS NOT NULL)
-            ORDER BY offset
-            """)
-        query.reset()
+        guard last >= first, let query = try partitionQuery(&decodedRows, columns: "key_json, value_json", of: partition,
+                                                              offsets: first..<(last < Int64.max ? last + 1 : last),
+                                                              condition: "(key_json IS NOT NULL OR value_json IS NOT NULL)") else { return }
         defer { query.reset() }
-        query.bind(1, partition.topic)
-        query.bind(2, Int64(partition.partition))
-        query.bind(3, first)
-        query.bind(4, last)
         while try query.step() {
             try body(query.int64(0), query.lentBlob(1), query.lentBlob(2))
         }
+    }
+
+    /// Prepares (once, in `slot`) and binds the query of `partition`'s records with offsets in
+    /// `offsets` (and `condition`, if given), in offset order, at most `limit`: the offset,
+    /// then `columns`. Nil when the partition has no records. In the streams layout it reads a
+    /// row id range of `records`; in an earlier file, the `messages` table by its unique index.
+    private func partitionQuery(_ slot: inout SQLiteStatement?, columns: String, of partition: TopicPartition,
+                                offsets: Range<Int64>, condition: String? = nil, limit: Int = Int.max) throws -> SQLiteStatement? {
+        let also = condition.map { " AND \($0)" } ?? ""
+        var base: Int64 = 0
+        var range = offsets
+        if store.usesStreamsLayout {
+            guard let stream = try store.streams.streamID(of: partition) else { return nil }
+            base = StreamDirectory.base(of: stream)
+            let storable = 0..<(StreamDirectory.largestOffset + 1)
+            range = offsets.clamped(to: storable)
+        }
+        let query = try store.connection.prepareOnce(&slot, store.usesStreamsLayout
+            ? "SELECT id - ?1, \(columns) FROM records WHERE id >= ?1 + ?2 AND id < ?1 + ?3\(also) ORDER BY id LIMIT ?4"
+            : "SELECT offset, \(columns) FROM messages WHERE topic = ?5 AND partition = ?6 AND offset >= ?1 + ?2 AND offset < ?1 + ?3\(also) ORDER BY offset LIMIT ?4")
+        query.reset()
+        query.bind(1, base)
+        query.bind(2, range.lowerBound)
+        query.bind(3, range.upperBound)
+        query.bind(4, Int64(limit))
+        if !store.usesStreamsLayout {
+            query.bind(5, partition.topic)
+            query.bind(6, Int64(partition.partition))
+        }
+        return query
     }
 
     /// Throws when the first row found lies past `start` because retention removed rows since

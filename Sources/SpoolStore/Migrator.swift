@@ -1,3 +1,5 @@
+import SpoolModel
+
 /// Brings a database to the newest schema built into the binary, or refuses it.
 ///
 /// Each migration runs in its own IMMEDIATE transaction together with the `spool_migrations`
@@ -11,11 +13,15 @@ struct Migrator {
     /// Work a migration needs beyond its SQL, run in its transaction right after the SQL: the
     /// per-topic views are made by the store, so migration 2 re-creates them with `headers`.
     let followUps: [Int: (SQLiteConnection) throws -> Void]
+    /// Checks a migration needs before its transaction starts (it refuses a file it cannot convert).
+    let preChecks: [Int: (SQLiteConnection) throws -> Void]
 
     init(migrations: [EmbeddedMigration] = embeddedMigrations,
-         followUps: [Int: (SQLiteConnection) throws -> Void] = [2: SpoolStore.upgradeTopicViews, 4: SpoolStore.upgradeTopicViews]) {
+         followUps: [Int: (SQLiteConnection) throws -> Void] = [2: SpoolStore.upgradeTopicViews, 4: SpoolStore.upgradeTopicViews],
+         preChecks: [Int: (SQLiteConnection) throws -> Void] = [12: Self.refuseOffsetsBeyondStreams]) {
         self.migrations = migrations.sorted { $0.version < $1.version }
         self.followUps = followUps
+        self.preChecks = preChecks
     }
 
     /// The newest version this binary knows.
@@ -51,7 +57,8 @@ struct Migrator {
     }
 
     /// Checks the recorded migrations against the built-in ones; then applies the missing ones.
-    func migrate(_ connection: SQLiteConnection, nowMs: Int64) throws {
+    /// `announce` hears a line before and after a migration that rewrites stored records.
+    func migrate(_ connection: SQLiteConnection, nowMs: Int64, announce: ((String) -> Void)? = nil) throws {
         switch try classify(connection) {
         case .foreign(let reason):
             throw StoreError.notSpoolDatabase(path: connection.path, reason: reason)
@@ -75,6 +82,12 @@ struct Migrator {
         }
         let applied = Int(try connection.integer("SELECT coalesce(max(version), 0) FROM spool_migrations") ?? 0)
         for migration in migrations where migration.version > applied {
+            try preChecks[migration.version]?(connection)
+            let rewritten = migration.version == 12 ? try connection.integer("SELECT count(*) FROM messages") ?? 0 : 0
+            let started = ContinuousClock.now
+            if rewritten > 0 {
+                announce?("upgrading \(connection.path) to the streams layout (migration 12): rewriting \(rewritten) records in one transaction; an interruption leaves the file as it was")
+            }
             try connection.inTransaction {
                 try connection.execute(migration.sql)
                 try followUps[migration.version]?(connection)
@@ -85,7 +98,22 @@ struct Migrator {
                 record.bind(4, nowMs)
                 try record.run()
             }
+            if rewritten > 0 {
+                let elapsed = ContinuousClock.now - started
+                announce?("upgraded \(connection.path) in \(elapsed.components.seconds) s; the old table's pages are free space that later writes reuse (spool compact gives them back to the file system)")
+            }
         }
+    }
+
+    /// Before migration 12: refuses a file with a stored offset the streams layout cannot hold
+    /// (below 0 or above 2^44 - 1), naming the partition, before anything is rewritten.
+    static func refuseOffsetsBeyondStreams(_ connection: SQLiteConnection) throws {
+        let query = try connection.prepare("""
+            SELECT topic, partition, offset FROM messages WHERE offset < 0 OR offset > \(StreamDirectory.largestOffset) LIMIT 1
+            """)
+        guard try query.step() else { return }
+        let partition = TopicPartition(topic: query.text(0) ?? "", partition: Int32(truncatingIfNeeded: query.int64(1)))
+        throw StoreError.unstorable(path: connection.path, reason: "\(partition) stores offset \(query.int64(2)), outside 0...\(StreamDirectory.largestOffset), which this spool's layout cannot hold; the file was not upgraded. Use the spool that wrote it")
     }
 
     private func verifyRecorded(_ connection: SQLiteConnection) throws {

@@ -8,6 +8,7 @@ import SpoolModel
 /// given back to the file system when the database uses incremental auto-vacuum.
 final class RetentionWorker {
     private let connection: SQLiteConnection
+    private let streams: StreamDirectory
     private var headRows: SQLiteStatement?
     private var deletePrefix: SQLiteStatement?
     private var recordRemoval: SQLiteStatement?
@@ -16,8 +17,9 @@ final class RetentionWorker {
     /// found too young; the partition is skipped until the age limit passes that time.
     private var youngUntil: [TopicPartition: Int64] = [:]
 
-    init(connection: SQLiteConnection) {
+    init(connection: SQLiteConnection, streams: StreamDirectory) {
         self.connection = connection
+        self.streams = streams
     }
 
     /// Finalizes the statements; they are prepared again on the next use.
@@ -116,12 +118,14 @@ final class RetentionWorker {
 
     /// The first `limit` stored rows of `partition` in offset order: offset and timestamp.
     private func leadingRows(of partition: TopicPartition, limit: Int) throws -> [(offset: Int64, timestamp: Int64)] {
+        guard let stream = try streams.streamID(of: partition) else { return [] }
         let query = try statement(&headRows, """
-            SELECT offset, timestamp FROM messages WHERE topic = ?1 AND partition = ?2 ORDER BY offset LIMIT ?3
+            SELECT id - ?1, timestamp FROM records WHERE id >= ?1 AND id < ?2 ORDER BY id LIMIT ?3
             """)
         defer { query.reset() }
-        query.bind(1, partition.topic)
-        query.bind(2, Int64(partition.partition))
+        let ids = StreamDirectory.rowIDs(of: stream)
+        query.bind(1, ids.lowerBound)
+        query.bind(2, ids.upperBound)
         query.bind(3, Int64(limit))
         var rows: [(offset: Int64, timestamp: Int64)] = []
         while try query.step() { rows.append((query.int64(0), query.int64(1))) }
@@ -131,11 +135,12 @@ final class RetentionWorker {
     /// Removes `partition`'s rows up to and including `lastOffset` (`count` of them) and records it.
     private func remove(_ partition: TopicPartition, through lastOffset: Int64, count: Int, keptLogTopics: Set<String>) throws {
         youngUntil[partition] = nil
-        let delete = try statement(&deletePrefix, "DELETE FROM messages WHERE topic = ?1 AND partition = ?2 AND offset <= ?3")
-        delete.bind(1, partition.topic)
-        delete.bind(2, Int64(partition.partition))
-        delete.bind(3, lastOffset)
-        try delete.run()
+        if let stream = try streams.streamID(of: partition) {
+            let delete = try statement(&deletePrefix, "DELETE FROM records WHERE id >= ?1 AND id <= ?1 + ?2")
+            delete.bind(1, StreamDirectory.base(of: stream))
+            delete.bind(2, lastOffset)
+            try delete.run()
+        }
         let record = try statement(&recordRemoval, """
             UPDATE partition_state SET stored_count = stored_count - ?4, retained_deleted = retained_deleted + ?4,
                 retained_from_offset = ?3 + 1

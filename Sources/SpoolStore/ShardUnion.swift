@@ -66,10 +66,13 @@ enum ShardUnion {
 
     private static func createViews(_ connection: SQLiteConnection, count: Int) throws {
         for table in tables {
-            let present = try (0..<count).allSatisfy { index in
-                try connection.integer("SELECT count(*) FROM s\(index).sqlite_master WHERE type = 'table' AND name = '\(table)'") == 1
+            if table == "messages", try allHave("records", count: count, on: connection) {
+                // The files' own messages views name their tables unqualified, which this
+                // connection would resolve elsewhere: each file's join is spelled out.
+                try connection.execute("CREATE TEMP VIEW messages AS " + (0..<count).map { "SELECT " + SpoolStore.messagesViewColumns(records: "r", streams: "s") + " FROM s\($0).streams s JOIN s\($0).records r ON r.id >= s.id << 44 AND r.id < (s.id + 1) << 44" }.joined(separator: " UNION ALL "))
+                continue
             }
-            guard present else { continue }
+            guard try allHave(table, count: count, on: connection) else { continue }
             let distinct = table == "schemas" ? " UNION " : " UNION ALL "
             try connection.execute("CREATE TEMP VIEW \(table) AS " + (0..<count).map { "SELECT * FROM s\($0).\(table)" }.joined(separator: distinct))
         }
@@ -84,6 +87,13 @@ enum ShardUnion {
         for topic in try texts(connection, "SELECT DISTINCT topic FROM keyed_topics ORDER BY topic") {
             try createTopicView(SpoolStore.latestViewName(topic), columns: SpoolStore.latestViewColumns, from: "latest", topic: topic,
                                 on: connection)
+        }
+    }
+
+    /// Whether every attached file has a table named `table`.
+    private static func allHave(_ table: String, count: Int, on connection: SQLiteConnection) throws -> Bool {
+        try (0..<count).allSatisfy { index in
+            try connection.integer("SELECT count(*) FROM s\(index).sqlite_master WHERE type = 'table' AND name = '\(table)'") == 1
         }
     }
 

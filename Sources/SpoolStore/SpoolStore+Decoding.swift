@@ -78,9 +78,13 @@ extension SpoolStore {
     /// Per topic: records decoded, pending and failed, and the first failure.
     public func decodeStatus() throws -> [DecodeStatus] {
         guard hasDecodedColumns else { return [] }
+        // The log's pending rows through their partial index (the messages view would scan).
+        let pendingInLog = usesStreamsLayout
+            ? "SELECT s.topic, count(*) AS n FROM records r INDEXED BY records_decode_pending JOIN streams s ON s.id = r.id >> 44 WHERE r.decode_state = 'pending' GROUP BY s.topic"
+            : "SELECT topic, count(*) AS n FROM messages WHERE decode_state = 'pending' GROUP BY topic"
         let query = try connection.prepare("""
             WITH pending AS (
-                SELECT topic, count(*) AS n FROM messages WHERE decode_state = 'pending' GROUP BY topic
+                \(pendingInLog)
                 UNION ALL
                 SELECT l.topic, count(*) FROM latest l JOIN keyed_topics k ON k.topic = l.topic AND k.mode = 'latest_only'
                 WHERE l.decode_state = 'pending' GROUP BY l.topic
@@ -121,11 +125,19 @@ extension SpoolStore {
             let first = "FROM json_each(headers) AS h WHERE h.value ->> 'key' = ?\(index + 3) ORDER BY h.key LIMIT 1"
             return ", (SELECT h.value ->> 'value' \(first)), (SELECT h.value ->> 'value_base64' \(first))"
         }.joined()
-        let query = try connection.prepare("""
-            SELECT rowid, topic, partition, offset, key, value\(hasHeaders ? headerColumns : headerNames.map { _ in ", NULL, NULL" }.joined())
-            FROM \(table) INDEXED BY \(table)_decode_pending
-            WHERE decode_state = 'pending' AND rowid > ?1 \(onlyLatestOnly) ORDER BY rowid LIMIT ?2
-            """)
+        let headerSelection = hasHeaders ? headerColumns : headerNames.map { _ in ", NULL, NULL" }.joined()
+        let sql = table == "messages" && usesStreamsLayout
+            ? """
+              SELECT r.id, s.topic, s.partition, r.id - (s.id << 44), key, value\(headerSelection)
+              FROM records r INDEXED BY records_decode_pending JOIN streams s ON s.id = r.id >> 44
+              WHERE r.decode_state = 'pending' AND r.id > ?1 ORDER BY r.id LIMIT ?2
+              """
+            : """
+              SELECT rowid, topic, partition, offset, key, value\(headerSelection)
+              FROM \(table) INDEXED BY \(table)_decode_pending
+              WHERE decode_state = 'pending' AND rowid > ?1 \(onlyLatestOnly) ORDER BY rowid LIMIT ?2
+              """
+        let query = try connection.prepare(sql)
         query.bind(1, afterRowID)
         query.bind(2, Int64(limit))
         for (index, name) in headerNames.enumerated() where hasHeaders { query.bind(Int32(index + 3), name) }
@@ -149,7 +161,7 @@ extension SpoolStore {
         try connection.inTransaction {
             try insertSchemas(schemas)
             let updateLog = try connection.prepare("""
-                UPDATE messages SET key_json = ?2, value_json = ?3, decode_state = ?4 WHERE rowid = ?1
+                UPDATE records SET key_json = ?2, value_json = ?3, decode_state = ?4 WHERE id = ?1
                 """)
             let updateLatestRow = try connection.prepare("""
                 UPDATE latest SET key_json = ?2, value_json = ?3, decode_state = ?4 WHERE rowid = ?1

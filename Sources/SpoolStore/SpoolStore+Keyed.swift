@@ -126,7 +126,12 @@ extension SpoolStore {
 
     /// Deletes `topic`'s log rows (a `latest_only` topic keeps only its table).
     private func dropLog(of topic: String) throws {
-        try execute("DELETE FROM messages WHERE topic = ?1", topic)
+        // Row id range by range (through the messages view it would go row by row).
+        try execute("""
+            DELETE FROM records WHERE id >= (SELECT min(id) FROM streams WHERE topic = ?1) << 44
+                AND id < ((SELECT max(id) FROM streams WHERE topic = ?1) + 1) << 44
+                AND (id >> 44) IN (SELECT id FROM streams WHERE topic = ?1)
+            """, topic)
         try execute("UPDATE partition_state SET stored_count = 0, last_stored_timestamp = NULL WHERE topic = ?1", topic)
     }
 

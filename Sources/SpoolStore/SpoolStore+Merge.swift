@@ -159,58 +159,82 @@ extension SpoolStore {
     }
 
     /// Copies the attached shard's rows of `partition` after those already here, a chunk per
-    /// transaction, with a partition state that always matches what is copied.
+    /// transaction, with a partition state that always matches what is copied. The shard may
+    /// be in the streams layout or an earlier one (read through its `messages` table).
     private func copyPartition(_ partition: TopicPartition, chunkSize: Int, stop: () -> Bool) throws -> Int64 {
+        let shardRows = try shardRowsQuery(partition)
         var copied: Int64 = 0
         while true {
-            // Deferred: IMMEDIATE would take the write lock of the attached shard too.
-            let done = try connection.inTransaction(immediate: false) { () -> Bool in
-                let last = try int64("SELECT max(offset) FROM main.messages WHERE topic = ?1 AND partition = ?2", partition) ?? Int64.min
-                try run("""
-                    INSERT INTO main.messages (key, value, topic, partition, offset, timestamp, headers, key_json, value_json, decode_state)
-                    SELECT key, value, topic, partition, offset, timestamp, headers, key_json, value_json, decode_state FROM shard.messages
-                    WHERE topic = ?1 AND partition = ?2 AND offset > ?3 ORDER BY offset LIMIT ?4
-                    """, partition, [last, Int64(chunkSize)])
-                let added = Int64(try connection.changes())
-                copied += added
-                if added < Int64(chunkSize) {
-                    try finishPartition(partition)
-                    return true
+            do {
+                // Deferred: IMMEDIATE would take the write lock of the attached shard too.
+                let done = try connection.inTransaction(immediate: false) { () -> Bool in
+                    let base = StreamDirectory.base(of: try streams.streamID(creating: partition))
+                    let end = base + StreamDirectory.largestOffset + 1
+                    let last = try int64("SELECT max(id) - ?3 FROM main.records WHERE id >= ?3 AND id < ?4", partition, [base, end]) ?? -1
+                    try run("""
+                        INSERT INTO main.records (id, key, value, timestamp, headers, key_json, value_json, decode_state)
+                        SELECT ?3 + offset, key, value, timestamp, headers, key_json, value_json, decode_state FROM (\(shardRows.sql))
+                        """, partition, [base, last, Int64(chunkSize)] + shardRows.parameters)
+                    let added = Int64(try connection.changes())
+                    copied += added
+                    if added < Int64(chunkSize) {
+                        try finishPartition(partition, base: base)
+                        return true
+                    }
+                    try run("""
+                        INSERT OR REPLACE INTO main.partition_state (topic, partition, replay_start_offset, replay_end_offset, consumed_offset,
+                            released_offset, last_consumed_timestamp, is_live, is_paused, next_offset, stored_count, last_stored_timestamp,
+                            updated_at, headers_from_offset, retained_from_offset, retained_deleted)
+                        SELECT s.topic, s.partition, s.replay_start_offset, s.replay_end_offset, m.offset, m.offset, m.timestamp, 0, 0,
+                               m.offset + 1, coalesce((SELECT stored_count FROM main.partition_state p WHERE p.topic = ?1 AND p.partition = ?2), 0) + ?5,
+                               m.timestamp, s.updated_at, s.headers_from_offset, s.retained_from_offset, s.retained_deleted
+                        FROM shard.partition_state s, (SELECT id - ?3 AS offset, timestamp FROM main.records WHERE id >= ?3 AND id < ?4
+                                                       ORDER BY id DESC LIMIT 1) m
+                        WHERE s.topic = ?1 AND s.partition = ?2
+                        """, partition, [base, end, added])
+                    return false
                 }
-                try run("""
-                    INSERT OR REPLACE INTO main.partition_state (topic, partition, replay_start_offset, replay_end_offset, consumed_offset,
-                        released_offset, last_consumed_timestamp, is_live, is_paused, next_offset, stored_count, last_stored_timestamp,
-                        updated_at, headers_from_offset, retained_from_offset, retained_deleted)
-                    SELECT s.topic, s.partition, s.replay_start_offset, s.replay_end_offset, m.offset, m.offset, m.timestamp, 0, 0,
-                           m.offset + 1, coalesce((SELECT stored_count FROM main.partition_state p WHERE p.topic = ?1 AND p.partition = ?2), 0) + ?3,
-                           m.timestamp, s.updated_at, s.headers_from_offset, s.retained_from_offset, s.retained_deleted
-                    FROM shard.partition_state s, (SELECT offset, timestamp FROM main.messages WHERE topic = ?1 AND partition = ?2
-                                                   ORDER BY offset DESC LIMIT 1) m
-                    WHERE s.topic = ?1 AND s.partition = ?2
-                    """, partition, [added])
-                return false
+                if done || stop() { return copied }
+            } catch {
+                // A stream the transaction added went with it.
+                streams.forgetAll()
+                throw error
             }
-            if done || stop() { return copied }
         }
+    }
+
+    /// The attached shard's rows of `partition` after offset ?4, at most ?5, in offset order
+    /// (offset first, then the stored columns), and the parameters it needs from ?6 on.
+    private func shardRowsQuery(_ partition: TopicPartition) throws -> (sql: String, parameters: [Int64]) {
+        let columns = "key, value, timestamp, headers, key_json, value_json, decode_state"
+        guard try connection.integer("SELECT count(*) FROM shard.sqlite_master WHERE type = 'table' AND name = 'records'") == 1 else {
+            return ("SELECT offset, \(columns) FROM shard.messages WHERE topic = ?1 AND partition = ?2 AND offset > ?4 ORDER BY offset LIMIT ?5", [])
+        }
+        // No stream: the shard stored nothing of it; -1 selects no row id.
+        let stream = try int64("SELECT id FROM shard.streams WHERE topic = ?1 AND partition = ?2", partition)
+        let base = stream.map(StreamDirectory.base(of:)) ?? -1
+        return ("SELECT id - ?6 AS offset, \(columns) FROM shard.records WHERE id > ?6 + ?4 AND id < ?7 AND ?6 >= 0 ORDER BY id LIMIT ?5",
+                [base, base + StreamDirectory.largestOffset + 1])
     }
 
     /// The partition is copied: its state becomes the shard's, except that rows the shard's
     /// retention removed since an earlier merge are removed here too and the count is the
-    /// rows this file holds.
-    private func finishPartition(_ partition: TopicPartition) throws {
+    /// rows this file holds. `base` is the partition's first row id here.
+    private func finishPartition(_ partition: TopicPartition, base: Int64) throws {
+        let end = base + StreamDirectory.largestOffset + 1
         try run("""
-            DELETE FROM main.messages WHERE topic = ?1 AND partition = ?2 AND offset <
-                coalesce((SELECT retained_from_offset FROM shard.partition_state WHERE topic = ?1 AND partition = ?2), -9223372036854775808)
-            """, partition, [])
+            DELETE FROM main.records WHERE id >= ?3 AND id < ?3 +
+                max(0, coalesce((SELECT retained_from_offset FROM shard.partition_state WHERE topic = ?1 AND partition = ?2), 0))
+            """, partition, [base])
         try run("""
             INSERT OR REPLACE INTO main.partition_state (topic, partition, replay_start_offset, replay_end_offset, consumed_offset,
                 released_offset, last_consumed_timestamp, is_live, is_paused, next_offset, stored_count, last_stored_timestamp,
                 updated_at, headers_from_offset, retained_from_offset, retained_deleted)
             SELECT topic, partition, replay_start_offset, replay_end_offset, consumed_offset, released_offset, last_consumed_timestamp,
-                is_live, is_paused, next_offset, (SELECT count(*) FROM main.messages m WHERE m.topic = ?1 AND m.partition = ?2),
+                is_live, is_paused, next_offset, (SELECT count(*) FROM main.records WHERE id >= ?3 AND id < ?4),
                 last_stored_timestamp, updated_at, headers_from_offset, retained_from_offset, retained_deleted
             FROM shard.partition_state WHERE topic = ?1 AND partition = ?2
-            """, partition, [])
+            """, partition, [base, end])
     }
 
     /// Adds the attached shard's keyed-table rows; where two shards hold one key (only when a
@@ -290,11 +314,12 @@ extension SpoolStore {
         try statement.run()
     }
 
-    /// The first column of `sql` (with the partition as ?1, ?2) as an integer.
-    private func int64(_ sql: String, _ partition: TopicPartition) throws -> Int64? {
+    /// The first column of `sql` (with the partition as ?1, ?2 and `more` from ?3) as an integer.
+    private func int64(_ sql: String, _ partition: TopicPartition, _ more: [Int64] = []) throws -> Int64? {
         let statement = try connection.prepare(sql)
         statement.bind(1, partition.topic)
         statement.bind(2, Int64(partition.partition))
+        for (index, value) in more.enumerated() { statement.bind(Int32(index + 3), value) }
         guard try statement.step() else { return nil }
         return statement.optionalInt64(0)
     }

@@ -109,6 +109,13 @@ extension SpoolStore {
     /// The columns of every per-topic view, in order.
     static let viewColumns = "key, value, topic, partition, offset, timestamp, headers, key_json, value_json, decode_state"
 
+    /// The messages view's select list over `records` aliased `records` and `streams` aliased
+    /// `streams` (as migration 12 defines the view).
+    static func messagesViewColumns(records r: String, streams s: String) -> String {
+        "\(r).key AS key, \(r).value AS value, \(s).topic AS topic, \(s).partition AS partition, \(r).id - (\(s).id << 44) AS offset, "
+            + "\(r).timestamp AS timestamp, \(r).headers AS headers, \(r).key_json AS key_json, \(r).value_json AS value_json, \(r).decode_state AS decode_state"
+    }
+
     /// Creates `"topic"` as a view over its messages on `connection`, unless the name is taken.
     static func createView(for topic: String, on connection: SQLiteConnection) throws {
         guard try !nameIsTaken(topic, on: connection), !topic.lowercased().hasPrefix("sqlite_") else { return }

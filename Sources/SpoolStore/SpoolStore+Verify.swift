@@ -58,19 +58,23 @@ extension SpoolStore {
         defer { _ = try? connection.execute("COMMIT") }
         var problems = try integrityFindings(limit: 100).map { "integrity check: \($0)" }
         problems += try readerNotices()
-        let duplicates = try connection.prepare("""
-            SELECT topic, partition, offset, count(*) FROM messages GROUP BY topic, partition, offset HAVING count(*) > 1 LIMIT 20
-            """)
-        while try duplicates.step() {
-            problems.append("\(duplicates.text(0) ?? "")[\(duplicates.int64(1))] offset \(duplicates.int64(2)) is stored \(duplicates.int64(3)) times")
-        }
+        problems += try uniquenessProblems()
+        // Per partition: rows, last offset and its timestamp (in the streams layout, per row id range).
+        let actual = usesStreamsLayout
+            ? """
+              SELECT topic, partition, n, last_id - (stream << 44) AS last_offset,
+                     (SELECT timestamp FROM records WHERE id = last_id) AS last_timestamp
+              FROM (SELECT st.id AS stream, st.topic AS topic, st.partition AS partition, count(*) AS n, max(r.id) AS last_id
+                    FROM streams st JOIN records r ON r.id >= st.id << 44 AND r.id < (st.id + 1) << 44 GROUP BY st.id)
+              """
+            : """
+              SELECT topic, partition, count(*) AS n, max(offset) AS last_offset, NULL AS last_timestamp FROM messages GROUP BY topic, partition
+              """
         let agreement = try connection.prepare("""
-            WITH actual AS (
-                SELECT topic, partition, count(*) AS n, max(offset) AS last_offset FROM messages GROUP BY topic, partition
-            )
+            WITH actual AS (\(actual))
             SELECT coalesce(s.topic, a.topic), coalesce(s.partition, a.partition), s.stored_count, a.n, s.next_offset,
                    a.last_offset, s.last_stored_timestamp,
-                   (SELECT timestamp FROM messages m WHERE m.topic = a.topic AND m.partition = a.partition AND m.offset = a.last_offset)
+                   coalesce(a.last_timestamp, (SELECT timestamp FROM messages m WHERE m.topic = a.topic AND m.partition = a.partition AND m.offset = a.last_offset))
             FROM partition_state s FULL OUTER JOIN actual a ON a.topic = s.topic AND a.partition = s.partition
             """)
         while try agreement.step() {
@@ -92,14 +96,6 @@ extension SpoolStore {
                 }
             }
         }
-        let order = try connection.prepare("""
-            SELECT topic, partition, offset, previous FROM (
-                SELECT topic, partition, offset, lag(offset) OVER (PARTITION BY topic, partition ORDER BY rowid) AS previous FROM messages
-            ) WHERE previous >= offset LIMIT 20
-            """)
-        while try order.step() {
-            problems.append("\(order.text(0) ?? "")[\(order.int64(1))]: offset \(order.int64(2)) was stored after offset \(order.int64(3))")
-        }
         if hasRetention { problems += try retentionProblems() }
         for keyed in try keyedTopics() where keyed.mode == .latest && keyed.logComplete {
             problems += try latestDifferences(keyed.topic)
@@ -113,19 +109,58 @@ extension SpoolStore {
                 """) ?? 0
         }
         if hasDecodedColumns { problems += try decodedProblems() }
-        let messageCount = try connection.integer("SELECT count(*) FROM messages") ?? 0
+        let messageCount = try connection.integer("SELECT count(*) FROM \(usesStreamsLayout ? "records" : "messages")") ?? 0
         let partitionCount = Int(try connection.integer("SELECT count(*) FROM partition_state") ?? 0)
         return VerifyReport(problems: problems, gaps: try gaps(), messageCount: messageCount, partitionCount: partitionCount,
                             rowsStoredBeforeHeaders: rowsBeforeHeaders)
+    }
+
+    /// No (topic, partition, offset) stored twice, and offsets only increasing in insertion
+    /// order. In the streams layout both hold by construction (the row id is the key, and a
+    /// partition's rows are in offset order); what can break is a row whose id belongs to no
+    /// stream, which no query of messages would show.
+    private func uniquenessProblems() throws -> [String] {
+        var problems: [String] = []
+        if usesStreamsLayout {
+            let orphans = try connection.prepare("""
+                SELECT id >> 44, count(*) FROM records WHERE (id >> 44) NOT IN (SELECT id FROM streams) GROUP BY id >> 44 LIMIT 20
+                """)
+            while try orphans.step() {
+                problems.append("\(orphans.int64(1)) stored record(s) belong to stream \(orphans.int64(0)), which the streams table does not name (they are invisible in messages)")
+            }
+            return problems
+        }
+        let duplicates = try connection.prepare("""
+            SELECT topic, partition, offset, count(*) FROM messages GROUP BY topic, partition, offset HAVING count(*) > 1 LIMIT 20
+            """)
+        while try duplicates.step() {
+            problems.append("\(duplicates.text(0) ?? "")[\(duplicates.int64(1))] offset \(duplicates.int64(2)) is stored \(duplicates.int64(3)) times")
+        }
+        let order = try connection.prepare("""
+            SELECT topic, partition, offset, previous FROM (
+                SELECT topic, partition, offset, lag(offset) OVER (PARTITION BY topic, partition ORDER BY rowid) AS previous FROM messages
+            ) WHERE previous >= offset LIMIT 20
+            """)
+        while try order.step() {
+            problems.append("\(order.text(0) ?? "")[\(order.int64(1))]: offset \(order.int64(2)) was stored after offset \(order.int64(3))")
+        }
+        return problems
     }
 
     /// Retention removes a partition's rows from the front only: no stored row may lie below
     /// the offset its partition's retention reached.
     private func retentionProblems() throws -> [String] {
         var problems: [String] = []
+        let firstBelow = usesStreamsLayout
+            ? """
+              (SELECT r.id - (st.id << 44) FROM streams st JOIN records r ON r.id >= st.id << 44 AND r.id < (st.id << 44) + p.retained_from_offset
+               WHERE st.topic = p.topic AND st.partition = p.partition ORDER BY r.id LIMIT 1)
+              """
+            : """
+              (SELECT min(offset) FROM messages m WHERE m.topic = p.topic AND m.partition = p.partition AND m.offset < p.retained_from_offset)
+              """
         let below = try connection.prepare("""
-            SELECT p.topic, p.partition, p.retained_from_offset, (SELECT min(offset) FROM messages m
-                WHERE m.topic = p.topic AND m.partition = p.partition AND m.offset < p.retained_from_offset) AS stray
+            SELECT p.topic, p.partition, p.retained_from_offset, \(firstBelow) AS stray
             FROM partition_state p WHERE p.retained_from_offset IS NOT NULL AND stray IS NOT NULL
             """)
         while try below.step() {

@@ -39,8 +39,9 @@ public final class SpoolStore {
         self.connection = connection
         self.lock = lock
         self.schemaVersion = schemaVersion
-        self.inserter = BatchInserter(connection: connection)
-        self.retentionWorker = RetentionWorker(connection: connection)
+        let streams = StreamDirectory(connection: connection)
+        self.inserter = BatchInserter(connection: connection, streams: streams)
+        self.retentionWorker = RetentionWorker(connection: connection, streams: streams)
     }
 
     deinit {
@@ -51,9 +52,13 @@ public final class SpoolStore {
     ///
     /// Refuses, without changing the file: another writer (`StoreError.inUse`), a file that is
     /// not a Spool database, a newer schema, or a migration whose checksum differs.
-    /// - Parameter busyTimeoutMs: how long a write waits for another connection's lock (for
-    ///   example a `sqlite3` shell inside `BEGIN IMMEDIATE`) before failing with `.locked`.
-    public static func openForWriting(path: String, durability: Durability = .normal, busyTimeoutMs: Int = 5_000) throws -> SpoolStore {
+    /// - Parameters:
+    ///   - busyTimeoutMs: how long a write waits for another connection's lock (for example a
+    ///     `sqlite3` shell inside `BEGIN IMMEDIATE`) before failing with `.locked`.
+    ///   - upgradeNotice: hears a line before and after an upgrade that rewrites the stored
+    ///     records (a file from before the streams layout), which can take a while.
+    public static func openForWriting(path: String, durability: Durability = .normal, busyTimeoutMs: Int = 5_000,
+                                      upgradeNotice: ((String) -> Void)? = nil) throws -> SpoolStore {
         try DatabaseFiles.refuseAsDatabase(path, flag: "the database")
         let lock = try WriterLock(path: path)
         try refuseForeign(path)
@@ -81,7 +86,7 @@ public final class SpoolStore {
         // 16 MiB of page cache: each batch touches the index pages of every partition, and the
         // default 2 MiB stops holding them at a few hundred partitions.
         try connection.execute("PRAGMA cache_size = -16384")
-        try migrator.migrate(connection, nowMs: WallClock.nowMs())
+        try migrator.migrate(connection, nowMs: WallClock.nowMs(), announce: upgradeNotice)
         let store = SpoolStore(path: path, isWriter: true, connection: connection, lock: lock,
                                schemaVersion: migrator.latestVersion)
         try store.loadKeyedModes()
@@ -162,6 +167,20 @@ public final class SpoolStore {
             throw StoreError.inconsistent(path: path, reason: "decoded columns for \(decoded.count) rows given with a batch of \(batch.count)")
         }
         let now = WallClock.nowMs()
+        do {
+            try writeInTransaction(batch: batch, checkpoints: checkpoints, completeUntil: completeUntil,
+                                   addedPartitions: addedPartitions, decoded: decoded, schemas: schemas, nowMs: now)
+        } catch {
+            // Streams the transaction added went with it.
+            inserter.streams.forgetAll()
+            throw error
+        }
+    }
+
+    /// `write`'s one transaction.
+    private func writeInTransaction(batch: MessageBatch, checkpoints: [PartitionCheckpoint], completeUntil: Int64?,
+                                    addedPartitions: AddedPartitions?, decoded: DecodedColumns?,
+                                    schemas: [StoredSchema], nowMs now: Int64) throws {
         try connection.inTransaction {
             try insertSchemas(schemas)
             let gained = try inserter.insert(batch, decoded: decoded)
@@ -187,6 +206,14 @@ public final class SpoolStore {
     /// Whether the schema has headers (migration 2). A database opened read-only keeps the
     /// version it has; only a writer upgrades it.
     var hasHeaders: Bool { schemaVersion >= 2 }
+
+    /// Each partition's stream id on this connection.
+    var streams: StreamDirectory { inserter.streams }
+
+    /// Whether the records are in the streams layout (migration 12: `records` keyed by
+    /// stream << 44 | offset, `messages` a view). A file from an earlier spool opened read-only
+    /// keeps its `messages` table until a writer upgrades it.
+    public var usesStreamsLayout: Bool { schemaVersion >= 12 }
 
     /// Throws unless this connection was opened for writing.
     func requireWriter() throws {

@@ -26,6 +26,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible, Sendable {
     case pathConflict(path: String, reason: String)
     /// Files given together are not every shard of one capture (nothing was read as one).
     case notOneCapture(problems: [String], hint: String)
+    /// A record whose place in the log cannot be stored (an offset beyond what the layout holds).
+    case unstorable(path: String, reason: String)
 
     /// A sentence that names the file, the cause and what to do.
     public var description: String {
@@ -54,6 +56,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible, Sendable {
             return "\(reason); nothing was written"
         case .notOneCapture(let problems, let hint):
             return "the files are not every shard of one capture: " + problems.joined(separator: "; ") + "; \(hint)"
+        case .unstorable(let path, let reason):
+            return "\(path): \(reason); nothing of the batch was written"
         }
     }
 }

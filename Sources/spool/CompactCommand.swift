@@ -38,7 +38,7 @@ struct CompactCommand: ParsableCommand {
             throw ValidationError("\(file): no such database; give the file spool ingest wrote")
         }
         installStopHandlers(announce: false)
-        let store = try SpoolStore.openForWriting(path: file)
+        let store = try SpoolStore.openForWriting(path: file, upgradeNotice: { printNotice($0) })
         defer { store.close() }
         let outcome = try store.compact(stop: { stopRequested.isStopped })
         if quiet { return }

@@ -47,7 +47,7 @@ struct DecodeCommand: ParsableCommand {
         guard access(file, F_OK) == 0 else {
             throw ValidationError("\(file): no such database; give the file spool ingest wrote")
         }
-        let store = try SpoolStore.openForWriting(path: file)
+        let store = try SpoolStore.openForWriting(path: file, upgradeNotice: { printNotice($0) })
         defer { store.close() }
         installStopHandlers(announce: !quiet)
         let client = SchemaRegistryClient(config: config, isStopped: { stopRequested.isStopped })

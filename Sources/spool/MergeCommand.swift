@@ -47,7 +47,7 @@ struct MergeCommand: ParsableCommand {
         try DatabaseFiles.refuseAsDatabase(db, flag: "--db")
         let paths = try ShardFiles.expand(shards, excluding: db)
         try SpoolStore.checkShards(paths, target: db, allowIncomplete: allowIncomplete)
-        let store = try SpoolStore.openForWriting(path: db)
+        let store = try SpoolStore.openForWriting(path: db, upgradeNotice: { printNotice($0) })
         defer { store.close() }
         installStopHandlers(announce: !quiet)
         let outcome = try store.merge(shards: paths, chunkSize: chunkSize, allowIncomplete: allowIncomplete,

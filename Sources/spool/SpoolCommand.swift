@@ -57,6 +57,11 @@ func printError(_ text: String) {
     writeAll(STDERR_FILENO, shown.hasSuffix("\n") ? shown : shown + "\n")
 }
 
+/// Writes a notice (news, not an error) to standard error as "spool: TEXT".
+func printNotice(_ text: String) {
+    printError("spool: \(text)")
+}
+
 /// Writes all of `text` to a file descriptor (unbuffered; safe from any thread).
 func writeAll(_ descriptor: Int32, _ text: String) {
     var bytes = Array(text.utf8)[...]
