@@ -23,10 +23,16 @@ final class BatchInserter {
     private var updateLatest: SQLiteStatement?
     private var insertLatest: SQLiteStatement?
     private var deleteLatest: SQLiteStatement?
+    private var upsertLatestPointer: SQLiteStatement?
+    private var deleteLatestPointer: SQLiteStatement?
     private var countKeyed: SQLiteStatement?
     private var addDecodeStats: SQLiteStatement?
     /// The keyed topics and their modes, as recorded in the database (set by the store).
     var keyedModes: [String: KeyedMode] = [:]
+    /// `latest` topics some of whose keys are kept with their values in `latest_values` (from
+    /// before pointers, or moved there by retention): a new record of such a key removes that
+    /// row. Over-inclusive is safe (a delete that finds nothing).
+    var latestTopicsWithValues: Set<String> = []
 
     init(connection: SQLiteConnection, streams: StreamDirectory) {
         self.connection = connection
@@ -46,6 +52,8 @@ final class BatchInserter {
         updateLatest = nil
         insertLatest = nil
         deleteLatest = nil
+        upsertLatestPointer = nil
+        deleteLatestPointer = nil
         countKeyed = nil
         addDecodeStats = nil
         streams.finalize()
@@ -98,56 +106,63 @@ final class BatchInserter {
         return gained
     }
 
-    /// Applies the rows of keyed topics to `latest` in release order (the batch's order): a value
-    /// replaces the key's row, a tombstone deletes it, a null key is counted and skipped.
+    /// Applies the rows of keyed topics to their latest table in release order (the batch's
+    /// order): a value replaces the key's entry, a tombstone deletes it, a null key is counted
+    /// and skipped. A `latest` topic keeps a pointer to the record's row in `latest_keys` (the
+    /// log holds the record); a `latest_only` topic keeps the record in `latest_values`.
     private func applyLatest(_ batch: MessageBatch, modes: [KeyedMode?], decoded: DecodedView) throws {
-        let update = try statement(&updateLatest, """
-            UPDATE latest SET value = ?3, partition = ?4, offset = ?5, timestamp = ?6, headers = ?7,
-                key_json = ?8, value_json = ?9, decode_state = ?10
-            WHERE topic = ?1 AND key = ?2
-            """)
-        let insert = try statement(&insertLatest, """
-            INSERT INTO latest (topic, key, value, partition, offset, timestamp, headers, key_json, value_json, decode_state)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-            """)
-        let delete = try statement(&deleteLatest, "DELETE FROM latest WHERE topic = ?1 AND key = ?2")
+        let keyed = try keyedStatements()
         var tombstones = [Int64](repeating: 0, count: modes.count)
         var nullKeys = [Int64](repeating: 0, count: modes.count)
         let topicPointers = batch.topicNames.map { cString(for: $0) }
         let topicLengths = batch.topicNames.map { $0.utf8.count }
+        let withValues = batch.topicNames.map { latestTopicsWithValues.contains($0) }
+        var streamBases: [Int: Int64] = [:]
         try decoded.withJSON { json in
         try batch.withPayloads { payloads in
             for row in 0..<batch.count {
                 let topicIndex = Int(batch.topicIndexes[row])
-                guard modes[topicIndex] != nil else { continue }
+                guard let mode = modes[topicIndex] else { continue }
                 guard let key = payloads.key(at: row) else {
                     nullKeys[topicIndex] += 1
                     continue
                 }
-                func bindKey(_ statement: SQLiteStatement) {
+                func run(_ statement: SQLiteStatement, _ bindRest: () throws -> Void = {}) throws {
                     statement.bindStatic(1, text: topicPointers[topicIndex], count: topicLengths[topicIndex])
                     statement.bindStatic(2, blob: key)
+                    try bindRest()
+                    defer { statement.reset() }
+                    try statement.step()
                 }
-                guard let value = payloads.value(at: row) else {
-                    tombstones[topicIndex] += 1
-                    bindKey(delete)
-                    defer { delete.reset() }
-                    try delete.step()
+                let value = payloads.value(at: row)
+                if value == nil { tombstones[topicIndex] += 1 }
+                if mode == .latest {
+                    // The key leaves latest_values when it was kept there.
+                    if withValues[topicIndex] { try run(keyed.deleteValues) }
+                    guard value != nil else {
+                        try run(keyed.deletePointer)
+                        continue
+                    }
+                    let id = try rowID(of: row, in: batch, bases: &streamBases)
+                    try run(keyed.upsertPointer) { keyed.upsertPointer.bind(3, id) }
+                    continue
+                }
+                guard let value else {
+                    try run(keyed.deleteValues)
                     continue
                 }
                 // Most records update a key already there: try that first (one index seek);
                 // insert only when no row changed.
-                for statement in [update, insert] {
-                    bindKey(statement)
-                    statement.bindStatic(3, blob: value)
-                    statement.bind(4, Int64(batch.partitions[row]))
-                    statement.bind(5, batch.offsets[row])
-                    statement.bind(6, batch.timestamps[row])
-                    bindHeaders(of: row, payloads, to: statement, at: 7)
-                    json.bind(row: row, to: statement, at: 8)
-                    defer { statement.reset() }
-                    try statement.step()
-                    if statement === update, try connection.changes() > 0 { break }
+                for statement in [keyed.updateValues, keyed.insertValues] {
+                    try run(statement) {
+                        statement.bindStatic(3, blob: value)
+                        statement.bind(4, Int64(batch.partitions[row]))
+                        statement.bind(5, batch.offsets[row])
+                        statement.bind(6, batch.timestamps[row])
+                        bindHeaders(of: row, payloads, to: statement, at: 7)
+                        json.bind(row: row, to: statement, at: 8)
+                    }
+                    if statement === keyed.updateValues, try connection.changes() > 0 { break }
                 }
             }
         }
@@ -244,6 +259,49 @@ final class BatchInserter {
             case .failed: "failed"
             }
         }
+    }
+
+    /// The prepared statements of the keyed tables (prepared once per connection).
+    private struct KeyedStatements {
+        let updateValues: SQLiteStatement
+        let insertValues: SQLiteStatement
+        let deleteValues: SQLiteStatement
+        let upsertPointer: SQLiteStatement
+        let deletePointer: SQLiteStatement
+    }
+
+    private func keyedStatements() throws -> KeyedStatements {
+        KeyedStatements(
+            updateValues: try statement(&updateLatest, """
+                UPDATE latest_values SET value = ?3, partition = ?4, offset = ?5, timestamp = ?6, headers = ?7,
+                    key_json = ?8, value_json = ?9, decode_state = ?10
+                WHERE topic = ?1 AND key = ?2
+                """),
+            insertValues: try statement(&insertLatest, """
+                INSERT INTO latest_values (topic, key, value, partition, offset, timestamp, headers, key_json, value_json, decode_state)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                """),
+            deleteValues: try statement(&deleteLatest, "DELETE FROM latest_values WHERE topic = ?1 AND key = ?2"),
+            upsertPointer: try statement(&upsertLatestPointer, """
+                INSERT INTO latest_keys (topic, key, id) VALUES (?1, ?2, ?3) ON CONFLICT (topic, key) DO UPDATE SET id = excluded.id
+                """),
+            deletePointer: try statement(&deleteLatestPointer, "DELETE FROM latest_keys WHERE topic = ?1 AND key = ?2"))
+    }
+
+    /// The row id row `row` of `batch` gets in `records` (its stream made when new); `bases`
+    /// remembers each (topic, partition) of the batch's stream base.
+    private func rowID(of row: Int, in batch: MessageBatch, bases: inout [Int: Int64]) throws -> Int64 {
+        let topicIndex = Int(batch.topicIndexes[row])
+        let slot = topicIndex << 32 | Int(UInt32(bitPattern: batch.partitions[row]))
+        let tp = TopicPartition(topic: batch.topicNames[topicIndex], partition: batch.partitions[row])
+        let stream: Int64
+        if let known = bases[slot] {
+            stream = known
+        } else {
+            stream = try streams.streamID(creating: tp)
+            bases[slot] = stream
+        }
+        return try streams.rowID(stream: stream, offset: batch.offsets[row], of: tp)
     }
 
     /// Upserts each checkpoint with the rows its partition gained. Call inside a transaction.

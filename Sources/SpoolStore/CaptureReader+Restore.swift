@@ -40,7 +40,8 @@ extension CaptureReader {
     package func selections(topic: String, fromMs: Int64, untilMs: Int64, latest: Bool) throws -> [Int32: PartitionSelection] {
         // Keys and values are stored as BLOBs, whose length() SQLite reads from the record header
         // without loading them; the headers are TEXT, whose length() counts characters.
-        let table = latest ? "latest" : "messages"
+        // A --latest-only topic's table holds its values (latest_values, or latest before migration 13).
+        let table = latest ? (store.usesLatestKeys ? "latest_values" : "latest") : "messages"
         let headers = latest || store.hasHeaders ? "coalesce(length(CAST(headers AS BLOB)), 0)" : "0"
         let query = try store.connection.prepare("""
             SELECT partition, min(offset), count(*), min(CASE WHEN timestamp > 0 THEN timestamp END), max(CASE WHEN timestamp > 0 THEN timestamp END),
@@ -89,7 +90,7 @@ extension CaptureReader {
     package func withLatestRows(of partition: TopicPartition, from start: Int64, limit: Int,
                                 _ body: (CapturedRow) throws -> Void) throws -> Int {
         let query = try store.connection.prepareOnce(&latestRows, """
-            SELECT offset, timestamp, key, value, headers FROM latest
+            SELECT offset, timestamp, key, value, headers FROM \(store.usesLatestKeys ? "latest_values" : "latest")
             WHERE topic = ?1 AND partition = ?2 AND offset >= ?3 ORDER BY offset LIMIT ?4
             """)
         query.reset()

@@ -13,6 +13,13 @@ final class RetentionWorker {
     private var deletePrefix: SQLiteStatement?
     private var recordRemoval: SQLiteStatement?
     private var markLogIncomplete: SQLiteStatement?
+    private var copyPointed: SQLiteStatement?
+    private var dropPointed: SQLiteStatement?
+    /// `latest` topics whose keys retention moved into `latest_values` (the writer then removes
+    /// those rows when the keys come again).
+    private(set) var topicsWithValues: Set<String> = []
+    /// Each `latest` topic's pointers, sorted by row id, for the current pass.
+    private var pointersInPass: [String: [(id: Int64, key: [UInt8])]] = [:]
     /// Per partition, the timestamp of its first stored record when it was last looked at and
     /// found too young; the partition is skipped until the age limit passes that time.
     private var youngUntil: [TopicPartition: Int64] = [:]
@@ -28,12 +35,16 @@ final class RetentionWorker {
         deletePrefix = nil
         recordRemoval = nil
         markLogIncomplete = nil
+        copyPointed = nil
+        dropPointed = nil
     }
 
     /// Applies `policy` with at most `budget` rows removed; returns how many were. Call inside a
     /// transaction. `keptLogTopics` are `--latest` topics whose table verify recomputes from the
     /// log: removing their rows marks that log incomplete.
     func run(_ policy: RetentionPolicy, budget: Int, nowMs: Int64, keptLogTopics: Set<String>) throws -> Int {
+        pointersInPass.removeAll()
+        defer { pointersInPass.removeAll() }
         var removed = 0
         if let maxAge = policy.maxAgeMs {
             removed += try removeExpired(olderThan: nowMs - maxAge, budget: budget, keptLogTopics: keptLogTopics)
@@ -136,6 +147,7 @@ final class RetentionWorker {
     private func remove(_ partition: TopicPartition, through lastOffset: Int64, count: Int, keptLogTopics: Set<String>) throws {
         youngUntil[partition] = nil
         if let stream = try streams.streamID(of: partition) {
+            if keptLogTopics.contains(partition.topic) { try keepPointedValues(partition, stream: stream, through: lastOffset) }
             let delete = try statement(&deletePrefix, "DELETE FROM records WHERE id >= ?1 AND id <= ?1 + ?2")
             delete.bind(1, StreamDirectory.base(of: stream))
             delete.bind(2, lastOffset)
@@ -156,6 +168,59 @@ final class RetentionWorker {
             mark.bind(1, partition.topic)
             try mark.run()
         }
+    }
+
+    /// Moves the `latest_keys` pointers of `partition` up to `lastOffset` (rows about to be
+    /// removed) into `latest_values` with the records' values, so no pointer outlives its row.
+    /// The topic's pointers are read once per pass (sorted by row id) and each one found in the
+    /// range moves by its key, so a pass costs one scan of the table per topic, not per partition.
+    private func keepPointedValues(_ partition: TopicPartition, stream: Int64, through lastOffset: Int64) throws {
+        let pointers = try pointersByID(of: partition.topic)
+        let low = StreamDirectory.base(of: stream), high = low + lastOffset
+        var index = Self.firstIndex(in: pointers, atLeast: low)
+        let copy = try statement(&copyPointed, """
+            INSERT INTO latest_values (topic, key, value, partition, offset, timestamp, headers, key_json, value_json, decode_state)
+            SELECT l.topic, l.key, r.value, ?3, l.id - ?4, r.timestamp, r.headers, r.key_json, r.value_json, r.decode_state
+            FROM latest_keys l JOIN records r ON r.id = l.id WHERE l.topic = ?1 AND l.key = ?2
+            """)
+        let drop = try statement(&dropPointed, "DELETE FROM latest_keys WHERE topic = ?1 AND key = ?2")
+        while index < pointers.count, pointers[index].id <= high {
+            for step in [copy, drop] {
+                step.bind(1, partition.topic)
+                pointers[index].key.withUnsafeBytes { step.bindStatic(2, blob: $0) }
+                if step === copy {
+                    step.bind(3, Int64(partition.partition))
+                    step.bind(4, low)
+                }
+                // Reset before the key's bytes are given back.
+                defer { step.reset() }
+                _ = try step.step()
+            }
+            topicsWithValues.insert(partition.topic)
+            index += 1
+        }
+    }
+
+    /// The first position of `pointers` (sorted by id) whose id is at least `low` (binary search).
+    private static func firstIndex(in pointers: [(id: Int64, key: [UInt8])], atLeast low: Int64) -> Int {
+        var range = 0..<pointers.count
+        while !range.isEmpty {
+            let middle = range.lowerBound + range.count / 2
+            if pointers[middle].id < low { range = (middle + 1)..<range.upperBound } else { range = range.lowerBound..<middle }
+        }
+        return range.lowerBound
+    }
+
+    /// `topic`'s pointers sorted by row id, read once per retention pass.
+    private func pointersByID(of topic: String) throws -> [(id: Int64, key: [UInt8])] {
+        if let known = pointersInPass[topic] { return known }
+        let query = try connection.prepare("SELECT id, key FROM latest_keys WHERE topic = ?1")
+        query.bind(1, topic)
+        var pointers: [(id: Int64, key: [UInt8])] = []
+        while try query.step() { pointers.append((query.int64(0), query.blob(1) ?? [])) }
+        pointers.sort { $0.id < $1.id }
+        pointersInPass[topic] = pointers
+        return pointers
     }
 
     /// With incremental auto-vacuum, gives free pages back beyond a small reserve (2.5% of the

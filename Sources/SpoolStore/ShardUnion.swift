@@ -72,6 +72,14 @@ enum ShardUnion {
                 try connection.execute("CREATE TEMP VIEW messages AS " + (0..<count).map { "SELECT " + SpoolStore.messagesViewColumns(records: "r", streams: "s") + " FROM s\($0).streams s JOIN s\($0).records r ON r.id >= s.id << 44 AND r.id < (s.id + 1) << 44" }.joined(separator: " UNION ALL "))
                 continue
             }
+            if table == "latest", try allHave("latest_keys", count: count, on: connection) {
+                try connection.execute("CREATE TEMP VIEW latest AS " + (0..<count).map { index in
+                    "SELECT topic, key, value, partition, offset, timestamp, headers, key_json, value_json, decode_state FROM s\(index).latest_values UNION ALL "
+                        + "SELECT l.topic, l.key, r.value, s.partition, l.id - (s.id << 44), r.timestamp, r.headers, r.key_json, r.value_json, r.decode_state "
+                        + "FROM s\(index).latest_keys l JOIN s\(index).records r ON r.id = l.id JOIN s\(index).streams s ON s.id = l.id >> 44"
+                }.joined(separator: " UNION ALL "))
+                continue
+            }
             guard try allHave(table, count: count, on: connection) else { continue }
             let distinct = table == "schemas" ? " UNION " : " UNION ALL "
             try connection.execute("CREATE TEMP VIEW \(table) AS " + (0..<count).map { "SELECT * FROM s\($0).\(table)" }.joined(separator: distinct))

@@ -86,7 +86,7 @@ extension SpoolStore {
             WITH pending AS (
                 \(pendingInLog)
                 UNION ALL
-                SELECT l.topic, count(*) FROM latest l JOIN keyed_topics k ON k.topic = l.topic AND k.mode = 'latest_only'
+                SELECT l.topic, count(*) FROM \(usesLatestKeys ? "latest_values" : "latest") l JOIN keyed_topics k ON k.topic = l.topic AND k.mode = 'latest_only'
                 WHERE l.decode_state = 'pending' GROUP BY l.topic
             ), topics AS (SELECT topic FROM decode_stats UNION SELECT topic FROM pending)
             SELECT t.topic, coalesce(s.decoded, 0), (SELECT coalesce(sum(n), 0) FROM pending p WHERE p.topic = t.topic),
@@ -113,11 +113,11 @@ extension SpoolStore {
             if records.count == limit { return records }
         }
         let latestAfter = cursor.inLatest ? cursor.rowID : 0
-        return records + (try pending(in: "latest", afterRowID: latestAfter, limit: limit - records.count, headerNames: headerNames))
+        return records + (try pending(in: usesLatestKeys ? "latest_values" : "latest", afterRowID: latestAfter, limit: limit - records.count, headerNames: headerNames))
     }
 
     private func pending(in table: String, afterRowID: Int64, limit: Int, headerNames: [String]) throws -> [PendingRecord] {
-        let onlyLatestOnly = table == "latest"
+        let onlyLatestOnly = table != "messages"
             ? "AND topic IN (SELECT topic FROM keyed_topics WHERE mode = 'latest_only')" : ""
         // Each named header's first value, read back from the `headers` JSON (see HeadersJSON):
         // its text, or its base64 for a value that is not text.
@@ -147,7 +147,7 @@ extension SpoolStore {
                 if let text = query.text(Int32(6 + 2 * index)) { return Array(text.utf8) }
                 return query.text(Int32(7 + 2 * index)).flatMap { Base64.decode($0) }
             }
-            records.append(PendingRecord(cursor: .init(inLatest: table == "latest", rowID: query.int64(0)), topic: query.text(1) ?? "",
+            records.append(PendingRecord(cursor: .init(inLatest: table != "messages", rowID: query.int64(0)), topic: query.text(1) ?? "",
                                          partition: Int32(truncatingIfNeeded: query.int64(2)), offset: query.int64(3),
                                          key: query.blob(4), value: query.blob(5), headerValues: headerValues))
         }
@@ -164,10 +164,10 @@ extension SpoolStore {
                 UPDATE records SET key_json = ?2, value_json = ?3, decode_state = ?4 WHERE id = ?1
                 """)
             let updateLatestRow = try connection.prepare("""
-                UPDATE latest SET key_json = ?2, value_json = ?3, decode_state = ?4 WHERE rowid = ?1
+                UPDATE latest_values SET key_json = ?2, value_json = ?3, decode_state = ?4 WHERE rowid = ?1
                 """)
             let updateLatestOfRecord = try connection.prepare("""
-                UPDATE latest SET key_json = ?3, value_json = ?4, decode_state = ?5
+                UPDATE latest_values SET key_json = ?3, value_json = ?4, decode_state = ?5
                 WHERE topic = ?1 AND key = ?2 AND partition = ?6 AND offset = ?7
                 """)
             var counts: [String: (decoded: Int64, failed: Int64, error: String?)] = [:]

@@ -50,7 +50,7 @@ extension SpoolStore {
         try connection.inTransaction {
             switch (current, mode) {
             case (_, nil):
-                try execute("DELETE FROM latest WHERE topic = ?1", topic)
+                try deleteLatest(of: topic)
                 try execute("DELETE FROM keyed_topics WHERE topic = ?1", topic)
                 try connection.execute("DROP VIEW IF EXISTS \(Self.quotedIdentifier(Self.latestViewName(topic)))")
             case (nil, let mode?):
@@ -58,6 +58,7 @@ extension SpoolStore {
                 if mode == .latestOnly { try dropLog(of: topic) }
                 try Self.createLatestView(for: topic, on: connection)
             case (.latest?, .latestOnly?):
+                try keepLatestValues(of: topic)
                 try dropLog(of: topic)
                 try execute("UPDATE keyed_topics SET mode = 'latest_only', log_complete = 0, changed_at = ?2 WHERE topic = ?1", topic, now)
             case (.latestOnly?, .latest?):
@@ -96,11 +97,22 @@ extension SpoolStore {
     /// Whether the schema has the keyed tables (migration 3).
     var hasKeyedTables: Bool { schemaVersion >= 3 }
 
+    /// Whether `latest` is the view over `latest_values` and `latest_keys` (migration 13); in
+    /// earlier files it is the table of values.
+    var usesLatestKeys: Bool { schemaVersion >= 13 }
+
     /// Reads the keyed modes into the write path.
     func loadKeyedModes() throws {
         var modes: [String: KeyedMode] = [:]
         for topic in try keyedTopics() { modes[topic.topic] = topic.mode }
         inserter.keyedModes = modes
+        inserter.latestTopicsWithValues = []
+        if usesLatestKeys {
+            let held = try connection.prepare("SELECT DISTINCT topic FROM latest_values")
+            while try held.step() {
+                if let topic = held.text(0), modes[topic] == .latest { inserter.latestTopicsWithValues.insert(topic) }
+            }
+        }
         if isWriter && !modes.isEmpty {
             // Keyed tables dirty pages all over the table; checkpointing them into the file every
             // 1,000 pages (SQLite's default) rewrote the same pages again and again. A WAL of up
@@ -110,18 +122,44 @@ extension SpoolStore {
     }
 
     private func buildLatest(_ topic: String, mode: KeyedMode, nowMs: Int64) throws {
-        try execute("DELETE FROM latest WHERE topic = ?1", topic)
-        try execute(Self.lastPerKeySQL(withDecoded: true) + """
-            INSERT INTO latest (topic, key, value, partition, offset, timestamp, headers, key_json, value_json, decode_state)
-            SELECT topic, key, value, partition, offset, timestamp, headers, key_json, value_json, decode_state
-            FROM last WHERE overall = 1 AND value IS NOT NULL
-            """, topic)
+        try deleteLatest(of: topic)
+        if mode == .latest {
+            // Pointers to the log's rows: the log keeps the records.
+            try execute(Self.lastPerKeySQL(withDecoded: false) + """
+                INSERT INTO latest_keys (topic, key, id)
+                SELECT topic, key, ((SELECT id FROM streams s WHERE s.topic = last.topic AND s.partition = last.partition) << 44) + offset
+                FROM last WHERE overall = 1 AND value IS NOT NULL
+                """, topic)
+        } else {
+            try execute(Self.lastPerKeySQL(withDecoded: true) + """
+                INSERT INTO latest_values (topic, key, value, partition, offset, timestamp, headers, key_json, value_json, decode_state)
+                SELECT topic, key, value, partition, offset, timestamp, headers, key_json, value_json, decode_state
+                FROM last WHERE overall = 1 AND value IS NOT NULL
+                """, topic)
+        }
         try execute("""
             INSERT INTO keyed_topics (topic, mode, log_complete, tombstones_applied, null_keys_skipped, changed_at)
             SELECT ?1, ?2, ?2 = 'latest' AND NOT EXISTS (SELECT 1 FROM partition_state WHERE topic = ?1 AND retained_deleted > 0), count(*) FILTER (WHERE key IS NOT NULL AND value IS NULL),
                    count(*) FILTER (WHERE key IS NULL), ?3
             FROM messages WHERE topic = ?1
             """, topic, mode.rawValue, nowMs)
+    }
+
+    /// Deletes `topic`'s latest table: its kept values and its pointers.
+    private func deleteLatest(of topic: String) throws {
+        try execute("DELETE FROM latest_values WHERE topic = ?1", topic)
+        try execute("DELETE FROM latest_keys WHERE topic = ?1", topic)
+    }
+
+    /// Copies the records `topic`'s pointers name into `latest_values` and drops the pointers
+    /// (before its log goes: `latest_only` keeps the values).
+    private func keepLatestValues(of topic: String) throws {
+        try execute("""
+            INSERT INTO latest_values (topic, key, value, partition, offset, timestamp, headers, key_json, value_json, decode_state)
+            SELECT l.topic, l.key, r.value, s.partition, l.id - (s.id << 44), r.timestamp, r.headers, r.key_json, r.value_json, r.decode_state
+            FROM latest_keys l JOIN records r ON r.id = l.id JOIN streams s ON s.id = l.id >> 44 WHERE l.topic = ?1
+            """, topic)
+        try execute("DELETE FROM latest_keys WHERE topic = ?1", topic)
     }
 
     /// Deletes `topic`'s log rows (a `latest_only` topic keeps only its table).

@@ -240,13 +240,24 @@ extension SpoolStore {
     /// Adds the attached shard's keyed-table rows; where two shards hold one key (only when a
     /// key was produced to partitions of different shards) the later timestamp wins.
     private func mergeLatest() throws {
+        // Kept as values here (the shard's pointers name its own row ids); a later ingest of
+        // the merged file points to its log again for the keys it updates.
+        let shardHasKeys = try connection.integer("SELECT count(*) FROM shard.sqlite_master WHERE type = 'table' AND name = 'latest_keys'") == 1
+        let shardLatest = shardHasKeys
+            ? """
+              SELECT topic, key, value, partition, offset, timestamp, headers, key_json, value_json, decode_state FROM shard.latest_values
+              UNION ALL
+              SELECT l.topic, l.key, r.value, s.partition, l.id - (s.id << 44), r.timestamp, r.headers, r.key_json, r.value_json, r.decode_state
+              FROM shard.latest_keys l JOIN shard.records r ON r.id = l.id JOIN shard.streams s ON s.id = l.id >> 44
+              """
+            : "SELECT topic, key, value, partition, offset, timestamp, headers, key_json, value_json, decode_state FROM shard.latest"
         try connection.execute("""
-            INSERT INTO main.latest (topic, key, value, partition, offset, timestamp, headers, key_json, value_json, decode_state)
-            SELECT topic, key, value, partition, offset, timestamp, headers, key_json, value_json, decode_state FROM shard.latest WHERE true
+            INSERT INTO main.latest_values (topic, key, value, partition, offset, timestamp, headers, key_json, value_json, decode_state)
+            SELECT * FROM (\(shardLatest)) WHERE true
             ON CONFLICT (topic, key) DO UPDATE SET value = excluded.value, partition = excluded.partition, offset = excluded.offset,
                 timestamp = excluded.timestamp, headers = excluded.headers, key_json = excluded.key_json,
                 value_json = excluded.value_json, decode_state = excluded.decode_state
-            WHERE excluded.timestamp > latest.timestamp
+            WHERE excluded.timestamp > latest_values.timestamp
             """)
     }
 

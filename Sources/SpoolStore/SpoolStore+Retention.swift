@@ -49,7 +49,9 @@ extension SpoolStore {
         guard let retention else { return 0 }
         let keptLog = Set(inserter.keyedModes.filter { $0.value == .latest }.keys)
         let budget = batchRows == 0 ? Self.idleRetentionBudget : max(1_000, 2 * batchRows)
-        return try retentionWorker.run(retention, budget: budget, nowMs: nowMs, keptLogTopics: keptLog)
+        let removed = try retentionWorker.run(retention, budget: budget, nowMs: nowMs, keptLogTopics: keptLog)
+        inserter.latestTopicsWithValues.formUnion(retentionWorker.topicsWithValues)
+        return removed
     }
 
     /// The most rows one transaction without new rows removes.

@@ -97,6 +97,7 @@ extension SpoolStore {
             }
         }
         if hasRetention { problems += try retentionProblems() }
+        if usesLatestKeys { problems += try danglingPointers() }
         for keyed in try keyedTopics() where keyed.mode == .latest && keyed.logComplete {
             problems += try latestDifferences(keyed.topic)
         }
@@ -143,6 +144,19 @@ extension SpoolStore {
             """)
         while try order.step() {
             problems.append("\(order.text(0) ?? "")[\(order.int64(1))]: offset \(order.int64(2)) was stored after offset \(order.int64(3))")
+        }
+        return problems
+    }
+
+    /// Keys of `latest_keys` whose row id names no stored record (the join in `latest` would
+    /// hide them).
+    private func danglingPointers() throws -> [String] {
+        var problems: [String] = []
+        let dangling = try connection.prepare("""
+            SELECT l.topic, hex(l.key), l.id FROM latest_keys l WHERE NOT EXISTS (SELECT 1 FROM records r WHERE r.id = l.id) LIMIT 20
+            """)
+        while try dangling.step() {
+            problems.append("latest table of '\(dangling.text(0) ?? "")': key x'\(dangling.text(1) ?? "")' points at row \(dangling.int64(2)), which the log does not hold")
         }
         return problems
     }

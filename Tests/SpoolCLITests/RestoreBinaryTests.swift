@@ -146,8 +146,10 @@ struct RestoreBinaryTests {
         for index in 0..<2 {
             let store = try SpoolStore.openForWriting(path: dir.file("shards/s\(index).db"))
             defer { store.close() }
+            // messages is a view (its INSTEAD OF trigger writes records; changes() does not count those).
+            untimed += Int(try store.connection.integer("SELECT count(*) FROM messages WHERE offset % 100 = 7") ?? 0)
             try store.connection.execute("UPDATE messages SET timestamp = CASE WHEN offset % 2 = 0 THEN -1 ELSE 0 END WHERE offset % 100 = 7")
-            untimed += Int(try store.connection.integer("SELECT changes()") ?? 0)
+            #expect(try store.connection.integer("SELECT count(*) FROM messages WHERE offset % 100 = 7 AND timestamp > 0") == 0)
         }
         try #require(untimed > 0)
         let result = try SpoolProcess.run(["restore", dir.file("shards"), "--brokers", broker.bootstrap, "--topic", "sharded:sharded-copy",

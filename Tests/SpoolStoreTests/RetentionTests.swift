@@ -114,7 +114,17 @@ struct RetentionTests {
         try store(MessageBatch(), in: db, through: 2)
         #expect(try offsets(db).isEmpty)
         #expect(try db.connection.integer("SELECT count(*) FROM latest") == 3)
+        // The pointers moved to values before their rows went: none dangles.
+        #expect(try db.connection.integer("SELECT count(*) FROM latest_keys") == 0)
+        #expect(try db.connection.integer("SELECT count(*) FROM latest_values") == 3)
         #expect(try db.keyedTopics().first?.logComplete == false)
+        #expect(try db.verify().problems.isEmpty)
+        // A new record of k1 points into the log again and its kept value goes.
+        let again = Message(key: Array("k1".utf8), value: [1], topic: "t", partition: 0, offset: 3, timestamp: WallClock.nowMs())
+        try store(MessageBatch([again]), in: db, through: 3)
+        #expect(try db.connection.integer("SELECT count(*) FROM latest") == 3)
+        #expect(try db.connection.integer("SELECT count(*) FROM latest WHERE key = CAST('k1' AS BLOB) AND offset = 3") == 1)
+        #expect(try db.connection.integer("SELECT count(*) FROM latest_keys") == 1)
         #expect(try db.verify().problems.isEmpty)
     }
 
