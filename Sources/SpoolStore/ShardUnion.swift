@@ -46,7 +46,7 @@ enum ShardUnion {
         }
         try set.requireOneCapture(allowIncomplete: allowIncomplete, flag: "--allow-incomplete")
         guard versions.count == 1 else {
-            throw StoreError.cannotOpen(path: first, reason: "the files have different schema versions (\(versions.sorted().map(String.init).joined(separator: ", "))); open each once with this spool (e.g. spool status) to bring them level")
+            throw StoreError.cannotOpen(path: first, reason: "the files have different schema versions (\(versions.sorted().map(String.init).joined(separator: ", "))); spool compact FILE brings an older file to this spool's schema")
         }
         try createViews(connection, count: paths.count)
         return connection

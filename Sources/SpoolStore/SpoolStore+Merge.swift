@@ -159,8 +159,7 @@ extension SpoolStore {
     }
 
     /// Copies the attached shard's rows of `partition` after those already here, a chunk per
-    /// transaction, with a partition state that always matches what is copied. The shard may
-    /// be in the streams layout or an earlier one (read through its `messages` table).
+    /// transaction, with a partition state that always matches what is copied.
     private func copyPartition(_ partition: TopicPartition, chunkSize: Int, stop: () -> Bool) throws -> Int64 {
         let shardRows = try shardRowsQuery(partition)
         var copied: Int64 = 0
@@ -204,12 +203,10 @@ extension SpoolStore {
     }
 
     /// The attached shard's rows of `partition` after offset ?4, at most ?5, in offset order
-    /// (offset first, then the stored columns), and the parameters it needs from ?6 on.
+    /// (offset first, then the stored columns), and the parameters it needs from ?6 on. Shards
+    /// are at this spool's schema (`MergeSources` refuses others), so in the streams layout.
     private func shardRowsQuery(_ partition: TopicPartition) throws -> (sql: String, parameters: [Int64]) {
         let columns = "key, value, timestamp, headers, key_json, value_json, decode_state"
-        guard try connection.integer("SELECT count(*) FROM shard.sqlite_master WHERE type = 'table' AND name = 'records'") == 1 else {
-            return ("SELECT offset, \(columns) FROM shard.messages WHERE topic = ?1 AND partition = ?2 AND offset > ?4 ORDER BY offset LIMIT ?5", [])
-        }
         // No stream: the shard stored nothing of it; -1 selects no row id.
         let stream = try int64("SELECT id FROM shard.streams WHERE topic = ?1 AND partition = ?2", partition)
         let base = stream.map(StreamDirectory.base(of:)) ?? -1
@@ -242,15 +239,13 @@ extension SpoolStore {
     private func mergeLatest() throws {
         // Kept as values here (the shard's pointers name its own row ids); a later ingest of
         // the merged file points to its log again for the keys it updates.
-        let shardHasKeys = try connection.integer("SELECT count(*) FROM shard.sqlite_master WHERE type = 'table' AND name = 'latest_keys'") == 1
-        let shardLatest = shardHasKeys
-            ? """
-              SELECT topic, key, value, partition, offset, timestamp, headers, key_json, value_json, decode_state FROM shard.latest_values
-              UNION ALL
-              SELECT l.topic, l.key, r.value, s.partition, l.id - (s.id << 44), r.timestamp, r.headers, r.key_json, r.value_json, r.decode_state
-              FROM shard.latest_keys l JOIN shard.records r ON r.id = l.id JOIN shard.streams s ON s.id = l.id >> 44
-              """
-            : "SELECT topic, key, value, partition, offset, timestamp, headers, key_json, value_json, decode_state FROM shard.latest"
+        // Spelled out: the shard's own latest view would resolve its tables in this file.
+        let shardLatest = """
+            SELECT topic, key, value, partition, offset, timestamp, headers, key_json, value_json, decode_state FROM shard.latest_values
+            UNION ALL
+            SELECT l.topic, l.key, r.value, s.partition, l.id - (s.id << 44), r.timestamp, r.headers, r.key_json, r.value_json, r.decode_state
+            FROM shard.latest_keys l JOIN shard.records r ON r.id = l.id JOIN shard.streams s ON s.id = l.id >> 44
+            """
         try connection.execute("""
             INSERT INTO main.latest_values (topic, key, value, partition, offset, timestamp, headers, key_json, value_json, decode_state)
             SELECT * FROM (\(shardLatest)) WHERE true
