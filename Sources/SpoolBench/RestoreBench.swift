@@ -47,11 +47,11 @@ enum RestoreBench {
         let what = pairs > 1 ? ", median of \(pairs)" : ""
         return [
             BenchResult(name: "w. idempotent librdkafka producer loop from the capture\(what)", messages: messages,
-                        seconds: median(loops), peakBytes: nil),
+                        seconds: BenchNumbers.median(loops), peakBytes: nil),
             BenchResult(name: "w. spool restore (transactions)\(what)", messages: messages,
-                        seconds: median(restores.map(\.seconds)), peakBytes: restores.map(\.peak).max()),
+                        seconds: BenchNumbers.median(restores.map(\.seconds)), peakBytes: restores.map(\.peak).max()),
             BenchResult(name: "w. spool restore, nothing selected (setup alone)\(what)", messages: 0,
-                        seconds: median(setups.map(\.seconds)), peakBytes: setups.map(\.peak).max()),
+                        seconds: BenchNumbers.median(setups.map(\.seconds)), peakBytes: setups.map(\.peak).max()),
         ]
     }
 
@@ -60,8 +60,8 @@ enum RestoreBench {
     static func summary(_ results: [BenchResult]) -> String {
         let (loop, restore, setup) = (results[0], results[1], results[2])
         let streaming = Double(restore.messages) / max(restore.seconds - setup.seconds, 1e-9)
-        return "restore (w): spool restore \(hundredths(restore.rate / loop.rate))x of the idempotent producer loop (target 0.5x); "
-            + "without its \(format(setup.seconds)) s setup \(hundredths(streaming / loop.rate))x; "
+        return "restore (w): spool restore \(BenchNumbers.hundredths(restore.rate / loop.rate))x of the idempotent producer loop (target 0.5x); "
+            + "without its \(format(setup.seconds)) s setup \(BenchNumbers.hundredths(streaming / loop.rate))x; "
             + "peak RSS \(restore.peakBytes.map { ByteText.format($0) } ?? "?") (target <= 200 MB)"
     }
 
@@ -110,18 +110,5 @@ enum RestoreBench {
         guard restored == expected else { throw BenchError("spool restore restored \(restored) of \(expected) records into \(topic)") }
         log("(w) spool restore\(nothingSelected ? ", nothing selected" : ""): \(format(outcome.seconds)) s, peak \(ByteText.format(outcome.peakBytes))")
         return (outcome.seconds, outcome.peakBytes)
-    }
-
-    /// `value` with two decimals (a ratio near its target needs more than one).
-    private static func hundredths(_ value: Double) -> String {
-        let scaled = Int((value * 100).rounded())
-        let fraction = scaled % 100
-        return "\(scaled / 100)." + (fraction < 10 ? "0" : "") + String(fraction)
-    }
-
-    /// The median of `values` (not empty).
-    private static func median(_ values: [Double]) -> Double {
-        let sorted = values.sorted()
-        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
     }
 }
