@@ -10,13 +10,17 @@ struct ChildProcess {
     let pid: pid_t
     let started: ContinuousClock.Instant
 
-    /// Starts `path` with `arguments`; standard output goes to `stdoutPath` when given.
-    init(_ path: String, _ arguments: [String], stdoutPath: String? = nil) throws {
+    /// Starts `path` with `arguments`; standard output goes to `stdoutPath` and standard error
+    /// to `stderrPath` when given (each file created or truncated).
+    init(_ path: String, _ arguments: [String], stdoutPath: String? = nil, stderrPath: String? = nil) throws {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         if let stdoutPath {
             posix_spawn_file_actions_addopen(&actions, 1, stdoutPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        }
+        if let stderrPath {
+            posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         }
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }

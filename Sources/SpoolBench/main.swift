@@ -81,22 +81,32 @@ func timed(_ body: () throws -> Void) rethrows -> Double {
 }
 
 /// Runs `spool ingest` of topic "bench" into a fresh database; returns the database's path and
-/// the run's wall time and peak (throws unless it exits 0).
-func ingestIntoNewFile(_ bootstrap: String, extra: [String] = []) throws -> (db: String, seconds: Double, peakBytes: Int64) {
+/// the run's wall time and peak (throws unless it exits 0). `executable` is the `spool` binary to
+/// run (by default the one next to this bench).
+func ingestIntoNewFile(_ bootstrap: String, extra: [String] = [], executable: String = spool) throws -> (db: String, seconds: Double, peakBytes: Int64) {
     brokerStarts += 1
     let db = work + "/ingest-\(brokerStarts).sqlite"
-    let child = try ChildProcess(spool, ["ingest", "--brokers", bootstrap, "--topic", "bench", "--db", db, "--quiet",
-                                         "--batch-size", String(batchSize)] + extra)
+    let child = try ChildProcess(executable, ["ingest", "--brokers", bootstrap, "--topic", "bench", "--db", db, "--quiet",
+                                              "--batch-size", String(batchSize)] + extra)
     let outcome = child.wait()
-    guard outcome.status == 0 else { throw BenchError("spool ingest exited \(outcome.status)") }
+    guard outcome.status == 0 else { throw BenchError("\(executable == spool ? "spool" : executable) ingest exited \(outcome.status)") }
     return (db, outcome.seconds, outcome.peakBytes)
 }
 
+/// How many messages of topic "bench" the capture `db` holds. A file written by another `spool`
+/// binary is counted by that binary's `spool query` (its layout may not be this build's).
+func storedMessages(_ db: String, executable: String = spool) throws -> Int {
+    if executable == spool { return Int(try SpoolStore.openForReading(path: db).messageCounts()["bench"] ?? 0) }
+    let counted = try QueryProcess.run(executable, file: db, sql: "SELECT count(*) FROM messages WHERE topic = 'bench'")
+    guard let count = Int(counted.rows[0]) else { throw BenchError("\(executable) query printed '\(counted.rows[0])', not a count") }
+    return count
+}
+
 /// Runs `spool ingest` end to end into a fresh database; returns the result and the stored count.
-func ingest(_ bootstrap: String, name: String, extra: [String] = []) throws -> BenchResult {
-    let run = try ingestIntoNewFile(bootstrap, extra: extra)
-    let stored = try SpoolStore.openForReading(path: run.db).messageCounts()["bench"] ?? 0
-    return BenchResult(name: name, messages: Int(stored), seconds: run.seconds, peakBytes: run.peakBytes)
+func ingest(_ bootstrap: String, name: String, extra: [String] = [], executable: String = spool) throws -> BenchResult {
+    let run = try ingestIntoNewFile(bootstrap, extra: extra, executable: executable)
+    let stored = try storedMessages(run.db, executable: executable)
+    return BenchResult(name: name, messages: stored, seconds: run.seconds, peakBytes: run.peakBytes)
 }
 
 func run() throws -> [BenchResult] {
