@@ -1,0 +1,167 @@
+import SpoolModel
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The physical limit of a capture layout: inserting the bench rows into a fresh SQLite file
+/// doing nothing but SQLite's work (bench row (z)).
+///
+/// The file is set up as `SpoolStore.openForWriting` sets up a new capture (incremental
+/// auto-vacuum, WAL, `synchronous=NORMAL`, a 16 MiB page cache, the default page size). Each
+/// transaction (`BEGIN IMMEDIATE` … `COMMIT`, as the writer) inserts its rows through one
+/// persistent prepared INSERT: bind (keys and values `SQLITE_STATIC` from the pre-generated
+/// rows), step, reset. Only the transactions are timed: not opening the file, creating the
+/// table, generating the rows, nor the checkpoint at close.
+package enum SQLiteInsertBench {
+    /// A layout of the captured records.
+    package enum Layout: String, CaseIterable, Sendable {
+        /// `streams (id, topic, partition)` and `records` keyed by `stream id << 44 | offset`.
+        case streams
+        /// Today's `messages` table with `UNIQUE (topic, partition, offset)`.
+        case uniqueIndex
+        /// Today's columns with no constraint and no index: appending rows to a rowid table.
+        case appendOnly
+    }
+
+    /// What one run measured.
+    package struct Outcome: Sendable {
+        /// Seconds spent in the transactions.
+        package let seconds: Double
+        /// Rows inserted.
+        package let rows: Int
+    }
+
+    /// Creates a SQLite file at `path` (which must not exist) with `layout`'s tables and inserts
+    /// every row of `rows`; the connection is closed before returning.
+    package static func run(_ layout: Layout, rows: InsertBenchRows, path: String) throws -> Outcome {
+        guard access(path, F_OK) != 0 else {
+            throw StoreError.cannotOpen(path: path, reason: "the file exists; the insert bench writes a fresh file")
+        }
+        let connection = try SQLiteConnection(path: path, readOnly: false, create: true)
+        defer { connection.close() }
+        try configure(connection)
+        try connection.execute(schema(layout))
+        let streamIDs = layout == .streams ? try insertStreams(rows.partitions, connection) : []
+        let insert = try connection.prepare(insertSQL(layout), persistent: true)
+        let clock = ContinuousClock()
+        let start = clock.now
+        try insertAll(rows, layout: layout, streamIDs: streamIDs, statement: insert, connection: connection)
+        return Outcome(seconds: (clock.now - start).seconds, rows: rows.count)
+    }
+
+    /// The settings `SpoolStore.openForWriting` gives a new file.
+    private static func configure(_ connection: SQLiteConnection) throws {
+        try connection.execute("PRAGMA auto_vacuum = INCREMENTAL")
+        guard try connection.text("PRAGMA journal_mode = WAL")?.lowercased() == "wal" else {
+            throw StoreError.storage(path: connection.path, code: 0, message: "SQLite could not switch the file to WAL mode")
+        }
+        try connection.execute("PRAGMA synchronous = NORMAL")
+        try connection.execute("PRAGMA cache_size = -16384")
+    }
+
+    /// The tables of `layout`.
+    static func schema(_ layout: Layout) -> String {
+        switch layout {
+        case .streams:
+            return """
+                CREATE TABLE streams (id INTEGER PRIMARY KEY, topic TEXT NOT NULL, partition INTEGER NOT NULL, UNIQUE (topic, partition));
+                CREATE TABLE records (
+                    id INTEGER PRIMARY KEY,
+                    key BLOB, value BLOB, timestamp INTEGER NOT NULL, headers TEXT, key_json TEXT, value_json TEXT, decode_state TEXT
+                );
+                """
+        case .uniqueIndex:
+            return """
+                CREATE TABLE messages (key BLOB, value BLOB, topic TEXT NOT NULL, partition INTEGER NOT NULL, offset INTEGER NOT NULL,
+                  timestamp INTEGER NOT NULL, headers TEXT, key_json TEXT, value_json TEXT, decode_state TEXT, UNIQUE (topic, partition, offset));
+                """
+        case .appendOnly:
+            return """
+                CREATE TABLE messages (key BLOB, value BLOB, topic TEXT NOT NULL, partition INTEGER NOT NULL, offset INTEGER NOT NULL,
+                  timestamp INTEGER NOT NULL, headers TEXT, key_json TEXT, value_json TEXT, decode_state TEXT);
+                """
+        }
+    }
+
+    /// The INSERT of one row; the columns left unbound (headers, decoded JSON) are NULL.
+    static func insertSQL(_ layout: Layout) -> String {
+        switch layout {
+        case .streams:
+            return "INSERT INTO records (id, key, value, timestamp, headers, key_json, value_json, decode_state) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        case .uniqueIndex, .appendOnly:
+            return """
+                INSERT INTO messages (key, value, topic, partition, offset, timestamp, headers, key_json, value_json, decode_state)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """
+        }
+    }
+
+    /// One `streams` row per partition of topic "bench"; returns each partition's stream id.
+    private static func insertStreams(_ partitions: Int, _ connection: SQLiteConnection) throws -> [Int64] {
+        let insert = try connection.prepare("INSERT INTO streams (topic, partition) VALUES ('bench', ?)")
+        return try connection.inTransaction {
+            try (0..<partitions).map { partition in
+                insert.bind(1, Int64(partition))
+                try insert.run()
+                return try connection.lastInsertRowID()
+            }
+        }
+    }
+
+    /// The timed part: every transaction of `rows`, each row bound, stepped and reset.
+    private static func insertAll(_ rows: InsertBenchRows, layout: Layout, streamIDs: [Int64],
+                                  statement: SQLiteStatement, connection: SQLiteConnection) throws {
+        let topic: StaticString = "bench"
+        try rows.keys.withUnsafeBytes { keys in
+        try rows.values.withUnsafeBytes { values in
+            let payloads = BenchPayloads(keys: keys, values: values)
+            for transaction in rows.transactions {
+                try connection.inTransaction {
+                    for row in transaction {
+                        bind(row, of: rows, payloads: payloads, layout: layout, streamIDs: streamIDs, topic: topic, to: statement)
+                        // Reset (which also clears the bindings) before the payloads are given back.
+                        defer { statement.reset() }
+                        try statement.step()
+                    }
+                }
+            }
+        }
+        }
+    }
+
+    /// The key and value buffers lent for the timed loop.
+    private struct BenchPayloads {
+        let keys: UnsafeRawBufferPointer
+        let values: UnsafeRawBufferPointer
+
+        func key(_ row: Int) -> UnsafeRawBufferPointer {
+            UnsafeRawBufferPointer(rebasing: keys[row * InsertBenchRows.keyLength ..< (row + 1) * InsertBenchRows.keyLength])
+        }
+
+        func value(_ row: Int) -> UnsafeRawBufferPointer {
+            UnsafeRawBufferPointer(rebasing: values[row * InsertBenchRows.valueLength ..< (row + 1) * InsertBenchRows.valueLength])
+        }
+    }
+
+    /// Binds row `row`'s columns for `layout`'s INSERT.
+    private static func bind(_ row: Int, of rows: InsertBenchRows, payloads: BenchPayloads, layout: Layout,
+                             streamIDs: [Int64], topic: StaticString, to statement: SQLiteStatement) {
+        let key = rows.keyIsNull[row] ? nil : payloads.key(row)
+        let partition = rows.partitionOfRow[row]
+        switch layout {
+        case .streams:
+            statement.bind(1, streamIDs[Int(partition)] << 44 | rows.offsets[row])
+            statement.bindStatic(2, blob: key)
+            statement.bindStatic(3, blob: payloads.value(row))
+            statement.bind(4, rows.timestamps[row])
+        case .uniqueIndex, .appendOnly:
+            statement.bindStatic(1, blob: key)
+            statement.bindStatic(2, blob: payloads.value(row))
+            // A string literal's bytes live as long as the process, so binding them without a copy is safe.
+            statement.bindStatic(3, text: UnsafeRawPointer(topic.utf8Start).assumingMemoryBound(to: CChar.self), count: topic.utf8CodeUnitCount)
+            statement.bind(4, Int64(partition))
+            statement.bind(5, rows.offsets[row])
+            statement.bind(6, rows.timestamps[row])
+        }
+    }
+}
