@@ -323,6 +323,23 @@ if let only = getenv("BENCH_ONLY"), String(cString: only) == "restore" {
     exit(status)
 }
 
+// BENCH_ONLY=layout runs just (z). The work folder is removed before exit() (which runs no defer).
+if let only = getenv("BENCH_ONLY"), String(cString: only) == "layout" {
+    var status: Int32 = 0
+    do {
+        let failures = try LayoutBench.run()
+        if !failures.isEmpty {
+            log("failed: \(failures.joined(separator: "; "))")
+            status = 1
+        }
+    } catch {
+        log("failed: \(error)")
+        status = 1
+    }
+    _ = system("rm -rf '\(work)'")
+    exit(status)
+}
+
 // BENCH_ONLY=long runs just the long-running rows (i) and (r).
 if let only = getenv("BENCH_ONLY"), String(cString: only) == "long" {
     do {
