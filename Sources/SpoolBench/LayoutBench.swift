@@ -15,7 +15,11 @@ import Glibc
 /// `--latest bench` for the latest-view query. Then the summary line, then each `LayoutQuery`
 /// run 5 times through each binary's `spool query` on its own capture (medians). A failing
 /// query is printed and the rest go on; `run` returns the failures.
-/// `BENCH_LAYOUT_SQLITE_ONLY=1` stops after the SQLite-alone rows.
+/// `BENCH_LAYOUT_SQLITE_ONLY=1` stops after the SQLite-alone rows. The SQLite-alone files take
+/// `BENCH_LAYOUT_PAGE_SIZE` (bytes, `PRAGMA page_size`; default SQLite's 4096) and
+/// `BENCH_LAYOUT_CACHE_KIB` (the page cache, default Spool's 16384); `BENCH_LAYOUT_ORDER`
+/// (comma-separated layout names, e.g. `uniqueIndex,streams`) picks the layouts and their order,
+/// which is allowed only with `BENCH_LAYOUT_SQLITE_ONLY=1` (the rest needs all three).
 enum LayoutBench {
     /// How many times each query runs on each capture.
     private static let queryRuns = 5
@@ -33,8 +37,13 @@ enum LayoutBench {
     /// Runs the row group; returns the failed queries (empty when all ran).
     static func run() throws -> [String] {
         let baselineSpool = try baselineExecutable()
-        let alone = try sqliteAlone()
-        if environment("BENCH_LAYOUT_SQLITE_ONLY", 0) != 0 {
+        let sqliteOnly = environment("BENCH_LAYOUT_SQLITE_ONLY", 0) != 0
+        let layouts = try layoutOrder()
+        guard sqliteOnly || Set(layouts) == Set(SQLiteInsertBench.Layout.allCases) else {
+            throw BenchError("BENCH_LAYOUT_ORDER may leave out layouts only with BENCH_LAYOUT_SQLITE_ONLY=1")
+        }
+        let alone = try sqliteAlone(layouts)
+        if sqliteOnly {
             print("layout (z), SQLite alone: " + layoutRatios(alone))
             return []
         }
@@ -53,22 +62,50 @@ enum LayoutBench {
 
     // MARK: SQLite alone
 
-    /// The three SQLite-alone rows, in `SQLiteInsertBench.Layout.allCases` order (each printed
-    /// with its file's size).
-    private static func sqliteAlone() throws -> [BenchResult] {
-        log("(z) generating \(messages) rows over \(partitions(for: messages)) partitions, \(batchSize) per transaction")
+    /// The SQLite-alone row of each of `layouts`, measured in that order (each printed with its
+    /// file's size).
+    private static func sqliteAlone(_ layouts: [SQLiteInsertBench.Layout]) throws -> [SQLiteInsertBench.Layout: BenchResult] {
+        let settings = try sqliteSettings()
+        let setup = "page size \(settings.pageSize.map(String.init) ?? "default"), cache \(settings.cacheKiB) KiB"
+        log("(z) generating \(messages) rows over \(partitions(for: messages)) partitions, \(batchSize) per transaction; \(setup)")
         let rows = InsertBenchRows(count: messages, partitions: partitions(for: messages), rowsPerTransaction: batchSize)
-        return try SQLiteInsertBench.Layout.allCases.map { layout in
+        var results: [SQLiteInsertBench.Layout: BenchResult] = [:]
+        for layout in layouts {
             log("(z) SQLite alone, \(layout.rawValue)")
             let path = work + "/alone-\(layout.rawValue).sqlite"
-            let outcome = try SQLiteInsertBench.run(layout, rows: rows, path: path)
+            let outcome = try SQLiteInsertBench.run(layout, rows: rows, path: path, settings: settings)
             let result = BenchResult(name: "z. SQLite alone, \(describe(layout))", messages: outcome.rows, seconds: outcome.seconds, peakBytes: nil)
             printRow(result)
-            print("z. file size, SQLite alone, \(describe(layout)): \(ByteText.format(fileBytes(path)))")
+            print("z. file size, SQLite alone, \(describe(layout)): \(ByteText.format(fileBytes(path))) (\(fileBytes(path)) bytes; \(setup))")
             unlink(path)
             sync()
-            return result
+            results[layout] = result
         }
+        return results
+    }
+
+    /// The layouts `BENCH_LAYOUT_ORDER` names, in its order; all three when unset.
+    private static func layoutOrder() throws -> [SQLiteInsertBench.Layout] {
+        guard let value = getenv("BENCH_LAYOUT_ORDER").map({ String(cString: $0) }), !value.isEmpty else {
+            return SQLiteInsertBench.Layout.allCases
+        }
+        return try value.split(separator: ",").map { name in
+            guard let layout = SQLiteInsertBench.Layout(rawValue: String(name)) else {
+                throw BenchError("BENCH_LAYOUT_ORDER: no layout \"\(name)\" (streams, uniqueIndex, appendOnly)")
+            }
+            return layout
+        }
+    }
+
+    /// The SQLite-alone files' page size and cache from `BENCH_LAYOUT_PAGE_SIZE` and `BENCH_LAYOUT_CACHE_KIB`.
+    private static func sqliteSettings() throws -> SQLiteInsertBench.Settings {
+        let pageSize = environment("BENCH_LAYOUT_PAGE_SIZE", 0)
+        guard pageSize == 0 || (512...65_536).contains(pageSize) && pageSize & (pageSize - 1) == 0 else {
+            throw BenchError("BENCH_LAYOUT_PAGE_SIZE=\(pageSize) is not a power of two from 512 to 65536")
+        }
+        let cacheKiB = environment("BENCH_LAYOUT_CACHE_KIB", 16_384)
+        guard cacheKiB > 0 else { throw BenchError("BENCH_LAYOUT_CACHE_KIB=\(cacheKiB) is not positive") }
+        return SQLiteInsertBench.Settings(pageSize: pageSize == 0 ? nil : pageSize, cacheKiB: cacheKiB)
     }
 
     /// The row name's words for `layout`.
@@ -80,10 +117,14 @@ enum LayoutBench {
         }
     }
 
-    /// "streams layout Z.ZZx of today's layout, append-only W.WWx" from the SQLite-alone rows.
-    private static func layoutRatios(_ alone: [BenchResult]) -> String {
-        let (streams, today, append) = (alone[0].rate, alone[1].rate, alone[2].rate)
-        return "streams layout \(BenchNumbers.hundredths(streams / today))x of today's layout, append-only \(BenchNumbers.hundredths(append / today))x"
+    /// "streams layout Z.ZZx of today's layout, append-only W.WWx" from the SQLite-alone rows
+    /// (a ratio whose rows were not measured is left out).
+    private static func layoutRatios(_ alone: [SQLiteInsertBench.Layout: BenchResult]) -> String {
+        guard let today = alone[.uniqueIndex]?.rate else { return "no row of today's layout to compare with" }
+        var parts: [String] = []
+        if let streams = alone[.streams]?.rate { parts.append("streams layout \(BenchNumbers.hundredths(streams / today))x of today's layout") }
+        if let append = alone[.appendOnly]?.rate { parts.append("append-only \(BenchNumbers.hundredths(append / today))x") }
+        return parts.isEmpty ? "only today's layout measured" : parts.joined(separator: ", ")
     }
 
     // MARK: spool ingest
@@ -122,9 +163,9 @@ enum LayoutBench {
     }
 
     /// The (z) summary line; the baseline part only with a baseline.
-    private static func summary(alone: [BenchResult], new: BenchResult, baseline: BenchResult?) -> String {
+    private static func summary(alone: [SQLiteInsertBench.Layout: BenchResult], new: BenchResult, baseline: BenchResult?) -> String {
         let versusBaseline = baseline.map { "\(BenchNumbers.hundredths(new.rate / $0.rate))x of the baseline binary's ingest (target 1.3x); " } ?? ""
-        return "layout (z): spool ingest \(BenchNumbers.hundredths(new.rate / alone[0].rate))x of SQLite alone on the streams layout (target 0.9x); "
+        return "layout (z): spool ingest \(BenchNumbers.hundredths(new.rate / alone[.streams]!.rate))x of SQLite alone on the streams layout (target 0.9x); "
             + versusBaseline + layoutRatios(alone)
     }
 

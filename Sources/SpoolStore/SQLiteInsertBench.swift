@@ -7,7 +7,8 @@ import Glibc
 /// doing nothing but SQLite's work (bench row (z)).
 ///
 /// The file is set up as `SpoolStore.openForWriting` sets up a new capture (incremental
-/// auto-vacuum, WAL, `synchronous=NORMAL`, a 16 MiB page cache, the default page size). Each
+/// auto-vacuum, WAL, `synchronous=NORMAL`, a 16 MiB page cache, the default page size), unless
+/// `Settings` asks for another page size or page cache (the bench's knobs). Each
 /// transaction (`BEGIN IMMEDIATE` … `COMMIT`, as the writer) inserts its rows through one
 /// persistent prepared INSERT: bind (keys and values `SQLITE_STATIC` from the pre-generated
 /// rows), step, reset. Only the transactions are timed: not opening the file, creating the
@@ -23,6 +24,19 @@ package enum SQLiteInsertBench {
         case appendOnly
     }
 
+    /// The file's settings that a run may change from a new capture's.
+    package struct Settings: Sendable {
+        /// `PRAGMA page_size` before the first table is created; nil keeps SQLite's default (4096).
+        package var pageSize: Int?
+        /// The page cache in KiB (`PRAGMA cache_size = -N`); Spool's writer uses 16 MiB.
+        package var cacheKiB: Int
+
+        package init(pageSize: Int? = nil, cacheKiB: Int = 16_384) {
+            self.pageSize = pageSize
+            self.cacheKiB = cacheKiB
+        }
+    }
+
     /// What one run measured.
     package struct Outcome: Sendable {
         /// Seconds spent in the transactions.
@@ -33,14 +47,17 @@ package enum SQLiteInsertBench {
 
     /// Creates a SQLite file at `path` (which must not exist) with `layout`'s tables and inserts
     /// every row of `rows`; the connection is closed before returning.
-    package static func run(_ layout: Layout, rows: InsertBenchRows, path: String) throws -> Outcome {
+    package static func run(_ layout: Layout, rows: InsertBenchRows, path: String, settings: Settings = Settings()) throws -> Outcome {
         guard access(path, F_OK) != 0 else {
             throw StoreError.cannotOpen(path: path, reason: "the file exists; the insert bench writes a fresh file")
         }
         let connection = try SQLiteConnection(path: path, readOnly: false, create: true)
         defer { connection.close() }
-        try configure(connection)
+        try configure(connection, settings)
         try connection.execute(schema(layout))
+        if let pageSize = settings.pageSize, try connection.text("PRAGMA page_size") != String(pageSize) {
+            throw StoreError.storage(path: path, code: 0, message: "SQLite did not take page_size \(pageSize)")
+        }
         let streamIDs = layout == .streams ? try insertStreams(rows.partitions, connection) : []
         let insert = try connection.prepare(insertSQL(layout), persistent: true)
         let clock = ContinuousClock()
@@ -49,14 +66,18 @@ package enum SQLiteInsertBench {
         return Outcome(seconds: (clock.now - start).seconds, rows: rows.count)
     }
 
-    /// The settings `SpoolStore.openForWriting` gives a new file.
-    private static func configure(_ connection: SQLiteConnection) throws {
+    /// The settings `SpoolStore.openForWriting` gives a new file, with `settings`' page size (set
+    /// first: a file in WAL mode keeps its page size) and page cache.
+    private static func configure(_ connection: SQLiteConnection, _ settings: Settings) throws {
+        if let pageSize = settings.pageSize {
+            try connection.execute("PRAGMA page_size = \(pageSize)")
+        }
         try connection.execute("PRAGMA auto_vacuum = INCREMENTAL")
         guard try connection.text("PRAGMA journal_mode = WAL")?.lowercased() == "wal" else {
             throw StoreError.storage(path: connection.path, code: 0, message: "SQLite could not switch the file to WAL mode")
         }
         try connection.execute("PRAGMA synchronous = NORMAL")
-        try connection.execute("PRAGMA cache_size = -16384")
+        try connection.execute("PRAGMA cache_size = -\(settings.cacheKiB)")
     }
 
     /// The tables of `layout`.
