@@ -16,7 +16,8 @@ import Glibc
 /// run 5 times through each binary's `spool query` on its own capture (medians). A failing
 /// query is printed and the rest go on; `run` returns the failures.
 /// `BENCH_LAYOUT_SQLITE_ONLY=1` stops after the SQLite-alone rows. The SQLite-alone files take
-/// `BENCH_LAYOUT_PAGE_SIZE` (bytes, `PRAGMA page_size`; default SQLite's 4096) and
+/// `BENCH_LAYOUT_PAGE_SIZE` (bytes, `PRAGMA page_size`; default Spool's: 16384 for the streams
+/// and append-only files, as new captures have, 4096 for today's layout, as its files have) and
 /// `BENCH_LAYOUT_CACHE_KIB` (the page cache, default Spool's 16384); `BENCH_LAYOUT_ORDER`
 /// (comma-separated layout names, e.g. `uniqueIndex,streams`) picks the layouts and their order,
 /// which is allowed only with `BENCH_LAYOUT_SQLITE_ONLY=1` (the rest needs all three).
@@ -65,13 +66,17 @@ enum LayoutBench {
     /// The SQLite-alone row of each of `layouts`, measured in that order (each printed with its
     /// file's size).
     private static func sqliteAlone(_ layouts: [SQLiteInsertBench.Layout]) throws -> [SQLiteInsertBench.Layout: BenchResult] {
-        let settings = try sqliteSettings()
-        let setup = "page size \(settings.pageSize.map(String.init) ?? "default"), cache \(settings.cacheKiB) KiB"
-        log("(z) generating \(messages) rows over \(partitions(for: messages)) partitions, \(batchSize) per transaction; \(setup)")
+        let chosen = try sqliteSettings()
+        log("(z) generating \(messages) rows over \(partitions(for: messages)) partitions, \(batchSize) per transaction")
         let rows = InsertBenchRows(count: messages, partitions: partitions(for: messages), rowsPerTransaction: batchSize)
         var results: [SQLiteInsertBench.Layout: BenchResult] = [:]
         for layout in layouts {
-            log("(z) SQLite alone, \(layout.rawValue)")
+            // Unless BENCH_LAYOUT_PAGE_SIZE says otherwise, each layout gets the page size Spool
+            // gives it: 16 KiB for new captures (streams), SQLite's 4 KiB for today's files.
+            var settings = chosen
+            if settings.pageSize == nil, layout != .uniqueIndex { settings.pageSize = 16_384 }
+            let setup = "page size \(settings.pageSize.map(String.init) ?? "default"), cache \(settings.cacheKiB) KiB"
+            log("(z) SQLite alone, \(layout.rawValue), \(setup)")
             let path = work + "/alone-\(layout.rawValue).sqlite"
             let outcome = try SQLiteInsertBench.run(layout, rows: rows, path: path, settings: settings)
             let result = BenchResult(name: "z. SQLite alone, \(describe(layout))", messages: outcome.rows, seconds: outcome.seconds, peakBytes: nil)
@@ -130,7 +135,7 @@ enum LayoutBench {
     // MARK: spool ingest
 
     /// The `spool` binary `BENCH_BASELINE_SPOOL` names, if set; throws when it is not executable.
-    private static func baselineExecutable() throws -> String? {
+    static func baselineExecutable() throws -> String? {
         guard let value = getenv("BENCH_BASELINE_SPOOL").map({ String(cString: $0) }), !value.isEmpty else { return nil }
         guard access(value, X_OK) == 0 else { throw BenchError("BENCH_BASELINE_SPOOL=\(value) is not an executable file") }
         return value

@@ -202,11 +202,15 @@ func runKeyed() throws -> [BenchResult] {
     defer { broker.signal(SIGTERM); _ = broker.wait() }
     try checkLoaded(bootstrap, count: messages)
     var results: [BenchResult] = []
-    for (label, extra) in [("log only", [String]()), ("--latest", ["--latest", "bench"]), ("--latest-only", ["--latest-only", "bench"])] {
-        log("(k) spool ingest, \(label)")
-        let result = try ingest(bootstrap, name: "k. 100k keys, 5% tombstones, \(label)", extra: extra)
-        // A --latest-only run stores no log rows; its rate counts the records read.
-        results.append(BenchResult(name: result.name, messages: messages, seconds: result.seconds, peakBytes: result.peakBytes))
+    // With BENCH_BASELINE_SPOOL (BENCH_ONLY=keyed), the same three by that binary come after.
+    let binaries = [(spool, "")] + ((try? LayoutBench.baselineExecutable()).flatMap { $0 }.map { [($0, ", baseline binary")] } ?? [])
+    for (binary, who) in binaries {
+        for (label, extra) in [("log only", [String]()), ("--latest", ["--latest", "bench"]), ("--latest-only", ["--latest-only", "bench"])] {
+            log("(k) spool ingest, \(label)\(who)")
+            let result = try ingest(bootstrap, name: "k. 100k keys, 5% tombstones, \(label)\(who)", extra: extra, executable: binary)
+            // A --latest-only run stores no log rows; its rate counts the records read.
+            results.append(BenchResult(name: result.name, messages: messages, seconds: result.seconds, peakBytes: result.peakBytes))
+        }
     }
     return results
 }
@@ -338,6 +342,23 @@ if let only = getenv("BENCH_ONLY"), String(cString: only) == "layout" {
     }
     _ = system("rm -rf '\(work)'")
     exit(status)
+}
+
+// BENCH_ONLY=keyed runs just (k).
+if let only = getenv("BENCH_ONLY"), String(cString: only) == "keyed" {
+    do {
+        defer { _ = system("rm -rf '\(work)'") }
+        let keyed = try runKeyed()
+        for result in keyed { print("\(result.name): \(ByteText.count(Int64(result.rate))) msg/s, \(format(result.seconds)) s, peak \(result.peakBytes.map { ByteText.format($0) } ?? "-")") }
+        print("keyed (k): --latest \(format(keyed[1].rate / keyed[0].rate))x and --latest-only \(format(keyed[2].rate / keyed[0].rate))x of log only (targets 0.6x, 0.8x)")
+        if keyed.count == 6 {
+            print("keyed (k), baseline binary: --latest \(format(keyed[4].rate / keyed[3].rate))x and --latest-only \(format(keyed[5].rate / keyed[3].rate))x of its log only; new/baseline: log only \(format(keyed[0].rate / keyed[3].rate))x, --latest \(format(keyed[1].rate / keyed[4].rate))x, --latest-only \(format(keyed[2].rate / keyed[5].rate))x")
+        }
+        exit(0)
+    } catch {
+        log("failed: \(error)")
+        exit(1)
+    }
 }
 
 // BENCH_ONLY=long runs just the long-running rows (i) and (r).
