@@ -120,13 +120,9 @@ final class BatchInserter {
         var streamBases: [Int: Int64] = [:]
         try decoded.withJSON { json in
         try batch.withPayloads { payloads in
-            for row in 0..<batch.count {
+            for row in Self.lastPerKey(batch, payloads, modes: modes, tombstones: &tombstones, nullKeys: &nullKeys) {
                 let topicIndex = Int(batch.topicIndexes[row])
-                guard let mode = modes[topicIndex] else { continue }
-                guard let key = payloads.key(at: row) else {
-                    nullKeys[topicIndex] += 1
-                    continue
-                }
+                guard let mode = modes[topicIndex], let key = payloads.key(at: row) else { continue }
                 func run(_ statement: SQLiteStatement, _ bindRest: () throws -> Void = {}) throws {
                     statement.bindStatic(1, text: topicPointers[topicIndex], count: topicLengths[topicIndex])
                     statement.bindStatic(2, blob: key)
@@ -135,7 +131,6 @@ final class BatchInserter {
                     try statement.step()
                 }
                 let value = payloads.value(at: row)
-                if value == nil { tombstones[topicIndex] += 1 }
                 if mode == .latest {
                     // The key leaves latest_values when it was kept there.
                     if withValues[topicIndex] { try run(keyed.deleteValues) }
@@ -259,6 +254,42 @@ final class BatchInserter {
             case .failed: "failed"
             }
         }
+    }
+
+    /// The rows of keyed topics that decide their key's entry: per (topic, key) the last in
+    /// release order (earlier ones would be overwritten within the batch), sorted by topic and
+    /// key so the table's B-tree is visited in order. Counts every tombstone and null key.
+    private static func lastPerKey(_ batch: MessageBatch, _ payloads: MessageBatch.Payloads, modes: [KeyedMode?],
+                                   tombstones: inout [Int64], nullKeys: inout [Int64]) -> [Int] {
+        var rows: [Int] = []
+        for row in 0..<batch.count {
+            let topicIndex = Int(batch.topicIndexes[row])
+            guard modes[topicIndex] != nil else { continue }
+            guard payloads.key(at: row) != nil else {
+                nullKeys[topicIndex] += 1
+                continue
+            }
+            if payloads.value(at: row) == nil { tombstones[topicIndex] += 1 }
+            rows.append(row)
+        }
+        func ordered(_ a: Int, _ b: Int) -> Int {
+            let topics = Int(batch.topicIndexes[a]) - Int(batch.topicIndexes[b])
+            if topics != 0 { return topics }
+            let (left, right) = (payloads.key(at: a)!, payloads.key(at: b)!)
+            let common = min(left.count, right.count)
+            let bytes = common == 0 ? 0 : memcmp(left.baseAddress!, right.baseAddress!, common)
+            return bytes != 0 ? Int(bytes) : left.count - right.count
+        }
+        rows.sort { a, b in
+            let order = ordered(a, b)
+            return order != 0 ? order < 0 : a < b
+        }
+        var last: [Int] = []
+        last.reserveCapacity(rows.count)
+        for (position, row) in rows.enumerated() where position + 1 == rows.count || ordered(row, rows[position + 1]) != 0 {
+            last.append(row)
+        }
+        return last
     }
 
     /// The prepared statements of the keyed tables (prepared once per connection).

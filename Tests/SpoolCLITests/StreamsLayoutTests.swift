@@ -245,4 +245,24 @@ struct StreamsLayoutTests {
         let verify = try SpoolProcess.run(["verify", "all.sqlite"], directory: dir.path)
         #expect(verify.status == 0, "\(verify.output)")
     }
+
+    @Test(arguments: [KeyedMode.latest, .latestOnly])
+    func aKeyTwiceInOneBatchEndsAsItsLastRecord(mode: KeyedMode) throws {
+        let dir = TemporaryDirectory()
+        let store = try SpoolStore.openForWriting(path: dir.file("keys.sqlite"))
+        defer { store.close() }
+        try store.setKeyedMode(mode, for: "t")
+        let sequence: [(String, String?)] = [("a", "1"), ("b", "1"), ("a", nil), ("c", "1"), ("b", "2"), ("a", "3"), ("c", nil), ("b", "4")]
+        let batch = MessageBatch(sequence.enumerated().map { index, record in
+            Message(key: Array(record.0.utf8), value: record.1.map { Array($0.utf8) }, topic: "t", partition: Int32(index % 2),
+                    offset: Int64(index / 2), timestamp: 1_000 + Int64(index))
+        })
+        try store.write(batch: batch, checkpoints: [Self.checkpoint(0, through: 3), Self.checkpoint(1, through: 3)], completeUntil: nil)
+        let rows = try store.connection.prepare("SELECT CAST(key AS TEXT), CAST(value AS TEXT), partition, offset FROM latest ORDER BY key")
+        var found: [String] = []
+        while try rows.step() { found.append("\(rows.text(0) ?? "")=\(rows.text(1) ?? "") @\(rows.int64(2)):\(rows.int64(3))") }
+        #expect(found == ["a=3 @1:2", "b=4 @1:3"], "each key as its last record left it; c deleted")
+        #expect(try store.keyedTopics().first?.tombstonesApplied == 2)
+        #expect(try store.verify().problems.isEmpty)
+    }
 }
