@@ -126,30 +126,30 @@ public struct MessageBatch: RandomAccessCollection, Sendable {
     }
 
     /// Every row's key, value and header bytes, valid only inside the `withPayloads(_:)` call
-    /// that lent it.
+    /// that lent it. The accessors are inlinable: the writer calls them for every row.
     public struct Payloads {
-        fileprivate let keyBytes: UnsafeRawBufferPointer
-        fileprivate let keyStarts: [Int]
-        fileprivate let keyIsNull: [Bool]
-        fileprivate let valueBytes: UnsafeRawBufferPointer
-        fileprivate let valueStarts: [Int]
-        fileprivate let valueIsNull: [Bool]
-        fileprivate let headerBytes: UnsafeRawBufferPointer
-        fileprivate let headerStarts: [Int]
+        @usableFromInline let keyBytes: UnsafeRawBufferPointer
+        @usableFromInline let keyStarts: [Int]
+        @usableFromInline let keyIsNull: [Bool]
+        @usableFromInline let valueBytes: UnsafeRawBufferPointer
+        @usableFromInline let valueStarts: [Int]
+        @usableFromInline let valueIsNull: [Bool]
+        @usableFromInline let headerBytes: UnsafeRawBufferPointer
+        @usableFromInline let headerStarts: [Int]
         fileprivate let headerSlices: [HeaderSlice]
 
         /// Row `position`'s key bytes, `nil` when the key is null.
-        public func key(at position: Int) -> UnsafeRawBufferPointer? {
+        @inlinable public func key(at position: Int) -> UnsafeRawBufferPointer? {
             keyIsNull[position] ? nil : UnsafeRawBufferPointer(rebasing: keyBytes[keyStarts[position]..<keyStarts[position + 1]])
         }
 
         /// Row `position`'s value bytes, `nil` when the value is null.
-        public func value(at position: Int) -> UnsafeRawBufferPointer? {
+        @inlinable public func value(at position: Int) -> UnsafeRawBufferPointer? {
             valueIsNull[position] ? nil : UnsafeRawBufferPointer(rebasing: valueBytes[valueStarts[position]..<valueStarts[position + 1]])
         }
 
         /// How many headers row `position` has.
-        public func headerCount(at position: Int) -> Int { headerStarts[position + 1] - headerStarts[position] }
+        @inlinable public func headerCount(at position: Int) -> Int { headerStarts[position + 1] - headerStarts[position] }
 
         /// Header `index` of row `position`: its name bytes and its value bytes (`nil` when null).
         public func header(_ index: Int, at position: Int) -> (name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer?) {
