@@ -73,11 +73,8 @@ enum ShardUnion {
                 continue
             }
             if table == "latest", try allHave("latest_keys", count: count, on: connection) {
-                try connection.execute("CREATE TEMP VIEW latest AS " + (0..<count).map { index in
-                    "SELECT topic, key, value, partition, offset, timestamp, headers, key_json, value_json, decode_state FROM s\(index).latest_values UNION ALL "
-                        + "SELECT l.topic, l.key, r.value, s.partition, l.id - (s.id << 44), r.timestamp, r.headers, r.key_json, r.value_json, r.decode_state "
-                        + "FROM s\(index).latest_keys l JOIN s\(index).records r ON r.id = l.id JOIN s\(index).streams s ON s.id = l.id >> 44"
-                }.joined(separator: " UNION ALL "))
+                try connection.execute("CREATE TEMP VIEW latest AS "
+                    + (0..<count).map { SpoolStore.latestRows(in: "s\($0).") }.joined(separator: " UNION ALL "))
                 continue
             }
             guard try allHave(table, count: count, on: connection) else { continue }

@@ -158,8 +158,7 @@ extension SpoolStore {
     private func keepLatestValues(of topic: String) throws {
         try execute("""
             INSERT INTO latest_values (topic, key, value, partition, offset, timestamp, headers, key_json, value_json, decode_state)
-            SELECT l.topic, l.key, r.value, s.partition, l.id - (s.id << 44), r.timestamp, r.headers, r.key_json, r.value_json, r.decode_state
-            FROM latest_keys l JOIN records r ON r.id = l.id JOIN streams s ON s.id = l.id >> 44 WHERE l.topic = ?1
+            \(Self.pointedLatestRows(in: "")) WHERE l.topic = ?1
             """, topic)
         try execute("DELETE FROM latest_keys WHERE topic = ?1", topic)
     }
@@ -186,6 +185,20 @@ extension SpoolStore {
             }
         }
         try statement.run()
+    }
+
+    /// The entries of `latest_keys` in `schema` ("" or "NAME.") as `latest` shows them: each
+    /// key joined to its record (`l`: latest_keys, `r`: records, `s`: streams). Spelled out with
+    /// the schema because a view of an attached file would resolve its tables in the main one.
+    static func pointedLatestRows(in schema: String) -> String {
+        "SELECT l.topic, l.key, r.value, s.partition, l.id - (s.id << 44), r.timestamp, r.headers, r.key_json, r.value_json, r.decode_state "
+            + "FROM \(schema)latest_keys l JOIN \(schema)records r ON r.id = l.id JOIN \(schema)streams s ON s.id = l.id >> 44"
+    }
+
+    /// Every row of `latest` in `schema` ("" or "NAME."): the kept values, then the pointed records.
+    static func latestRows(in schema: String) -> String {
+        "SELECT topic, key, value, partition, offset, timestamp, headers, key_json, value_json, decode_state FROM \(schema)latest_values "
+            + "UNION ALL " + pointedLatestRows(in: schema)
     }
 
     /// The columns of every per-topic latest view, in order.

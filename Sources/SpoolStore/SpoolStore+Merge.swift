@@ -239,13 +239,7 @@ extension SpoolStore {
     private func mergeLatest() throws {
         // Kept as values here (the shard's pointers name its own row ids); a later ingest of
         // the merged file points to its log again for the keys it updates.
-        // Spelled out: the shard's own latest view would resolve its tables in this file.
-        let shardLatest = """
-            SELECT topic, key, value, partition, offset, timestamp, headers, key_json, value_json, decode_state FROM shard.latest_values
-            UNION ALL
-            SELECT l.topic, l.key, r.value, s.partition, l.id - (s.id << 44), r.timestamp, r.headers, r.key_json, r.value_json, r.decode_state
-            FROM shard.latest_keys l JOIN shard.records r ON r.id = l.id JOIN shard.streams s ON s.id = l.id >> 44
-            """
+        let shardLatest = Self.latestRows(in: "shard.")
         try connection.execute("""
             INSERT INTO main.latest_values (topic, key, value, partition, offset, timestamp, headers, key_json, value_json, decode_state)
             SELECT * FROM (\(shardLatest)) WHERE true
