@@ -265,4 +265,17 @@ struct StreamsLayoutTests {
         #expect(try store.keyedTopics().first?.tombstonesApplied == 2)
         #expect(try store.verify().problems.isEmpty)
     }
+
+    @Test func aTopicPartitionBeyondTheLastStreamIdIsRefusedNamingIt() throws {
+        let dir = TemporaryDirectory()
+        let store = try SpoolStore.openForWriting(path: dir.file("streams.sqlite"))
+        defer { store.close() }
+        // As if 524,287 topic partitions had been stored: the next one would need id 2^19.
+        try store.connection.execute("INSERT INTO streams (id, topic, partition) VALUES (\(StreamDirectory.largestStreamID), 'x', 0)")
+        #expect { try store.write(batch: MessageBatch([Self.record(0, 1)]), checkpoints: [Self.checkpoint(0, through: 1)], completeUntil: nil) } throws: { error in
+            "\(error)".contains("t[0] would be the capture's stream number 524288") && "\(error)".contains("nothing of the batch was written")
+        }
+        #expect(try store.connection.integer("SELECT count(*) FROM streams") == 1, "the refused stream went with its transaction")
+        #expect(try store.connection.integer("SELECT count(*) FROM partition_state") == 0)
+    }
 }
