@@ -15,6 +15,9 @@ struct Migrator {
     let followUps: [Int: (SQLiteConnection) throws -> Void]
     /// Checks a migration needs before its transaction starts (it refuses a file it cannot convert).
     let preChecks: [Int: (SQLiteConnection) throws -> Void]
+    /// Tables a migration creates, whose names a per-topic view (named after a topic) may hold
+    /// in an older file: such views are dropped in the migration's transaction, before its SQL.
+    static let namesTaken: [Int: [String]] = [12: ["streams", "records"], 13: ["latest_values", "latest_keys"]]
 
     init(migrations: [EmbeddedMigration] = embeddedMigrations,
          followUps: [Int: (SQLiteConnection) throws -> Void] = [2: SpoolStore.upgradeTopicViews, 4: SpoolStore.upgradeTopicViews],
@@ -89,6 +92,7 @@ struct Migrator {
                 announce?("upgrading \(connection.path) to the streams layout (migration 12): rewriting \(rewritten) records in one transaction; an interruption leaves the file as it was")
             }
             try connection.inTransaction {
+                try Self.dropTopicViews(named: Self.namesTaken[migration.version] ?? [], on: connection)
                 try connection.execute(migration.sql)
                 try followUps[migration.version]?(connection)
                 let record = try connection.prepare("INSERT INTO spool_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)")
@@ -102,6 +106,20 @@ struct Migrator {
                 let elapsed = ContinuousClock.now - started
                 announce?("upgraded \(connection.path) in \(elapsed.components.seconds) s; the old table's pages are free space that later writes reuse (spool compact gives them back to the file system)")
             }
+        }
+    }
+
+    /// Drops the per-topic views called `names` (a topic named "records" had one): the
+    /// migration's tables take the names, and the topic stays readable through `messages`.
+    static func dropTopicViews(named names: [String], on connection: SQLiteConnection) throws {
+        for name in names {
+            let view = try connection.prepare("SELECT sql FROM sqlite_master WHERE type = 'view' AND name = ?1 COLLATE NOCASE")
+            view.bind(1, name)
+            guard try view.step(), let sql = view.text(0) else { continue }
+            guard sql.contains(" FROM messages WHERE topic = ") || sql.contains(" FROM latest WHERE topic = ") else {
+                throw StoreError.notSpoolDatabase(path: connection.path, reason: "it has a view named '\(name)' that Spool did not make, and this spool's schema needs the name; rename or drop that view")
+            }
+            try connection.execute("DROP VIEW \(SpoolStore.quotedIdentifier(name))")
         }
     }
 

@@ -278,4 +278,30 @@ struct StreamsLayoutTests {
         #expect(try store.connection.integer("SELECT count(*) FROM streams") == 1, "the refused stream went with its transaction")
         #expect(try store.connection.integer("SELECT count(*) FROM partition_state") == 0)
     }
+
+    @Test func topicsNamedLikeTheNewTablesLoseOnlyTheirViewsInTheUpgrade() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.file("named.sqlite")
+        try Self.version11File(path, rows: 10)
+        do {
+            let connection = try SQLiteConnection(path: path, readOnly: false, create: false)
+            defer { connection.close() }
+            try connection.execute("""
+                INSERT INTO messages (key, value, topic, partition, offset, timestamp) VALUES (NULL, x'01', 'records', 0, 0, 1), (NULL, x'02', 'Streams', 0, 0, 2);
+                INSERT INTO partition_state (topic, partition, replay_start_offset, replay_end_offset, consumed_offset, released_offset,
+                    is_live, is_paused, next_offset, stored_count, last_stored_timestamp, updated_at, headers_from_offset)
+                VALUES ('records', 0, 0, 1, 0, 0, 0, 0, 1, 1, 1, 1, 0), ('Streams', 0, 0, 1, 0, 0, 0, 0, 1, 1, 2, 1, 0);
+                """)
+            for topic in ["records", "Streams"] { try SpoolStore.createView(for: topic, on: connection) }
+            try SpoolStore.createLatestView(for: "latest_keys", on: connection)
+            #expect(try connection.integer("SELECT count(*) FROM sqlite_master WHERE type = 'view' AND name IN ('records', 'Streams')") == 2)
+        }
+        let store = try SpoolStore.openForWriting(path: path)
+        defer { store.close() }
+        #expect(store.usesStreamsLayout)
+        #expect(try store.connection.integer("SELECT count(*) FROM messages WHERE topic IN ('records', 'Streams')") == 2)
+        #expect(try store.connection.integer("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('records', 'streams')") == 2)
+        let problems = try store.verify().problems
+        #expect(problems.isEmpty, "\(problems)")
+    }
 }
