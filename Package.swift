@@ -30,10 +30,14 @@ let package = Package(
         ),
         // The shared vocabulary: no C, no Kafka, no SQLite.
         .target(name: "SpoolModel"),
+        // Empty unless built with --sanitize=thread (make tsan): then it routes librdkafka's C11
+        // thread, mutex and condition-variable calls through ThreadSanitizer's pthread interceptors.
+        .target(name: "CTSanSupport"),
         .target(
             name: "KafkaReplay",
             dependencies: [
                 "CRdKafka",
+                "CTSanSupport",
                 "SpoolModel",
                 .product(name: "Logging", package: "swift-log"),
             ]
