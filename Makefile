@@ -3,7 +3,7 @@ SWIFT ?= swift
 SWIFTFLAGS ?= -Xswiftc -warnings-as-errors
 APT_PACKAGES = librdkafka-dev libsqlite3-dev libprotobuf-dev libprotoc-dev pkg-config
 
-.PHONY: deps build release test demo bench clean
+.PHONY: deps build release test tsan demo bench clean
 
 ## deps: install librdkafka, SQLite, protobuf and pkg-config with apt-get when pkg-config cannot find them
 deps:
@@ -31,6 +31,14 @@ test: deps
 	$(SWIFT) build --build-tests $(SWIFTFLAGS)
 	$(SWIFT) test --skip-build --no-parallel
 
+## tsan: the suites that run code on several threads (ingest pipeline, ConsumerManager, replay,
+## signals, status --watch, metrics file, restore, faults), built with ThreadSanitizer in
+## .build-tsan; fails on any TSan report from the test runner or a spool it started
+## (scripts/tsan.sh; narrow suppressions with reasons in scripts/tsan.supp)
+tsan: deps
+	./scripts/test-venv.sh
+	SWIFT="$(SWIFT)" SWIFTFLAGS="$(SWIFTFLAGS)" ./scripts/tsan.sh
+
 ## demo: embedded broker with sample data -> spool ingest -> status -> three example queries
 demo: release
 	./scripts/demo.sh
@@ -40,4 +48,4 @@ bench: release
 	.build/release/SpoolBench
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-tsan
