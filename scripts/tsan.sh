@@ -3,6 +3,7 @@
 # ordinary build) and runs the suites that exercise threads. Fails when a test fails or when any
 # process (the test runner or a `spool` binary a test started) wrote a ThreadSanitizer report.
 #   SWIFT=... SWIFTFLAGS=... TSAN_SCRATCH=... scripts/tsan.sh   overrides, as the Makefile passes them
+#   TSAN_FILTER=FaultTests scripts/tsan.sh                        runs only what the --filter regex matches
 #
 # Reports are collected with TSAN_OPTIONS=log_path: every instrumented process (children inherit
 # the environment) writes its reports to $TSAN_SCRATCH/tsan-reports/report.<pid>, so a report in
@@ -44,7 +45,7 @@ suites=(
     HeaderCaptureTests         # SpoolIngest: headers through the pipeline
     KafkarsSpellingTests       # KafkaReplay: ConsumerManager in kafkars' spelling
 )
-filter="$(IFS='|'; echo "${suites[*]}")"
+filter="${TSAN_FILTER:-$(IFS='|'; echo "${suites[*]}")}"
 
 "$swift" build --build-tests --sanitize=thread --scratch-path "$scratch" "${flags[@]}"
 
@@ -58,8 +59,15 @@ status=0
 TSAN_OPTIONS="${TSAN_OPTIONS:+$TSAN_OPTIONS }$options" \
     "$swift" test --skip-build --no-parallel --sanitize=thread --scratch-path "$scratch" --filter "$filter" || status=$?
 
+# A file that holds only the list of suppressions used (TSAN_OPTIONS=print_suppressions=1) is
+# not a report; anything else TSan wrote (a warning, an error, a crash in TSan) is.
 shopt -s nullglob
-found=("$reports"/report.*)
+found=()
+for file in "$reports"/report.*; do
+    if grep -v -q -E '^(ThreadSanitizer: Matched [0-9]+ suppressions \(pid=[0-9]+\):|[0-9]+ [a-z_]+:.*|)$' "$file"; then
+        found+=("$file")
+    fi
+done
 if [ ${#found[@]} -gt 0 ]; then
     for report in "${found[@]}"; do
         echo "==== $report"
@@ -72,4 +80,4 @@ if [ "$status" -ne 0 ]; then
     echo "tsan: the tests failed (status $status) with no ThreadSanitizer report" >&2
     exit "$status"
 fi
-echo "tsan: no ThreadSanitizer reports (suites: ${suites[*]})"
+echo "tsan: no ThreadSanitizer reports (--filter '$filter')"
