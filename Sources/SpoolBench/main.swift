@@ -272,67 +272,14 @@ func printLongRun(idle: (cpuSeconds: Double, windowSeconds: Int), soak: [LongRun
     }.joined(separator: "; "))
 }
 
-// BENCH_ONLY=shards runs just (p).
-if let only = getenv("BENCH_ONLY"), String(cString: only) == "shards" {
-    do {
-        defer { _ = system("rm -rf '\(work)'") }
-        let sharded = try ShardBench.run()
-        for result in sharded { print("\(result.name): \(ByteText.count(Int64(result.rate))) msg/s, \(format(result.seconds)) s, peak \(result.peakBytes.map { ByteText.format($0) } ?? "-")") }
-        exit(0)
-    } catch {
-        log("failed: \(error)")
-        exit(1)
-    }
-}
-
-// BENCH_ONLY=replay runs just (y).
-if let only = getenv("BENCH_ONLY"), String(cString: only) == "replay" {
-    do {
-        defer { _ = system("rm -rf '\(work)'") }
-        let replayed = try ReplayBench.run()
-        for result in replayed { print("\(result.name): \(ByteText.count(Int64(result.rate))) msg/s, \(format(result.seconds)) s, peak \(result.peakBytes.map { ByteText.format($0) } ?? "-")") }
-        print("replay (y): capture alone \(format(replayed[1].rate / replayed[0].rate))x the mock broker alone (target 2x)")
-        exit(0)
-    } catch {
-        log("failed: \(error)")
-        exit(1)
-    }
-}
-
-// BENCH_ONLY=protobuf runs just (t).
-if let only = getenv("BENCH_ONLY"), String(cString: only) == "protobuf" {
-    do {
-        defer { _ = system("rm -rf '\(work)'") }
-        let protobuf = try ProtobufBench.run()
-        for result in protobuf { print("\(result.name): \(ByteText.count(Int64(result.rate))) msg/s, \(format(result.seconds)) s, peak \(result.peakBytes.map { ByteText.format($0) } ?? "-")") }
-        print("protobuf (t): decoded \(format(protobuf[1].rate / protobuf[0].rate))x of raw (target 0.5x), peak RSS \(protobuf[1].peakBytes.map { ByteText.format($0) } ?? "?") (target <= 200 MB)")
-        exit(0)
-    } catch {
-        log("failed: \(error)")
-        exit(1)
-    }
-}
-
-// BENCH_ONLY=restore runs just (w). The work folder is removed before exit() (which runs no defer).
-if let only = getenv("BENCH_ONLY"), String(cString: only) == "restore" {
+/// Runs `body` when `BENCH_ONLY` is `name`, then removes the work folder and exits: 1 when
+/// `body` threw or returned failures (both logged), else 0. The folder goes first because
+/// `exit()` runs no `defer`.
+func runOnly(_ name: String, _ body: () throws -> [String]) {
+    guard let only = getenv("BENCH_ONLY"), String(cString: only) == name else { return }
     var status: Int32 = 0
     do {
-        let restored = try RestoreBench.run()
-        for result in restored { print("\(result.name): \(ByteText.count(Int64(result.rate))) msg/s, \(format(result.seconds)) s, peak \(result.peakBytes.map { ByteText.format($0) } ?? "-")") }
-        print(RestoreBench.summary(restored))
-    } catch {
-        log("failed: \(error)")
-        status = 1
-    }
-    _ = system("rm -rf '\(work)'")
-    exit(status)
-}
-
-// BENCH_ONLY=layout runs just (z). The work folder is removed before exit() (which runs no defer).
-if let only = getenv("BENCH_ONLY"), String(cString: only) == "layout" {
-    var status: Int32 = 0
-    do {
-        let failures = try LayoutBench.run()
+        let failures = try body()
         if !failures.isEmpty {
             log("failed: \(failures.joined(separator: "; "))")
             status = 1
@@ -345,36 +292,64 @@ if let only = getenv("BENCH_ONLY"), String(cString: only) == "layout" {
     exit(status)
 }
 
-// BENCH_ONLY=keyed runs just (k).
-if let only = getenv("BENCH_ONLY"), String(cString: only) == "keyed" {
-    do {
-        defer { _ = system("rm -rf '\(work)'") }
-        let keyed = try runKeyed()
-        for result in keyed { print("\(result.name): \(ByteText.count(Int64(result.rate))) msg/s, \(format(result.seconds)) s, peak \(result.peakBytes.map { ByteText.format($0) } ?? "-")") }
-        print("keyed (k): --latest \(format(keyed[1].rate / keyed[0].rate))x and --latest-only \(format(keyed[2].rate / keyed[0].rate))x of log only (targets 0.6x, 0.8x)")
-        if keyed.count == 6 {
-            print("keyed (k), baseline binary: --latest \(format(keyed[4].rate / keyed[3].rate))x and --latest-only \(format(keyed[5].rate / keyed[3].rate))x of its log only; new/baseline: log only \(format(keyed[0].rate / keyed[3].rate))x, --latest \(format(keyed[1].rate / keyed[4].rate))x, --latest-only \(format(keyed[2].rate / keyed[5].rate))x")
-        }
-        exit(0)
-    } catch {
-        log("failed: \(error)")
-        exit(1)
+/// Prints each result's rate, seconds and peak on a line of its own.
+func printRates(_ results: [BenchResult]) {
+    for result in results {
+        print("\(result.name): \(ByteText.count(Int64(result.rate))) msg/s, \(format(result.seconds)) s, peak \(result.peakBytes.map { ByteText.format($0) } ?? "-")")
     }
 }
 
-// BENCH_ONLY=long runs just the long-running rows (i) and (r).
-if let only = getenv("BENCH_ONLY"), String(cString: only) == "long" {
-    do {
-        defer { _ = system("rm -rf '\(work)'") }
-        log("(i) idle --follow on 64 partitions")
-        let idle = try LongRunBench.idleCPU()
-        log("(r) --follow --retain 1m under steady traffic")
-        printLongRun(idle: idle, soak: try LongRunBench.soak())
-        exit(0)
-    } catch {
-        log("failed: \(error)")
-        exit(1)
+// BENCH_ONLY=shards runs just (p).
+runOnly("shards") {
+    printRates(try ShardBench.run())
+    return []
+}
+
+// BENCH_ONLY=replay runs just (y).
+runOnly("replay") {
+    let replayed = try ReplayBench.run()
+    printRates(replayed)
+    print("replay (y): capture alone \(format(replayed[1].rate / replayed[0].rate))x the mock broker alone (target 2x)")
+    return []
+}
+
+// BENCH_ONLY=protobuf runs just (t).
+runOnly("protobuf") {
+    let protobuf = try ProtobufBench.run()
+    printRates(protobuf)
+    print("protobuf (t): decoded \(format(protobuf[1].rate / protobuf[0].rate))x of raw (target 0.5x), peak RSS \(protobuf[1].peakBytes.map { ByteText.format($0) } ?? "?") (target <= 200 MB)")
+    return []
+}
+
+// BENCH_ONLY=restore runs just (w).
+runOnly("restore") {
+    let restored = try RestoreBench.run()
+    printRates(restored)
+    print(RestoreBench.summary(restored))
+    return []
+}
+
+// BENCH_ONLY=layout runs just (z).
+runOnly("layout") { try LayoutBench.run() }
+
+// BENCH_ONLY=keyed runs just (k).
+runOnly("keyed") {
+    let keyed = try runKeyed()
+    printRates(keyed)
+    print("keyed (k): --latest \(format(keyed[1].rate / keyed[0].rate))x and --latest-only \(format(keyed[2].rate / keyed[0].rate))x of log only (targets 0.6x, 0.8x)")
+    if keyed.count == 6 {
+        print("keyed (k), baseline binary: --latest \(format(keyed[4].rate / keyed[3].rate))x and --latest-only \(format(keyed[5].rate / keyed[3].rate))x of its log only; new/baseline: log only \(format(keyed[0].rate / keyed[3].rate))x, --latest \(format(keyed[1].rate / keyed[4].rate))x, --latest-only \(format(keyed[2].rate / keyed[5].rate))x")
     }
+    return []
+}
+
+// BENCH_ONLY=long runs just the long-running rows (i) and (r).
+runOnly("long") {
+    log("(i) idle --follow on 64 partitions")
+    let idle = try LongRunBench.idleCPU()
+    log("(r) --follow --retain 1m under steady traffic")
+    printLongRun(idle: idle, soak: try LongRunBench.soak())
+    return []
 }
 
 do {

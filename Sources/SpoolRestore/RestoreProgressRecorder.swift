@@ -19,6 +19,8 @@ final class RestoreProgressRecorder {
     /// The progress not yet written, and when the file was last written.
     private var unwritten: (cursors: [Int32: PartitionCursor], outcome: TopicRestoreOutcome, selections: [Int32: PartitionSelection])?
     private var lastWritten: ContinuousClock.Instant?
+    /// The capture files already found in the streams layout (checked once each, not per write).
+    private var upToDate: Set<String> = []
     /// How often the file is written at most (every commit would reopen it every transaction).
     private static let interval = Duration.seconds(2)
 
@@ -74,11 +76,13 @@ final class RestoreProgressRecorder {
     /// Throws for a capture from before the streams layout: opening it for writing would rewrite
     /// every record in the middle of the restore.
     private func refuseUpgrade(_ path: String) throws {
+        guard !upToDate.contains(path) else { return }
         let store = try SpoolStore.openForReading(path: path)
         defer { store.close() }
         guard store.usesStreamsLayout else {
             throw StoreError.inconsistent(path: path, reason: "it was written by an earlier spool, and recording progress would first rewrite its records into the streams layout (spool compact \(path) does that)")
         }
+        upToDate.insert(path)
     }
 
     /// Records the capture holds as restored into `partition` by `restoreID`, if it recorded any.

@@ -46,7 +46,7 @@ package final class CaptureReader {
         if let known = holdingsByTopic[topic] { return known }
         // The first row of the partition's row id range (the messages view would scan it).
         let firstStoredOffset = store.usesStreamsLayout
-            ? "(SELECT r.id - (st.id << 44) FROM streams st JOIN records r ON r.id >= st.id << 44 AND r.id < (st.id + 1) << 44 WHERE st.topic = s.topic AND st.partition = s.partition ORDER BY r.id LIMIT 1)"
+            ? "(SELECT r.id - (st.id << \(StreamDirectory.offsetBits)) FROM streams st JOIN records r ON r.id >= st.id << \(StreamDirectory.offsetBits) AND r.id < (st.id + 1) << \(StreamDirectory.offsetBits) WHERE st.topic = s.topic AND st.partition = s.partition ORDER BY r.id LIMIT 1)"
             : "(SELECT min(m.offset) FROM messages m WHERE m.topic = s.topic AND m.partition = s.partition)"
         let query = try store.connection.prepare("""
             SELECT s.partition, s.next_offset,

@@ -171,7 +171,7 @@ package enum SQLiteInsertBench {
         let partition = rows.partitionOfRow[row]
         switch layout {
         case .streams:
-            statement.bind(1, streamIDs[Int(partition)] << 44 | rows.offsets[row])
+            statement.bind(1, StreamDirectory.base(of: streamIDs[Int(partition)]) | rows.offsets[row])
             statement.bindStatic(2, blob: key)
             statement.bindStatic(3, blob: payloads.value(row))
             statement.bind(4, rows.timestamps[row])

@@ -69,7 +69,7 @@ enum ShardUnion {
             if table == "messages", try allHave("records", count: count, on: connection) {
                 // The files' own messages views name their tables unqualified, which this
                 // connection would resolve elsewhere: each file's join is spelled out.
-                try connection.execute("CREATE TEMP VIEW messages AS " + (0..<count).map { "SELECT " + SpoolStore.messagesViewColumns(records: "r", streams: "s") + " FROM s\($0).streams s JOIN s\($0).records r ON r.id >= s.id << 44 AND r.id < (s.id + 1) << 44" }.joined(separator: " UNION ALL "))
+                try connection.execute("CREATE TEMP VIEW messages AS " + (0..<count).map { "SELECT " + SpoolStore.messagesViewColumns(records: "r", streams: "s") + " FROM s\($0).streams s JOIN s\($0).records r ON r.id >= s.id << \(StreamDirectory.offsetBits) AND r.id < (s.id + 1) << \(StreamDirectory.offsetBits)" }.joined(separator: " UNION ALL "))
                 continue
             }
             if table == "latest", try allHave("latest_keys", count: count, on: connection) {

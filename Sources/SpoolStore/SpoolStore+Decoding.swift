@@ -80,7 +80,7 @@ extension SpoolStore {
         guard hasDecodedColumns else { return [] }
         // The log's pending rows through their partial index (the messages view would scan).
         let pendingInLog = usesStreamsLayout
-            ? "SELECT s.topic, count(*) AS n FROM records r INDEXED BY records_decode_pending JOIN streams s ON s.id = r.id >> 44 WHERE r.decode_state = 'pending' GROUP BY s.topic"
+            ? "SELECT s.topic, count(*) AS n FROM records r INDEXED BY records_decode_pending JOIN streams s ON s.id = r.id >> \(StreamDirectory.offsetBits) WHERE r.decode_state = 'pending' GROUP BY s.topic"
             : "SELECT topic, count(*) AS n FROM messages WHERE decode_state = 'pending' GROUP BY topic"
         let query = try connection.prepare("""
             WITH pending AS (
@@ -128,8 +128,8 @@ extension SpoolStore {
         let headerSelection = hasHeaders ? headerColumns : headerNames.map { _ in ", NULL, NULL" }.joined()
         let sql = table == "messages" && usesStreamsLayout
             ? """
-              SELECT r.id, s.topic, s.partition, r.id - (s.id << 44), key, value\(headerSelection)
-              FROM records r INDEXED BY records_decode_pending JOIN streams s ON s.id = r.id >> 44
+              SELECT r.id, s.topic, s.partition, r.id - (s.id << \(StreamDirectory.offsetBits)), key, value\(headerSelection)
+              FROM records r INDEXED BY records_decode_pending JOIN streams s ON s.id = r.id >> \(StreamDirectory.offsetBits)
               WHERE r.decode_state = 'pending' AND r.id > ?1 ORDER BY r.id LIMIT ?2
               """
             : """

@@ -129,7 +129,7 @@ extension SpoolStore {
             // Pointers to the log's rows: the log keeps the records.
             try execute(Self.lastPerKeySQL(withDecoded: false) + """
                 INSERT INTO latest_keys (topic, key, id)
-                SELECT topic, key, ((SELECT id FROM streams s WHERE s.topic = last.topic AND s.partition = last.partition) << 44) + offset
+                SELECT topic, key, ((SELECT id FROM streams s WHERE s.topic = last.topic AND s.partition = last.partition) << \(StreamDirectory.offsetBits)) + offset
                 FROM last WHERE overall = 1 AND value IS NOT NULL
                 """, topic)
         } else {
@@ -167,9 +167,9 @@ extension SpoolStore {
     private func dropLog(of topic: String) throws {
         // Row id range by range (through the messages view it would go row by row).
         try execute("""
-            DELETE FROM records WHERE id >= (SELECT min(id) FROM streams WHERE topic = ?1) << 44
-                AND id < ((SELECT max(id) FROM streams WHERE topic = ?1) + 1) << 44
-                AND (id >> 44) IN (SELECT id FROM streams WHERE topic = ?1)
+            DELETE FROM records WHERE id >= (SELECT min(id) FROM streams WHERE topic = ?1) << \(StreamDirectory.offsetBits)
+                AND id < ((SELECT max(id) FROM streams WHERE topic = ?1) + 1) << \(StreamDirectory.offsetBits)
+                AND (id >> \(StreamDirectory.offsetBits)) IN (SELECT id FROM streams WHERE topic = ?1)
             """, topic)
         try execute("UPDATE partition_state SET stored_count = 0, last_stored_timestamp = NULL WHERE topic = ?1", topic)
     }
@@ -191,8 +191,8 @@ extension SpoolStore {
     /// key joined to its record (`l`: latest_keys, `r`: records, `s`: streams). Spelled out with
     /// the schema because a view of an attached file would resolve its tables in the main one.
     static func pointedLatestRows(in schema: String) -> String {
-        "SELECT l.topic, l.key, r.value, s.partition, l.id - (s.id << 44), r.timestamp, r.headers, r.key_json, r.value_json, r.decode_state "
-            + "FROM \(schema)latest_keys l JOIN \(schema)records r ON r.id = l.id JOIN \(schema)streams s ON s.id = l.id >> 44"
+        "SELECT l.topic, l.key, r.value, s.partition, l.id - (s.id << \(StreamDirectory.offsetBits)), r.timestamp, r.headers, r.key_json, r.value_json, r.decode_state "
+            + "FROM \(schema)latest_keys l JOIN \(schema)records r ON r.id = l.id JOIN \(schema)streams s ON s.id = l.id >> \(StreamDirectory.offsetBits)"
     }
 
     /// Every row of `latest` in `schema` ("" or "NAME."): the kept values, then the pointed records.

@@ -112,7 +112,7 @@ extension SpoolStore {
     /// The messages view's select list over `records` aliased `records` and `streams` aliased
     /// `streams` (as migration 12 defines the view).
     static func messagesViewColumns(records r: String, streams s: String) -> String {
-        "\(r).key AS key, \(r).value AS value, \(s).topic AS topic, \(s).partition AS partition, \(r).id - (\(s).id << 44) AS offset, "
+        "\(r).key AS key, \(r).value AS value, \(s).topic AS topic, \(s).partition AS partition, \(r).id - (\(s).id << \(StreamDirectory.offsetBits)) AS offset, "
             + "\(r).timestamp AS timestamp, \(r).headers AS headers, \(r).key_json AS key_json, \(r).value_json AS value_json, \(r).decode_state AS decode_state"
     }
 

@@ -62,10 +62,10 @@ extension SpoolStore {
         // Per partition: rows, last offset and its timestamp (in the streams layout, per row id range).
         let actual = usesStreamsLayout
             ? """
-              SELECT topic, partition, n, last_id - (stream << 44) AS last_offset,
+              SELECT topic, partition, n, last_id - (stream << \(StreamDirectory.offsetBits)) AS last_offset,
                      (SELECT timestamp FROM records WHERE id = last_id) AS last_timestamp
               FROM (SELECT st.id AS stream, st.topic AS topic, st.partition AS partition, count(*) AS n, max(r.id) AS last_id
-                    FROM streams st JOIN records r ON r.id >= st.id << 44 AND r.id < (st.id + 1) << 44 GROUP BY st.id)
+                    FROM streams st JOIN records r ON r.id >= st.id << \(StreamDirectory.offsetBits) AND r.id < (st.id + 1) << \(StreamDirectory.offsetBits) GROUP BY st.id)
               """
             : """
               SELECT topic, partition, count(*) AS n, max(offset) AS last_offset, NULL AS last_timestamp FROM messages GROUP BY topic, partition
@@ -124,7 +124,7 @@ extension SpoolStore {
         var problems: [String] = []
         if usesStreamsLayout {
             let orphans = try connection.prepare("""
-                SELECT id >> 44, count(*) FROM records WHERE (id >> 44) NOT IN (SELECT id FROM streams) GROUP BY id >> 44 LIMIT 20
+                SELECT id >> \(StreamDirectory.offsetBits), count(*) FROM records WHERE (id >> \(StreamDirectory.offsetBits)) NOT IN (SELECT id FROM streams) GROUP BY id >> \(StreamDirectory.offsetBits) LIMIT 20
                 """)
             while try orphans.step() {
                 problems.append("\(orphans.int64(1)) stored record(s) belong to stream \(orphans.int64(0)), which the streams table does not name (they are invisible in messages)")
@@ -167,7 +167,7 @@ extension SpoolStore {
         var problems: [String] = []
         let firstBelow = usesStreamsLayout
             ? """
-              (SELECT r.id - (st.id << 44) FROM streams st JOIN records r ON r.id >= st.id << 44 AND r.id < (st.id << 44) + p.retained_from_offset
+              (SELECT r.id - (st.id << \(StreamDirectory.offsetBits)) FROM streams st JOIN records r ON r.id >= st.id << \(StreamDirectory.offsetBits) AND r.id < (st.id << \(StreamDirectory.offsetBits)) + p.retained_from_offset
                WHERE st.topic = p.topic AND st.partition = p.partition ORDER BY r.id LIMIT 1)
               """
             : """
