@@ -16,8 +16,8 @@ import Glibc
 /// run 5 times through each binary's `spool query` on its own capture (medians). A failing
 /// query is printed and the rest go on; `run` returns the failures.
 /// `BENCH_LAYOUT_SQLITE_ONLY=1` stops after the SQLite-alone rows. The SQLite-alone files take
-/// `BENCH_LAYOUT_PAGE_SIZE` (bytes, `PRAGMA page_size`; default Spool's: 16384 for the streams
-/// and append-only files, as new captures have, 4096 for today's layout, as its files have) and
+/// `BENCH_LAYOUT_PAGE_SIZE` (bytes, `PRAGMA page_size`; default `SpoolStore.pageSize`, what new
+/// captures get) and
 /// `BENCH_LAYOUT_CACHE_KIB` (the page cache, default Spool's 16384); `BENCH_LAYOUT_ORDER`
 /// (comma-separated layout names, e.g. `uniqueIndex,streams`) picks the layouts and their order,
 /// which is allowed only with `BENCH_LAYOUT_SQLITE_ONLY=1` (the rest needs all three).
@@ -71,10 +71,9 @@ enum LayoutBench {
         let rows = InsertBenchRows(count: messages, partitions: partitions(for: messages), rowsPerTransaction: batchSize)
         var results: [SQLiteInsertBench.Layout: BenchResult] = [:]
         for layout in layouts {
-            // Unless BENCH_LAYOUT_PAGE_SIZE says otherwise, each layout gets the page size Spool
-            // gives it: 16 KiB for new captures (streams), SQLite's 4 KiB for today's files.
+            // Unless BENCH_LAYOUT_PAGE_SIZE says otherwise, the page size new captures get.
             var settings = chosen
-            if settings.pageSize == nil, layout != .uniqueIndex { settings.pageSize = 16_384 }
+            if settings.pageSize == nil { settings.pageSize = SpoolStore.pageSize }
             let setup = "page size \(settings.pageSize.map(String.init) ?? "default"), cache \(settings.cacheKiB) KiB"
             log("(z) SQLite alone, \(layout.rawValue), \(setup)")
             let path = work + "/alone-\(layout.rawValue).sqlite"

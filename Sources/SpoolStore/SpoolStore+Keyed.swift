@@ -117,7 +117,7 @@ extension SpoolStore {
             // Keyed tables dirty pages all over the table; checkpointing them into the file every
             // 1,000 pages (SQLite's default) rewrote the same pages again and again. A WAL of up
             // to 128 MiB between checkpoints made `--latest` about 12% faster in paired runs.
-            // In pages of this file's size (4 KiB before the streams layout, 16 KiB since).
+            // In pages of this file's size (4 KiB unless the file was made with another).
             let pageSize = max(try connection.integer("PRAGMA page_size") ?? 4_096, 512)
             try connection.execute("PRAGMA wal_autocheckpoint = \(128 * 1_048_576 / pageSize)")
         }

@@ -17,6 +17,10 @@ struct SpoolStoreTests {
         #expect(try store.connection.integer("PRAGMA application_id") == Migrator.applicationID)
         #expect(try store.connection.text("PRAGMA journal_mode") == "wal")
         #expect(try store.connection.integer("PRAGMA synchronous") == 1)
+        // New captures get Spool's page size and incremental auto-vacuum (the page size only
+        // takes when it is set before auto_vacuum).
+        #expect(try store.connection.integer("PRAGMA page_size") == Int64(SpoolStore.pageSize))
+        #expect(try store.connection.integer("PRAGMA auto_vacuum") == 2)
         for table in ["messages", "partition_state", "runs", "run_topics", "run_partitions", "gaps", "progress", "spool_migrations"] {
             #expect(try store.connection.integer("SELECT count(*) FROM sqlite_master WHERE name = '\(table)'") == 1, "missing \(table)")
         }
