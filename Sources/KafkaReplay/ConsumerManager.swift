@@ -130,8 +130,9 @@ public final class ConsumerManager {
         try client.throwPendingFatalError()
 
         var core = ReplayCore(partitions: specs, cutoffMs: request.cutoffMs, batchSize: request.batchSize, stopAtCutoff: request.stopAtCutoff)
-        let consumer = try RDKafkaClient(kind: .consumer, config: prefetchBounded(effective, partitions: specs.count, userConfig: config),
-                                         logger: logger)
+        let consumerConfig = fetchWaitBounded(prefetchBounded(effective, partitions: specs.count, userConfig: config),
+                                              stopAtCutoff: request.stopAtCutoff, userConfig: config)
+        let consumer = try RDKafkaClient(kind: .consumer, config: consumerConfig, logger: logger)
         let source = try RDKafkaMessageSource(client: consumer, partitions: core.cursors.map(\.topicPartition),
                                               leaders: onePartitionPerLeader(leaders),
                                               discovery: request.stopAtCutoff ? nil : PartitionDiscovery(
@@ -318,6 +319,18 @@ public final class ConsumerManager {
         effective["auto.offset.reset"] = "error"
         effective["enable.partition.eof"] = "true"
         return effective
+    }
+
+    /// How long a broker may hold a fetch that finds no new records, for a run that stops at
+    /// its cutoff: 50 ms unless the caller set `fetch.wait.max.ms`. librdkafka's default (500 ms)
+    /// makes every bounded run wait up to half a second at its end: destroying the consumer
+    /// waits for the fetch the broker is holding for partitions that have reached their end.
+    /// A run that follows the topic keeps the default (an idle tail fetches less often).
+    static func fetchWaitBounded(_ config: [String: String], stopAtCutoff: Bool, userConfig: [String: String]) -> [String: String] {
+        guard stopAtCutoff, userConfig["fetch.wait.max.ms"] == nil else { return config }
+        var bounded = config
+        bounded["fetch.wait.max.ms"] = "50"
+        return bounded
     }
 
     /// Bounds librdkafka's prefetch per partition so all partitions together hold about 32,000

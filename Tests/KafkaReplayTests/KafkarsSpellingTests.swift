@@ -70,4 +70,12 @@ struct KafkarsSpellingTests {
         #expect(ConsumerManager.effectiveConfig(["group.id": "mine"])["group.id"] == "mine")
         #expect(first["enable.auto.commit"] == "false" && first["auto.offset.reset"] == "error")
     }
+
+    @Test func aBoundedRunAsksBrokersToHoldEmptyFetchesBrieflyUnlessTheCallerChose() {
+        let base = ["bootstrap.servers": "x:1"]
+        #expect(ConsumerManager.fetchWaitBounded(base, stopAtCutoff: true, userConfig: base)["fetch.wait.max.ms"] == "50")
+        #expect(ConsumerManager.fetchWaitBounded(base, stopAtCutoff: false, userConfig: base)["fetch.wait.max.ms"] == nil)
+        let chosen = base.merging(["fetch.wait.max.ms": "700"]) { $1 }
+        #expect(ConsumerManager.fetchWaitBounded(chosen, stopAtCutoff: true, userConfig: chosen)["fetch.wait.max.ms"] == "700")
+    }
 }
