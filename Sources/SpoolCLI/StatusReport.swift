@@ -92,8 +92,8 @@ public struct StatusReport: Sendable {
         if retained { header += ["kept from"] }
         if watermarks != nil { header += ["high", "lag"] }
         let rows = partitions.map { row -> [String] in
-            var cells = [row.checkpoint.topicPartition.topic, String(row.checkpoint.topicPartition.partition), String(row.checkpoint.range.start),
-                         String(row.checkpoint.range.end), String(row.nextOffset), String(row.storedCount),
+            var cells = [row.checkpoint.topicPartition.topic, String(row.checkpoint.topicPartition.partition), String(row.checkpoint.replayStartOffset),
+                         String(row.checkpoint.replayEndOffset), String(row.nextOffset), String(row.storedCount),
                          row.checkpoint.isLive ? "yes" : "no",
                          row.lastStoredTimestamp.map { TimeText.iso8601($0) } ?? "-",
                          row.headersFromOffset.map(String.init) ?? "-"]
@@ -141,8 +141,8 @@ public struct StatusReport: Sendable {
             var fields: [(String, String)] = [
                 ("topic", JSONText.string(row.checkpoint.topicPartition.topic)),
                 ("partition", String(row.checkpoint.topicPartition.partition)),
-                ("replay_start_offset", String(row.checkpoint.range.start)),
-                ("replay_end_offset", String(row.checkpoint.range.end)),
+                ("replay_start_offset", String(row.checkpoint.replayStartOffset)),
+                ("replay_end_offset", String(row.checkpoint.replayEndOffset)),
                 ("consumed_offset", String(row.checkpoint.consumedOffset)),
                 ("released_offset", String(row.checkpoint.releasedOffset)),
                 ("next_offset", String(row.nextOffset)),

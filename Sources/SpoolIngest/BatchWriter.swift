@@ -14,7 +14,7 @@ final class BatchWriter: Sendable {
     /// What one transaction stores.
     private struct Job: Sendable {
         var batch: MessageBatch
-        var checkpoints: [PartitionCheckpoint]
+        var checkpoints: [PartitionState]
         var completeUntil: Int64?
         var addedPartitions: SpoolStore.AddedPartitions?
         var decoded: DecodedColumns?
@@ -42,7 +42,7 @@ final class BatchWriter: Sendable {
     }
 
     /// Queues one transaction; waits while `capacity` are already waiting.
-    func submit(batch: MessageBatch, checkpoints: [PartitionCheckpoint], completeUntil: Int64?,
+    func submit(batch: MessageBatch, checkpoints: [PartitionState], completeUntil: Int64?,
                 addedPartitions: SpoolStore.AddedPartitions? = nil, decoded: DecodedColumns? = nil,
                 schemas: [StoredSchema] = []) throws {
         try rethrowFailure()

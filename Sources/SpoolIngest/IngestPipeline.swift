@@ -75,7 +75,7 @@ public final class IngestPipeline {
             stoppedOnRequest = try consume(manager, into: store, runID: runID, stop: stop, decoding: decoding, tally: &tally,
                                            progressInterval: progressInterval, report: progress == nil ? nil : report,
                                            housekeeping: housekeeping)
-            try store.write(batch: MessageBatch(), checkpoints: Self.checkpoints(manager), completeUntil: manager.completeUntil,
+            try store.write(batch: MessageBatch(), checkpoints: manager.partitionState(), completeUntil: manager.completeUntil,
                             schemas: decoding.takeNewSchemas())
             try decoding.finishPending(store: store, stop: stop)
             if !options.follow { try finishRetention(store, stop: stop) }
@@ -152,11 +152,6 @@ public final class IngestPipeline {
         while !stop.isStopped, try store.retainOnce() > 0 {}
     }
 
-    /// The store's checkpoints for the consumer's partition state.
-    static func checkpoints(_ manager: ConsumerManager) -> [PartitionCheckpoint] {
-        manager.partitionState().map(PartitionCheckpoint.init)
-    }
-
     /// Records a new run (or continues the interrupted one) and stores the starting checkpoints.
     private func recordRun(store: SpoolStore, plan: RunPlan, manager: ConsumerManager) throws -> Int64 {
         let runID: Int64
@@ -171,7 +166,7 @@ public final class IngestPipeline {
             runID = try store.startRun(clusterID: manager.clusterID, cutoff: plan.cutoff, bounded: !options.follow,
                                        topics: options.topics, ranges: ranges)
         }
-        try store.write(batch: MessageBatch(), checkpoints: Self.checkpoints(manager), completeUntil: manager.completeUntil)
+        try store.write(batch: MessageBatch(), checkpoints: manager.partitionState(), completeUntil: manager.completeUntil)
         return runID
     }
 
@@ -197,7 +192,7 @@ public final class IngestPipeline {
                 for (tp, range) in added.sorted(by: { $0.key < $1.key }) {
                     logger.info("\(tp) joined the run: reading offsets \(range)")
                 }
-                try writer.submit(batch: batch, checkpoints: states.map(PartitionCheckpoint.init),
+                try writer.submit(batch: batch, checkpoints: states,
                                   completeUntil: manager.completeUntil,
                                   addedPartitions: added.isEmpty ? nil : .init(runID: runID, ranges: added),
                                   decoded: decoding.decode(batch), schemas: decoding.takeNewSchemas())
@@ -206,7 +201,7 @@ public final class IngestPipeline {
                 lastWrite = clock.now
             } else if housekeeping.retention, clock.now - lastWrite >= .seconds(1) {
                 // Retention runs inside batch transactions; an idle capture still ages.
-                try writer.submit(batch: batch, checkpoints: states.map(PartitionCheckpoint.init), completeUntil: manager.completeUntil)
+                try writer.submit(batch: batch, checkpoints: states, completeUntil: manager.completeUntil)
                 lastWrite = clock.now
             }
             if let (deliver, reader) = housekeeping.metrics, clock.now - lastMetrics >= .seconds(housekeeping.metricsInterval) {
@@ -249,15 +244,6 @@ public final class IngestPipeline {
                 startOffsets[TopicPartition(topic: topic, partition: partition)] = earliest
             }
         }
-    }
-}
-
-extension PartitionCheckpoint {
-    /// What the store keeps of the consumer's state of one partition.
-    init(_ state: PartitionState) {
-        self.init(topicPartition: state.topicPartition, range: state.replayRange,
-                  consumedOffset: state.consumedOffset, releasedOffset: state.releasedOffset,
-                  lastConsumedTimestamp: state.lastConsumedTimestamp, isLive: state.isLive, isPaused: state.isPaused)
     }
 }
 

@@ -336,7 +336,7 @@ final class BatchInserter {
     }
 
     /// Upserts each checkpoint with the rows its partition gained. Call inside a transaction.
-    func upsert(_ checkpoints: [PartitionCheckpoint], gained: [TopicPartition: (count: Int64, lastTimestamp: Int64)],
+    func upsert(_ checkpoints: [PartitionState], gained: [TopicPartition: (count: Int64, lastTimestamp: Int64)],
                 nowMs: Int64) throws {
         let upsert = try statement(&upsertCheckpoint, """
             INSERT INTO partition_state (topic, partition, replay_start_offset, replay_end_offset, consumed_offset,
@@ -360,8 +360,8 @@ final class BatchInserter {
             let stored = gained[checkpoint.topicPartition]
             upsert.bind(1, checkpoint.topicPartition.topic)
             upsert.bind(2, Int64(checkpoint.topicPartition.partition))
-            upsert.bind(3, checkpoint.range.start)
-            upsert.bind(4, checkpoint.range.end)
+            upsert.bind(3, checkpoint.replayStartOffset)
+            upsert.bind(4, checkpoint.replayEndOffset)
             upsert.bind(5, checkpoint.consumedOffset)
             upsert.bind(6, checkpoint.releasedOffset)
             upsert.bind(7, checkpoint.lastConsumedTimestamp)

@@ -17,7 +17,7 @@ extension SpoolStore {
             """)
         var rows: [StoredPartition] = []
         while try query.step() {
-            let checkpoint = PartitionCheckpoint(
+            let checkpoint = PartitionState(
                 topicPartition: TopicPartition(topic: query.text(0) ?? "", partition: Int32(query.int64(1))),
                 range: ReplayRange(start: query.int64(2), end: query.int64(3)),
                 consumedOffset: query.int64(4), releasedOffset: query.int64(5),

@@ -168,7 +168,7 @@ public final class SpoolStore {
     ///   - decoded: the batch's decoded keys and values, row for row (nil: none).
     ///   - schemas: schemas fetched for this batch, kept in `schemas` (existing ids are left as they are).
     /// On any error the transaction is rolled back: neither rows nor offsets change.
-    public func write(batch: MessageBatch, checkpoints: [PartitionCheckpoint], completeUntil: Int64?,
+    public func write(batch: MessageBatch, checkpoints: [PartitionState], completeUntil: Int64?,
                       addedPartitions: AddedPartitions? = nil, decoded: DecodedColumns? = nil,
                       schemas: [StoredSchema] = []) throws {
         try requireWriter()
@@ -187,7 +187,7 @@ public final class SpoolStore {
     }
 
     /// `write`'s one transaction.
-    private func writeInTransaction(batch: MessageBatch, checkpoints: [PartitionCheckpoint], completeUntil: Int64?,
+    private func writeInTransaction(batch: MessageBatch, checkpoints: [PartitionState], completeUntil: Int64?,
                                     addedPartitions: AddedPartitions?, decoded: DecodedColumns?,
                                     schemas: [StoredSchema], nowMs now: Int64) throws {
         try connection.inTransaction {

@@ -3,7 +3,7 @@ import SpoolModel
 /// One row of `partition_state`: a partition's progress as of the last committed batch.
 public struct StoredPartition: Equatable, Sendable {
     /// The partition's checkpoint (PARTITION_STATE_SCHEMA) when the batch was committed.
-    public var checkpoint: PartitionCheckpoint
+    public var checkpoint: PartitionState
     /// The next offset to read on resume.
     public var nextOffset: Int64
     /// How many messages of the partition are stored.
@@ -25,7 +25,7 @@ public struct StoredPartition: Equatable, Sendable {
     public var topicPartition: TopicPartition { checkpoint.topicPartition }
 
     /// Creates a row.
-    public init(checkpoint: PartitionCheckpoint, nextOffset: Int64, storedCount: Int64, lastStoredTimestamp: Int64?, updatedAt: Int64,
+    public init(checkpoint: PartitionState, nextOffset: Int64, storedCount: Int64, lastStoredTimestamp: Int64?, updatedAt: Int64,
                 headersFromOffset: Int64? = nil) {
         self.checkpoint = checkpoint
         self.nextOffset = nextOffset

@@ -29,7 +29,7 @@ struct CompactSignalBinaryTests {
                         partition: 0, offset: Int64(index), timestamp: index < kept ? old : now)
             })
             let last = Int64(start + 9_999)
-            let checkpoint = PartitionCheckpoint(topicPartition: partition, range: ReplayRange(start: 0, end: 1_000_000), consumedOffset: last,
+            let checkpoint = PartitionState(topicPartition: partition, range: ReplayRange(start: 0, end: 1_000_000), consumedOffset: last,
                                                  releasedOffset: last, lastConsumedTimestamp: last < Int64(kept) ? old : now,
                                                  isLive: false, isPaused: false)
             try store.write(batch: batch, checkpoints: [checkpoint], completeUntil: nil)

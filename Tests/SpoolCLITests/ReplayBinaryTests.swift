@@ -154,7 +154,7 @@ struct ReplayBinaryTests {
         decoded.appendRow { _ in .none }
         let batch = MessageBatch([Message(key: nil, value: [0, 0, 0, 0, 1, 14], topic: "t", partition: 0, offset: 0, timestamp: 10),
                                   Message(key: nil, value: Array("plain".utf8), topic: "t", partition: 0, offset: 1, timestamp: 11)])
-        let checkpoint = PartitionCheckpoint(topicPartition: TopicPartition(topic: "t", partition: 0), range: ReplayRange(start: 0, end: 2),
+        let checkpoint = PartitionState(topicPartition: TopicPartition(topic: "t", partition: 0), range: ReplayRange(start: 0, end: 2),
                                              consumedOffset: 1, releasedOffset: 1, lastConsumedTimestamp: 11, isLive: true, isPaused: false)
         try store.write(batch: batch, checkpoints: [checkpoint], completeUntil: nil, decoded: decoded)
         store.close()
@@ -281,7 +281,7 @@ struct ReplayBinaryTests {
         let dir = TemporaryDirectory()
         try Data("not a database".utf8).write(to: URL(fileURLWithPath: dir.file("notspool.sqlite")))
         let store = try SpoolStore.openForWriting(path: dir.file("c.sqlite"))
-        let checkpoint = PartitionCheckpoint(topicPartition: TopicPartition(topic: "t", partition: 0), range: ReplayRange(start: 0, end: 1),
+        let checkpoint = PartitionState(topicPartition: TopicPartition(topic: "t", partition: 0), range: ReplayRange(start: 0, end: 1),
                                              consumedOffset: 0, releasedOffset: 0, lastConsumedTimestamp: 1, isLive: true, isPaused: false)
         try store.write(batch: MessageBatch([Message(key: nil, value: [1], topic: "t", partition: 0, offset: 0, timestamp: 1)]),
                         checkpoints: [checkpoint], completeUntil: nil)

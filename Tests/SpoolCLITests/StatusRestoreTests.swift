@@ -18,7 +18,7 @@ func writeCaptureWithRestores(_ path: String, topic: String = "t", partitions: [
                     timestamp: 1_700_000_000_000 + Int64(index))
         })
         let last = Int64(count - 1)
-        let checkpoint = PartitionCheckpoint(topicPartition: TopicPartition(topic: topic, partition: partition),
+        let checkpoint = PartitionState(topicPartition: TopicPartition(topic: topic, partition: partition),
                                              range: ReplayRange(start: 0, end: Int64(count)), consumedOffset: last, releasedOffset: last,
                                              lastConsumedTimestamp: 1_700_000_000_000 + last, isLive: true, isPaused: false)
         try store.write(batch: batch, checkpoints: [checkpoint], completeUntil: nil)

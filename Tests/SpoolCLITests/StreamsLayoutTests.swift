@@ -55,8 +55,8 @@ struct StreamsLayoutTests {
     }
 
     /// The checkpoint of `partition` after `last`.
-    static func checkpoint(_ partition: Int32, through last: Int64, topic: String = "t") -> PartitionCheckpoint {
-        PartitionCheckpoint(topicPartition: TopicPartition(topic: topic, partition: partition), range: ReplayRange(start: 0, end: Int64.max),
+    static func checkpoint(_ partition: Int32, through last: Int64, topic: String = "t") -> PartitionState {
+        PartitionState(topicPartition: TopicPartition(topic: topic, partition: partition), range: ReplayRange(start: 0, end: Int64.max),
                             consumedOffset: last, releasedOffset: last, lastConsumedTimestamp: nil, isLive: true, isPaused: false)
     }
 

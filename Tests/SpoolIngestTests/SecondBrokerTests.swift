@@ -192,8 +192,8 @@ struct SecondBrokerTests {
         // The markers do occupy offsets: the high watermark is past the last stored offset.
         let store = try SpoolStore.openForReading(path: db)
         for row in try store.storedPartitions() {
-            #expect(row.checkpoint.range.end > row.nextOffset,
-                    "\(row.topicPartition): end \(row.checkpoint.range.end), next \(row.nextOffset)")
+            #expect(row.checkpoint.replayEndOffset > row.nextOffset,
+                    "\(row.topicPartition): end \(row.checkpoint.replayEndOffset), next \(row.nextOffset)")
         }
     }
 }

@@ -47,4 +47,12 @@ public struct PartitionState: Hashable, Sendable {
         self.isLive = isLive
         self.isPaused = isPaused
     }
+
+    /// Creates a snapshot of `topicPartition` over `range` (the form the store reads back).
+    public init(topicPartition: TopicPartition, range: ReplayRange, consumedOffset: Int64, releasedOffset: Int64,
+                lastConsumedTimestamp: Int64?, isLive: Bool, isPaused: Bool) {
+        self.init(topic: topicPartition.topic, partition: topicPartition.partition, replayStartOffset: range.start,
+                  replayEndOffset: range.end, consumedOffset: consumedOffset, releasedOffset: releasedOffset,
+                  lastConsumedTimestamp: lastConsumedTimestamp, isLive: isLive, isPaused: isPaused)
+    }
 }
