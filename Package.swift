@@ -94,6 +94,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(name: "SpoolSampleData", dependencies: ["SpoolModel", "KafkaReplay"]),
         .target(
             name: "SpoolCLI",
             dependencies: ["SpoolModel", "KafkaReplay", "SpoolStore", "SpoolIngest", "SpoolDecode", "SpoolRestore"]
@@ -102,6 +103,7 @@ let package = Package(
             name: "spool",
             dependencies: [
                 "SpoolModel", "KafkaReplay", "SpoolStore", "SpoolIngest", "SpoolCLI", "SpoolDecode", "SpoolReplay", "SpoolRestore",
+                "SpoolSampleData",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -109,7 +111,7 @@ let package = Package(
         .executableTarget(
             name: "SpoolBench",
             dependencies: [
-                "SpoolModel", "KafkaReplay", "SpoolStore", "SpoolCLI", "SpoolReplay",
+                "SpoolModel", "KafkaReplay", "SpoolStore", "SpoolCLI", "SpoolReplay", "SpoolSampleData",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -120,7 +122,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SpoolCLITests",
-            dependencies: ["SpoolCLI", "SpoolIngest", "SpoolStore", "KafkaReplay", "SpoolTestSupport"]
+            dependencies: ["SpoolCLI", "SpoolIngest", "SpoolStore", "KafkaReplay", "SpoolSampleData", "SpoolTestSupport"]
         ),
         .testTarget(
             name: "SpoolIngestTests",

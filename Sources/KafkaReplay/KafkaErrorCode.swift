@@ -1,5 +1,5 @@
 /// A Kafka protocol or librdkafka error code, for injecting faults into `MockKafkaCluster`.
-public struct KafkaErrorCode: RawRepresentable, Hashable, Sendable {
+@_spi(MockCluster) public struct KafkaErrorCode: RawRepresentable, Hashable, Sendable {
     /// The numeric code as librdkafka defines it (`rd_kafka_resp_err_t`).
     public var rawValue: Int32
     /// Wraps a numeric code.
@@ -28,7 +28,7 @@ public struct KafkaErrorCode: RawRepresentable, Hashable, Sendable {
 }
 
 /// A Kafka protocol request type, for injecting faults into `MockKafkaCluster`.
-public struct KafkaAPIKey: RawRepresentable, Hashable, Sendable {
+@_spi(MockCluster) public struct KafkaAPIKey: RawRepresentable, Hashable, Sendable {
     /// The protocol's ApiKey number.
     public var rawValue: Int16
     /// Wraps an ApiKey number.

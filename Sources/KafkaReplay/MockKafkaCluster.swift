@@ -2,7 +2,7 @@ internal import CRdKafka
 import Logging
 
 /// A message to produce into `MockKafkaCluster`, with an explicit partition and timestamp.
-public struct MockMessage: Hashable, Sendable {
+@_spi(MockCluster) public struct MockMessage: Hashable, Sendable {
     /// The partition to write to.
     public var partition: Int32
     /// The key; `nil` produces a null key, `[]` an empty one.
@@ -32,7 +32,7 @@ public struct MockMessage: Hashable, Sendable {
 /// SASL/SSL and partitions cannot be added.
 ///
 /// Not `Sendable`: one owner drives it; the brokers themselves run on librdkafka's threads.
-public final class MockKafkaCluster {
+@_spi(MockCluster) public final class MockKafkaCluster {
     private let owner: RDKafkaClient
     private let cluster: OpaquePointer
     private var producer: RDKafkaClient?

@@ -1,3 +1,5 @@
+@_spi(MockCluster) import SpoolSampleData
+@_spi(MockCluster) import KafkaReplay
 import SpoolStore
 
 /// A query bench row (z) times through `spool query` on the new build's capture and the

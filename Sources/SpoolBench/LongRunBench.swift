@@ -1,4 +1,4 @@
-import KafkaReplay
+@_spi(MockCluster) import KafkaReplay
 import SpoolCLI
 import SpoolModel
 #if canImport(Glibc)

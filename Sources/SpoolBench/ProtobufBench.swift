@@ -1,3 +1,5 @@
+@_spi(MockCluster) import KafkaReplay
+@_spi(MockCluster) import SpoolSampleData
 import SpoolCLI
 import SpoolModel
 import SpoolStore

@@ -1,6 +1,7 @@
 // make bench: Spool's throughput and memory against plain librdkafka and plain SQLite inserts,
 // all on the embedded broker (librdkafka's mock cluster, in a `spool dev-broker` process).
-import KafkaReplay
+@_spi(MockCluster) import SpoolSampleData
+@_spi(MockCluster) import KafkaReplay
 import Logging
 import SpoolCLI
 import SpoolModel

@@ -1,5 +1,6 @@
+@_spi(MockCluster) import SpoolSampleData
 import ArgumentParser
-import KafkaReplay
+@_spi(MockCluster) import KafkaReplay
 import SpoolCLI
 import SpoolIngest
 import SpoolStore

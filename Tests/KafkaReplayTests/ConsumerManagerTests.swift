@@ -1,6 +1,6 @@
 import SpoolTestSupport
 import Testing
-@testable import KafkaReplay
+@_spi(MockCluster) @testable import KafkaReplay
 
 @Suite("ConsumerManager against the mock cluster", .timeLimit(.minutes(2)))
 struct ConsumerManagerTests {

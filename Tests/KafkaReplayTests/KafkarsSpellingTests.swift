@@ -1,7 +1,7 @@
 import Logging
 import SpoolTestSupport
 import Testing
-@testable import KafkaReplay
+@_spi(MockCluster) @testable import KafkaReplay
 
 /// Today's kafkars spelling, `ConsumerManager(config, topics, batch_size=None)`: no time cutoff,
 /// 10,000 per batch, a random group id, live at the high watermark seen at start.

@@ -1,7 +1,7 @@
 import Logging
 import SpoolTestSupport
 import Testing
-@testable import KafkaReplay
+@_spi(MockCluster) @testable import KafkaReplay
 
 /// A logger for tests that shows warnings and errors only.
 func testLogger(_ label: String = "test") -> Logger {

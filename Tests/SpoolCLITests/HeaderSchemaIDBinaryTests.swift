@@ -1,5 +1,5 @@
 import Foundation
-import KafkaReplay
+@_spi(MockCluster) import KafkaReplay
 @testable import SpoolStore
 import SpoolTestSupport
 import Testing

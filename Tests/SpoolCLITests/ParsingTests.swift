@@ -1,5 +1,6 @@
+@_spi(MockCluster) import SpoolSampleData
 import SpoolTestSupport
-import KafkaReplay
+@_spi(MockCluster) import KafkaReplay
 import SpoolIngest
 import SpoolStore
 import Testing

@@ -1,5 +1,6 @@
+@_spi(MockCluster) import SpoolSampleData
 import Foundation
-import KafkaReplay
+@_spi(MockCluster) import KafkaReplay
 @testable import SpoolCLI
 @testable import SpoolStore
 import SpoolTestSupport

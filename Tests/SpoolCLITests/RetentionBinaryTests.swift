@@ -1,5 +1,5 @@
 import Foundation
-import KafkaReplay
+@_spi(MockCluster) import KafkaReplay
 import SpoolModel
 @testable import SpoolStore
 import SpoolTestSupport

@@ -1,6 +1,6 @@
 import SpoolTestSupport
 import Foundation
-import KafkaReplay
+@_spi(MockCluster) import KafkaReplay
 import Logging
 import Testing
 @testable import SpoolStore

@@ -1,5 +1,5 @@
 import Foundation
-import KafkaReplay
+@_spi(MockCluster) import KafkaReplay
 import SpoolTestSupport
 import Testing
 @testable import SpoolStore

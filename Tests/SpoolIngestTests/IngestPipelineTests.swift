@@ -1,5 +1,5 @@
 import SpoolTestSupport
-import KafkaReplay
+@_spi(MockCluster) import KafkaReplay
 import Testing
 @testable import SpoolIngest
 @testable import SpoolStore

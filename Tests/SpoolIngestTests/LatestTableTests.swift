@@ -1,4 +1,4 @@
-import KafkaReplay
+@_spi(MockCluster) import KafkaReplay
 import SpoolTestSupport
 import Testing
 @testable import SpoolIngest

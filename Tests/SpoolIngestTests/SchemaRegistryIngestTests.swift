@@ -1,5 +1,5 @@
 import Foundation
-import KafkaReplay
+@_spi(MockCluster) import KafkaReplay
 import SpoolDecode
 import SpoolTestSupport
 import Testing

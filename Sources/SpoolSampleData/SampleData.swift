@@ -1,4 +1,4 @@
-import KafkaReplay
+@_spi(MockCluster) import KafkaReplay
 
 /// Sample messages for `spool dev-broker`, generated in chunks so any count fits in memory.
 ///
@@ -12,7 +12,7 @@ import KafkaReplay
 /// `.bench` over 100,000 distinct 16-byte keys (no null keys) with every 20th value a tombstone;
 /// `.benchAvro` is `.bench` with each value a Confluent-framed Avro `BenchAvroRecord`;
 /// `.benchProtobuf` the same with a Confluent-framed Protobuf `BenchProtobufRecord`.
-public struct SampleData {
+@_spi(MockCluster) public struct SampleData {
     /// The shape of the generated messages.
     public enum Shape: String, CaseIterable, Sendable {
         /// Realistic JSON events.
