@@ -21,6 +21,20 @@ public enum ConfluentFrame {
     /// The record header that names a value's schema instead of the framing; the value is then unframed.
     public static let valueSchemaIDHeader = "__value_schema_id"
 
+    /// The same rule in SQL, for a store that checks stored rows: true for a row whose `key` or
+    /// `value` column is framed or, with `withHeaders`, whose `headers` column (Spool's JSON
+    /// array of `{key, value}` objects) names a schema-id header; never null.
+    @Sendable public static func sqlCondition(withHeaders: Bool) -> String {
+        // coalesce: a null key or value is not framed (without it the whole condition would be
+        // null, and a check with NOT would pass every row with a null key).
+        let framed = "coalesce(length(value) >= 5 AND substr(value, 1, 1) = x'00', 0) OR coalesce(length(key) >= 5 AND substr(key, 1, 1) = x'00', 0)"
+        guard withHeaders else { return framed }
+        return framed + """
+             OR (headers IS NOT NULL AND EXISTS (SELECT 1 FROM json_each(headers) AS h
+                 WHERE h.value ->> 'key' IN ('\(keySchemaIDHeader)', '\(valueSchemaIDHeader)')))
+            """
+    }
+
     /// Whether a header named `name` carries a schema id (`__key_schema_id` or `__value_schema_id`).
     public static func isSchemaIDHeader(_ name: UnsafeRawBufferPointer) -> Bool {
         name.elementsEqual(keySchemaIDHeader.utf8) || name.elementsEqual(valueSchemaIDHeader.utf8)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import SpoolCLI
+import SpoolDecode
 import SpoolStore
 #if canImport(Glibc)
 import Glibc
@@ -41,7 +42,7 @@ struct VerifyCommand: ParsableCommand {
 
     /// Audits one file; exits 1 (by throwing) when it has problems.
     private func audit(_ file: String) throws {
-        let report = try SpoolStore.audit(path: file)
+        let report = try SpoolStore.audit(path: file, framedRowSQL: ConfluentFrame.sqlCondition)
         print(report.countsKnown ? "\(TerminalText.safe(file)): \(ByteText.count(report.messageCount)) messages in \(report.partitionCount) partitions"
               : "\(TerminalText.safe(file)): damaged; the audit could not read it whole")
         for gap in report.gaps {
