@@ -120,13 +120,18 @@ let package = Package(
             dependencies: ["SpoolModel", .product(name: "Logging", package: "swift-log")],
             path: "Tests/SpoolTestSupport"
         ),
+        .target(
+            name: "SpoolScenarioSupport",
+            dependencies: ["SpoolTestSupport", "SpoolStore", "KafkaReplay"],
+            path: "Tests/SpoolScenarioSupport"
+        ),
         .testTarget(
             name: "SpoolCLITests",
-            dependencies: ["SpoolCLI", "SpoolIngest", "SpoolStore", "KafkaReplay", "SpoolSampleData", "SpoolTestSupport"]
+            dependencies: ["SpoolCLI", "SpoolIngest", "SpoolStore", "KafkaReplay", "SpoolSampleData", "SpoolTestSupport", "SpoolScenarioSupport"]
         ),
         .testTarget(
             name: "SpoolIngestTests",
-            dependencies: ["SpoolIngest", "SpoolStore", "KafkaReplay", "SpoolTestSupport"]
+            dependencies: ["SpoolIngest", "SpoolStore", "KafkaReplay", "SpoolTestSupport", "SpoolScenarioSupport"]
         ),
         .testTarget(
             name: "SpoolStoreTests",

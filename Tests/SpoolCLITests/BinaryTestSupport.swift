@@ -1,45 +1,10 @@
+@_spi(MockCluster) import SpoolScenarioSupport
 import SpoolTestSupport
 import Foundation
 @_spi(MockCluster) import KafkaReplay
 import Logging
 import SpoolStore
 import Testing
-
-/// Produces `perPartition` messages on each partition of `topic` (`testMessages` with nulls,
-/// values padded to `valueSize` bytes), in chunks of at most 20,000; returns them.
-@discardableResult
-func fill(_ cluster: MockKafkaCluster, topic: String, partitions: Int32, perPartition: Int, valueSize: Int = 40) throws -> [MockMessage] {
-    let all = testMessages(partitions: partitions, indices: 0..<perPartition, valueSize: valueSize, withNulls: true)
-        .map { MockMessage(partition: $0.partition, key: $0.key, value: $0.value, timestamp: $0.timestamp) }
-    for start in stride(from: 0, to: all.count, by: 20_000) {
-        try cluster.produce(topic: topic, Array(all[start..<min(start + 20_000, all.count)]))
-    }
-    return all
-}
-
-/// How many messages of `topic` the database at `path` holds (0 while it cannot be read yet).
-func storedCount(_ path: String, topic: String) -> Int64 {
-    (try? SpoolStore.openForReading(path: path).messageCounts()[topic]) ?? 0
-}
-
-/// Checks the database holds every produced message exactly once with the produced bytes.
-func expectExactlyOnce(_ path: String, topic: String, produced: [MockMessage], partitions: Int32,
-                               sourceLocation: SourceLocation = #_sourceLocation) throws {
-    let store = try SpoolStore.openForReading(path: path)
-    defer { store.close() }
-    for p in 0..<partitions {
-        let want = produced.filter { $0.partition == p }
-        let got = try store.messages(topic: topic, partition: p)
-        #expect(got.map(\.offset) == (0..<Int64(want.count)).map { $0 }, "offsets of \(topic)[\(p)]", sourceLocation: sourceLocation)
-        if got.count == want.count {
-            #expect(zip(got, want).allSatisfy { $0.key == $1.key && $0.value == $1.value && $0.timestamp == $1.timestamp },
-                    "bytes of \(topic)[\(p)]", sourceLocation: sourceLocation)
-        }
-    }
-    let report = try store.verify()
-    #expect(report.isSound, "\(report.problems)", sourceLocation: sourceLocation)
-}
-
 
 /// Starts `spool` with `arguments` once per target and kills it with SIGKILL as soon as `db`
 /// holds `target` rows of `topic` (a run that finishes first is not killed); returns how many

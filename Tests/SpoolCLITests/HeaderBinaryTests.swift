@@ -1,3 +1,4 @@
+@_spi(MockCluster) import SpoolScenarioSupport
 import Foundation
 @_spi(MockCluster) import KafkaReplay
 import SpoolStore
@@ -25,16 +26,15 @@ struct HeaderBinaryTests {
     }
 
     @Test func headersStayExactAcrossKillNineAndResume() throws {
-        let dir = TemporaryDirectory()
-        let db = dir.file("k.sqlite")
-        let cluster = try MockKafkaCluster(logger: quietLogger())
-        try cluster.createTopic("k", partitions: 3)
+        let scenario = try MockScenario()
+        let db = scenario.file("k.sqlite")
+        try scenario.cluster.createTopic("k", partitions: 3)
         let produced = Self.records(partitions: 3, perPartition: 20_000)
-        try cluster.produce(topic: "k", produced)
-        let arguments = ["ingest", "--brokers", cluster.bootstrapServers, "--topic", "k", "--db", "k.sqlite", "--batch-size", "300", "--quiet"]
-        let kills = try runKilledAt([4_000, 19_000, 41_000], arguments: arguments, directory: dir.path, db: db, topic: "k")
+        try scenario.cluster.produce(topic: "k", produced)
+        let arguments = ["ingest", "--brokers", scenario.brokers, "--topic", "k", "--db", "k.sqlite", "--batch-size", "300", "--quiet"]
+        let kills = try runKilledAt([4_000, 19_000, 41_000], arguments: arguments, directory: scenario.directory.path, db: db, topic: "k")
         #expect(kills >= 2, "the ingest was killed mid-run at least twice")
-        let last = try SpoolProcess.run(arguments, directory: dir.path)
+        let last = try SpoolProcess.run(arguments, directory: scenario.directory.path)
         #expect(last.status == 0, "\(last.output)")
         let store = try SpoolStore.openForReading(path: db)
         for partition in Int32(0)..<3 {
@@ -47,38 +47,37 @@ struct HeaderBinaryTests {
     }
 
     @Test func queryEmbedsHeadersAsJSONAndShowsThemCompactly() throws {
-        let dir = TemporaryDirectory()
-        let cluster = try MockKafkaCluster(logger: quietLogger())
-        try cluster.createTopic("q", partitions: 1)
-        try cluster.produce(topic: "q", [
+        let scenario = try MockScenario()
+        try scenario.cluster.createTopic("q", partitions: 1)
+        try scenario.cluster.produce(topic: "q", [
             MockMessage(partition: 0, key: nil, value: nil, timestamp: 1_000,
                         headers: [MessageHeader(name: "trace", value: Array("abc".utf8)), MessageHeader(name: "n", value: nil),
                                   MessageHeader(name: "bin", value: [0, 255])]),
             MockMessage(partition: 0, key: nil, value: nil, timestamp: 1_001),
         ])
-        let ingest = try SpoolProcess.run(["ingest", "--brokers", cluster.bootstrapServers, "--topic", "q", "--db", "q.sqlite", "--quiet"],
-                                          directory: dir.path)
+        let ingest = try SpoolProcess.run(["ingest", "--brokers", scenario.brokers, "--topic", "q", "--db", "q.sqlite", "--quiet"],
+                                          directory: scenario.directory.path)
         #expect(ingest.status == 0, "\(ingest.output)")
         let jsonl = try SpoolProcess.run(["query", "q.sqlite", "SELECT offset, headers FROM q ORDER BY offset", "--format", "jsonl"],
-                                         directory: dir.path)
+                                         directory: scenario.directory.path)
         #expect(jsonl.stdout == """
             {"offset":0,"headers":[{"key":"trace","value":"abc"},{"key":"n","value":null},{"key":"bin","value_base64":"AP8="}]}
             {"offset":1,"headers":null}
 
             """)
-        let json = try SpoolProcess.run(["query", "q.sqlite", "SELECT headers FROM q WHERE offset = 0", "--format", "json"], directory: dir.path)
+        let json = try SpoolProcess.run(["query", "q.sqlite", "SELECT headers FROM q WHERE offset = 0", "--format", "json"], directory: scenario.directory.path)
         #expect(json.stdout == "[\n{\"headers\":[{\"key\":\"trace\",\"value\":\"abc\"},{\"key\":\"n\",\"value\":null},{\"key\":\"bin\",\"value_base64\":\"AP8=\"}]}\n]\n")
-        let table = try SpoolProcess.run(["query", "q.sqlite", "SELECT offset, headers FROM q ORDER BY offset"], directory: dir.path)
+        let table = try SpoolProcess.run(["query", "q.sqlite", "SELECT offset, headers FROM q ORDER BY offset"], directory: scenario.directory.path)
         #expect(table.stdout.contains("0       trace=abc, n=NULL, bin=b64:AP8="), "\(table.stdout)")
         // A text column that merely is called headers stays a string.
-        let plain = try SpoolProcess.run(["query", "q.sqlite", "SELECT 'not json' AS headers", "--format", "jsonl"], directory: dir.path)
+        let plain = try SpoolProcess.run(["query", "q.sqlite", "SELECT 'not json' AS headers", "--format", "jsonl"], directory: scenario.directory.path)
         #expect(plain.stdout == "{\"headers\":\"not json\"}\n")
         // Filtering by a header with SQLite's JSON functions.
         let filtered = try SpoolProcess.run(["query", "q.sqlite",
                                              "SELECT offset FROM q, json_each(q.headers) AS h WHERE h.value ->> 'key' = 'bin'", "--format", "csv"],
-                                            directory: dir.path)
+                                            directory: scenario.directory.path)
         #expect(filtered.stdout == "offset\n0\n", "\(filtered.output)")
-        let status = try SpoolProcess.run(["status", "q.sqlite", "--format", "json"], directory: dir.path)
+        let status = try SpoolProcess.run(["status", "q.sqlite", "--format", "json"], directory: scenario.directory.path)
         #expect(status.stdout.contains("\"headers_from_offset\":0"), "\(status.stdout)")
     }
 }

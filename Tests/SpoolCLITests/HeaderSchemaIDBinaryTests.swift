@@ -1,3 +1,4 @@
+@_spi(MockCluster) import SpoolScenarioSupport
 import Foundation
 @_spi(MockCluster) import KafkaReplay
 @testable import SpoolStore
@@ -17,11 +18,10 @@ struct HeaderSchemaIDBinaryTests {
     static let person = #"{"type":"record","name":"Person","fields":[{"name":"name","type":"string"}]}"#
 
     @Test func pendingThenSpoolDecode() throws {
-        let dir = TemporaryDirectory()
-        let cluster = try MockKafkaCluster(logger: quietLogger())
-        try cluster.createTopic("pay", partitions: 1)
-        var registry = try SchemaRegistryServer(stateFile: dir.file("registry.json"))
-        let brokers = cluster.bootstrapServers
+        let scenario = try MockScenario()
+        try scenario.cluster.createTopic("pay", partitions: 1)
+        var registry = try SchemaRegistryServer(stateFile: scenario.file("registry.json"))
+        let brokers = scenario.brokers
         let refunds = try KafkaTool.produceSR("pay", brokers: brokers, registry: registry.url, format: .protobuf, schema: Self.refund,
                                               records: (0..<50).map { #"{"key": "r\#($0)", "value": {"order_id": "\#($0)", "reason": "late"}}"# },
                                               message: "Refund", schemaIDInHeader: true)
@@ -31,17 +31,17 @@ struct HeaderSchemaIDBinaryTests {
         registry.stop()
         let settings = ["-S", "max.retries=0", "-S", "request.timeout.ms=1000"]
         let ingest = try SpoolProcess.run(["ingest", "--brokers", brokers, "--topic", "pay", "--db", "pay.sqlite",
-                                           "--schema-registry", registry.url] + settings, directory: dir.path)
+                                           "--schema-registry", registry.url] + settings, directory: scenario.directory.path)
         #expect(ingest.status == 0, "\(ingest.output)")
-        let status = try SpoolProcess.run(["status", "pay.sqlite", "--format", "json"], directory: dir.path)
+        let status = try SpoolProcess.run(["status", "pay.sqlite", "--format", "json"], directory: scenario.directory.path)
         #expect(status.stdout.contains("\"pending\":51"), "\(status.stdout)")
-        let verify = try SpoolProcess.run(["verify", "pay.sqlite"], directory: dir.path)
+        let verify = try SpoolProcess.run(["verify", "pay.sqlite"], directory: scenario.directory.path)
         #expect(verify.status == 0, "a pending state on unframed records with a schema-id header is sound: \(verify.output)")
         registry = try registry.restart()
         let decode = try SpoolProcess.run(["decode", "pay.sqlite", "--schema-registry", registry.url, "--chunk-size", "20"] + settings,
-                                          directory: dir.path)
+                                          directory: scenario.directory.path)
         #expect(decode.status == 0 && decode.stdout.contains("decoded 51 record(s), 0 failed, 0 still pending"), "\(decode.output)")
-        let store = try SpoolStore.openForReading(path: dir.file("pay.sqlite"))
+        let store = try SpoolStore.openForReading(path: scenario.file("pay.sqlite"))
         defer { store.close() }
         let query = try store.connection.prepare("SELECT value_json FROM messages ORDER BY offset")
         var values: [String?] = []

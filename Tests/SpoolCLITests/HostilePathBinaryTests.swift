@@ -1,6 +1,7 @@
 import Foundation
 @_spi(MockCluster) import KafkaReplay
 @testable import SpoolStore
+@_spi(MockCluster) import SpoolScenarioSupport
 import SpoolTestSupport
 import Testing
 
@@ -17,7 +18,7 @@ struct HostilePathBinaryTests {
         init() throws {
             cluster = try MockKafkaCluster(logger: quietLogger())
             try cluster.createTopic("t", partitions: 4)
-            try fill(cluster, topic: "t", partitions: 4, perPartition: 300)
+            try MockScenario.produce(into: cluster, topic: "t", partitions: 4, indices: 0..<300)
             let first = try SpoolProcess.run(ingest("e.sqlite"), directory: dir.path)
             try #require(first.status == 0, "\(first.output)")
         }

@@ -1,3 +1,4 @@
+@_spi(MockCluster) import SpoolScenarioSupport
 import Foundation
 @_spi(MockCluster) import KafkaReplay
 @testable import SpoolStore
@@ -28,19 +29,18 @@ struct LatestBinaryTests {
     }
 
     @Test func theTableIsExactAfterKillNineAndResume() throws {
-        let dir = TemporaryDirectory()
-        let db = dir.file("k.sqlite")
-        let cluster = try MockKafkaCluster(logger: quietLogger())
-        try cluster.createTopic("k", partitions: 3)
+        let scenario = try MockScenario()
+        let db = scenario.file("k.sqlite")
+        try scenario.cluster.createTopic("k", partitions: 3)
         let produced = Self.records(count: 60_000)
-        try cluster.produce(topic: "k", produced)
-        let arguments = ["ingest", "--brokers", cluster.bootstrapServers, "--topic", "k", "--latest", "k", "--db", "k.sqlite",
+        try scenario.cluster.produce(topic: "k", produced)
+        let arguments = ["ingest", "--brokers", scenario.brokers, "--topic", "k", "--latest", "k", "--db", "k.sqlite",
                          "--batch-size", "300", "--quiet"]
-        let kills = try runKilledAt([5_000, 21_000, 43_000], arguments: arguments, directory: dir.path, db: db, topic: "k")
+        let kills = try runKilledAt([5_000, 21_000, 43_000], arguments: arguments, directory: scenario.directory.path, db: db, topic: "k")
         #expect(kills >= 2, "the ingest was killed mid-run at least twice")
         // The last run is not told --latest: the mode is the database's.
-        let last = try SpoolProcess.run(["ingest", "--brokers", cluster.bootstrapServers, "--topic", "k", "--db", "k.sqlite", "--quiet"],
-                                        directory: dir.path)
+        let last = try SpoolProcess.run(["ingest", "--brokers", scenario.brokers, "--topic", "k", "--db", "k.sqlite", "--quiet"],
+                                        directory: scenario.directory.path)
         #expect(last.status == 0, "\(last.output)")
         let store = try SpoolStore.openForReading(path: db)
         let query = try store.connection.prepare("SELECT key, value FROM \"k:latest\"")
@@ -53,23 +53,22 @@ struct LatestBinaryTests {
     }
 
     @Test func usageErrorsNameTheFlagAndChangeNothing() throws {
-        let dir = TemporaryDirectory()
-        let cluster = try MockKafkaCluster(logger: quietLogger())
-        try cluster.createTopic("u", partitions: 1)
-        try cluster.produce(topic: "u", Self.records(count: 30).map { MockMessage(partition: 0, key: $0.key, value: $0.value, timestamp: $0.timestamp) })
-        let base = ["ingest", "--brokers", cluster.bootstrapServers, "--topic", "u", "--db", "u.sqlite"]
-        let notATopic = try SpoolProcess.run(base + ["--latest", "users"], directory: dir.path)
+        let scenario = try MockScenario()
+        try scenario.cluster.createTopic("u", partitions: 1)
+        try scenario.cluster.produce(topic: "u", Self.records(count: 30).map { MockMessage(partition: 0, key: $0.key, value: $0.value, timestamp: $0.timestamp) })
+        let base = ["ingest", "--brokers", scenario.brokers, "--topic", "u", "--db", "u.sqlite"]
+        let notATopic = try SpoolProcess.run(base + ["--latest", "users"], directory: scenario.directory.path)
         #expect(notATopic.status == 2)
         #expect(notATopic.stderr.contains("--latest users: 'users' is not one of the --topic topics"), "\(notATopic.stderr)")
-        let both = try SpoolProcess.run(base + ["--latest", "u", "--latest-only", "u"], directory: dir.path)
+        let both = try SpoolProcess.run(base + ["--latest", "u", "--latest-only", "u"], directory: scenario.directory.path)
         #expect(both.status == 2 && both.stderr.contains("choose one"), "\(both.stderr)")
-        #expect(!FileManager.default.fileExists(atPath: dir.file("u.sqlite")), "a usage error creates no file")
-        #expect(try SpoolProcess.run(base + ["--latest", "u", "--quiet"], directory: dir.path).status == 0)
-        let switching = try SpoolProcess.run(base + ["--latest-only", "u"], directory: dir.path)
+        #expect(!FileManager.default.fileExists(atPath: scenario.file("u.sqlite")), "a usage error creates no file")
+        #expect(try SpoolProcess.run(base + ["--latest", "u", "--quiet"], directory: scenario.directory.path).status == 0)
+        let switching = try SpoolProcess.run(base + ["--latest-only", "u"], directory: scenario.directory.path)
         #expect(switching.status == 2)
         #expect(switching.stderr.contains("needs --change-latest-mode"), "\(switching.stderr)")
-        #expect(storedCount(dir.file("u.sqlite"), topic: "u") == 30, "the refused switch kept the log")
-        let status = try SpoolProcess.run(["status", "u.sqlite", "--format", "json"], directory: dir.path)
+        #expect(storedCount(scenario.file("u.sqlite"), topic: "u") == 30, "the refused switch kept the log")
+        let status = try SpoolProcess.run(["status", "u.sqlite", "--format", "json"], directory: scenario.directory.path)
         #expect(status.stdout.contains("\"latest_tables\":[{\"topic\":\"u\",\"mode\":\"latest\""), "\(status.stdout)")
     }
 }

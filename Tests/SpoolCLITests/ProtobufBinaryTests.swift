@@ -1,3 +1,4 @@
+@_spi(MockCluster) import SpoolScenarioSupport
 @_spi(MockCluster) import SpoolSampleData
 import Foundation
 @_spi(MockCluster) import KafkaReplay
@@ -69,26 +70,25 @@ struct ProtobufBinaryTests {
     }
 
     @Test func capturedAndDecodedByTheBinary() throws {
-        let dir = TemporaryDirectory()
-        let cluster = try MockKafkaCluster(logger: quietLogger())
-        try cluster.createTopic("shop", partitions: 1)
+        let scenario = try MockScenario()
+        try scenario.cluster.createTopic("shop", partitions: 1)
         let registry = try SchemaRegistryServer(user: "u", password: "pb-secret-1")
-        let orders = try Self.produce("shop", cluster, registry, message: "Order", [
+        let orders = try Self.produce("shop", scenario.cluster, registry, message: "Order", [
             #"{"key": "a", "value": {"id": "12", "counts": {"y": 2, "x": 1}, "lines": [{"sku": "S1", "qty": 4294967295}], "at": "2024-01-31T12:34:56Z", "total": {"cents": "-250", "currency": "EUR"}, "voucher": 3}}"#,
             #"{"key": "b", "value": {}}"#,
         ])
         let id = try #require(orders.first?.valueSchemaID)
-        _ = try Self.produce("shop", cluster, registry, message: "Order.Line", [#"{"key": "c", "value": {"sku": "L"}}"#])
-        _ = try Self.produce("shop", cluster, registry, message: "Refund", [
+        _ = try Self.produce("shop", scenario.cluster, registry, message: "Order.Line", [#"{"key": "c", "value": {"sku": "L"}}"#])
+        _ = try Self.produce("shop", scenario.cluster, registry, message: "Refund", [
             #"{"key": "d", "value": {"order_id": "-7"}}"#,
             #"{"key": "e", "raw_value_hex": "\#(String(format: "00%08x", id))02020a"}"#,  // Refund, then a field that ends early
         ])
-        let ingest = try SpoolProcess.run(["ingest", "--brokers", cluster.bootstrapServers, "--topic", "shop", "--db", "shop.sqlite",
+        let ingest = try SpoolProcess.run(["ingest", "--brokers", scenario.brokers, "--topic", "shop", "--db", "shop.sqlite",
                                            "--schema-registry", registry.url, "-S", "basic.auth.user.info=u:pb-secret-1"],
-                                          directory: dir.path)
+                                          directory: scenario.directory.path)
         #expect(ingest.status == 0, "\(ingest.output)")
         #expect(!ingest.output.contains("pb-secret-1"))
-        let rows = try Self.valueJSON(dir.file("shop.sqlite"), topic: "shop")
+        let rows = try Self.valueJSON(scenario.file("shop.sqlite"), topic: "shop")
         #expect(rows.map(\.state) == ["decoded", "decoded", "decoded", "decoded", "failed"])
         #expect(rows.map(\.json) == [
             #"{"id":12,"counts":{"x":1,"y":2},"lines":[{"sku":"S1","qty":4294967295}],"at":"2024-01-31T12:34:56Z","#
@@ -98,16 +98,16 @@ struct ProtobufBinaryTests {
             #"{"order_id":-7}"#,
             nil,
         ])
-        let status = try SpoolProcess.run(["status", "shop.sqlite", "--format", "json"], directory: dir.path)
+        let status = try SpoolProcess.run(["status", "shop.sqlite", "--format", "json"], directory: scenario.directory.path)
         #expect(status.status == 0 && status.stdout.contains("\"decoded\":4") && status.stdout.contains("\"failed\":1"), "\(status.stdout)")
-        let failure = try SpoolProcess.run(["query", "shop.sqlite", "SELECT first_error FROM decode_stats"], directory: dir.path)
+        let failure = try SpoolProcess.run(["query", "shop.sqlite", "SELECT first_error FROM decode_stats"], directory: scenario.directory.path)
         #expect(failure.stdout.contains("value (schema id \(id)): the bytes are not a valid shop.Refund message"), "\(failure.stdout)")
         let query = try SpoolProcess.run(["query", "shop.sqlite", "SELECT value_json ->> '$.total.currency' AS c, value_json ->> '$.lines[0].qty' AS q FROM shop WHERE offset = 0",
-                                          "--format", "csv"], directory: dir.path)
+                                          "--format", "csv"], directory: scenario.directory.path)
         #expect(query.status == 0 && query.stdout.contains("EUR,4294967295"), "\(query.output)")
-        let verify = try SpoolProcess.run(["verify", "shop.sqlite"], directory: dir.path)
+        let verify = try SpoolProcess.run(["verify", "shop.sqlite"], directory: scenario.directory.path)
         #expect(verify.status == 0, "\(verify.output)")
-        let store = try SpoolStore.openForReading(path: dir.file("shop.sqlite"))
+        let store = try SpoolStore.openForReading(path: scenario.file("shop.sqlite"))
         defer { store.close() }
         let schemas = try store.storedSchemas()
         #expect(schemas.map(\.type) == ["PROTOBUF", "PROTOBUF"] && schemas.allSatisfy { $0.serialized != nil },
@@ -115,43 +115,41 @@ struct ProtobufBinaryTests {
     }
 
     @Test func aRegistryDownDuringTheCaptureThenSpoolDecode() throws {
-        let dir = TemporaryDirectory()
-        let db = dir.file("later.sqlite")
-        let cluster = try MockKafkaCluster(logger: quietLogger())
-        try cluster.createTopic("later", partitions: 1)
-        var registry = try SchemaRegistryServer(user: "u", password: "pb-decode-pw", stateFile: dir.file("registry.json"))
+        let scenario = try MockScenario()
+        let db = scenario.file("later.sqlite")
+        try scenario.cluster.createTopic("later", partitions: 1)
+        var registry = try SchemaRegistryServer(user: "u", password: "pb-decode-pw", stateFile: scenario.file("registry.json"))
         let records = (0..<300).map { #"{"key": "k\#($0)", "value": {"order_id": "\#($0)"}}"# }
-        _ = try Self.produce("later", cluster, registry, message: "Refund", records)
+        _ = try Self.produce("later", scenario.cluster, registry, message: "Refund", records)
         registry.stop()
         let credentials = ["-S", "basic.auth.user.info=u:pb-decode-pw", "-S", "max.retries=0", "-S", "request.timeout.ms=1000"]
-        let ingest = try SpoolProcess.run(["ingest", "--brokers", cluster.bootstrapServers, "--topic", "later", "--db", "later.sqlite",
-                                           "--schema-registry", registry.url] + credentials, directory: dir.path)
+        let ingest = try SpoolProcess.run(["ingest", "--brokers", scenario.brokers, "--topic", "later", "--db", "later.sqlite",
+                                           "--schema-registry", registry.url] + credentials, directory: scenario.directory.path)
         #expect(ingest.status == 0, "\(ingest.output)")
         #expect(ingest.stderr.contains(registry.url) && !ingest.output.contains("pb-decode-pw"), "\(ingest.stderr)")
         #expect(try Self.valueJSON(db, topic: "later").allSatisfy { $0.state == "pending" && $0.json == nil })
-        let down = try SpoolProcess.run(["decode", "later.sqlite", "--schema-registry", registry.url] + credentials, directory: dir.path)
+        let down = try SpoolProcess.run(["decode", "later.sqlite", "--schema-registry", registry.url] + credentials, directory: scenario.directory.path)
         #expect(down.status == 4, "\(down.output)")
         registry = try registry.restart()
         let decode = try SpoolProcess.run(["decode", "later.sqlite", "--schema-registry", registry.url, "--chunk-size", "64"] + credentials,
-                                          directory: dir.path)
+                                          directory: scenario.directory.path)
         #expect(decode.status == 0, "\(decode.output)")
         #expect(decode.stdout.contains("decoded 300 record(s), 0 failed, 0 still pending"), "\(decode.stdout)")
         let rows = try Self.valueJSON(db, topic: "later")
         #expect(rows.map(\.json) == (0..<300).map { #"{"order_id":\#($0)}"# })
         #expect(rows.allSatisfy { $0.state == "decoded" })
-        let verify = try SpoolProcess.run(["verify", "later.sqlite"], directory: dir.path)
+        let verify = try SpoolProcess.run(["verify", "later.sqlite"], directory: scenario.directory.path)
         #expect(verify.status == 0, "\(verify.output)")
     }
 
     @Test func decodedExactlyOnceAfterKillNineAndResume() throws {
-        let dir = TemporaryDirectory()
-        let db = dir.file("k.sqlite")
-        let cluster = try MockKafkaCluster(logger: quietLogger())
+        let scenario = try MockScenario()
+        let db = scenario.file("k.sqlite")
         let registry = try SchemaRegistryServer()
-        try Self.produceBench(cluster, topic: "orders", count: 45_000, registry: registry)
-        let arguments = ["ingest", "--brokers", cluster.bootstrapServers, "--topic", "orders", "--db", "k.sqlite",
+        try Self.produceBench(scenario.cluster, topic: "orders", count: 45_000, registry: registry)
+        let arguments = ["ingest", "--brokers", scenario.brokers, "--topic", "orders", "--db", "k.sqlite",
                          "--schema-registry", registry.url, "--batch-size", "300", "--quiet"]
-        try ingestKilledThenResumed(arguments, killedAt: [4_000, 17_000, 33_000], directory: dir.path, db: db, topic: "orders", count: 45_000)
+        try ingestKilledThenResumed(arguments, killedAt: [4_000, 17_000, 33_000], directory: scenario.directory.path, db: db, topic: "orders", count: 45_000)
         try SchemaRegistryBinaryTests.expectAllDecoded(db, topic: "orders", count: 45_000)
         // Beyond the order id: each row holds its own record's fields.
         let store = try SpoolStore.openForReading(path: db)

@@ -1,3 +1,4 @@
+@_spi(MockCluster) import SpoolScenarioSupport
 @_spi(MockCluster) @testable import SpoolSampleData
 import Foundation
 @_spi(MockCluster) import KafkaReplay
@@ -45,22 +46,21 @@ struct RegistryHostileBinaryTests {
     ]
 
     @Test func aRedirectToAnotherOriginNeverGetsTheCredentials() throws {
-        let dir = TemporaryDirectory()
-        let requests = dir.file("target-requests.txt")
-        let cluster = try MockKafkaCluster(logger: quietLogger())
+        let scenario = try MockScenario()
+        let requests = scenario.file("target-requests.txt")
         // The target has the schema and wants no credentials: following the redirect would work.
         let target = try SchemaRegistryServer(misbehaviour: .init(recordAuthorization: requests))
-        try Self.produceFramed(cluster, topic: "t", count: 10, registry: target)
+        try Self.produceFramed(scenario.cluster, topic: "t", count: 10, registry: target)
         let moved = try SchemaRegistryServer(misbehaviour: .init(redirectTo: target.url))
         for (index, form) in Self.credentialForms.enumerated() {
             let db = "r\(index).sqlite"
-            let ingest = try SpoolProcess.run(["ingest", "--brokers", cluster.bootstrapServers, "--topic", "t", "--db", db]
-                                              + form.arguments(moved.url), directory: dir.path)
+            let ingest = try SpoolProcess.run(["ingest", "--brokers", scenario.brokers, "--topic", "t", "--db", db]
+                                              + form.arguments(moved.url), directory: scenario.directory.path)
             #expect(ingest.status == 0, "\(form.name): \(ingest.output)")
             #expect(ingest.stderr.contains("schema registry \(moved.url) answered HTTP 302, a redirect to \(target.url)")
                     && ingest.stderr.contains("final URL in --schema-registry"), "\(form.name): \(ingest.stderr)")
-            #expect(try Self.states(dir.file(db)) == ["pending": 10], "\(form.name)")
-            let decode = try SpoolProcess.run(["decode", db] + form.arguments(moved.url), directory: dir.path)
+            #expect(try Self.states(scenario.file(db)) == ["pending": 10], "\(form.name)")
+            let decode = try SpoolProcess.run(["decode", db] + form.arguments(moved.url), directory: scenario.directory.path)
             #expect(decode.status == 4, "\(form.name): \(decode.output)")
             #expect(decode.stderr.contains("answered HTTP 302, a redirect to \(target.url)"), "\(form.name): \(decode.stderr)")
             #expect(!(ingest.output + decode.output).contains(form.secret), "\(form.name): a secret was printed")
@@ -72,41 +72,39 @@ struct RegistryHostileBinaryTests {
     }
 
     @Test func aRedirectToAnotherSchemeOrToItselfIsAClearError() throws {
-        let dir = TemporaryDirectory()
-        let cluster = try MockKafkaCluster(logger: quietLogger())
+        let scenario = try MockScenario()
         let registry = try SchemaRegistryServer()
-        try Self.produceFramed(cluster, topic: "t", count: 5, registry: registry)
-        let capture = try SpoolProcess.run(["ingest", "--brokers", cluster.bootstrapServers, "--topic", "t", "--db", "t.sqlite"],
-                                           directory: dir.path)
+        try Self.produceFramed(scenario.cluster, topic: "t", count: 5, registry: registry)
+        let capture = try SpoolProcess.run(["ingest", "--brokers", scenario.brokers, "--topic", "t", "--db", "t.sqlite"],
+                                           directory: scenario.directory.path)
         #expect(capture.status == 0, "\(capture.output)")
         let ftp = try SchemaRegistryServer(misbehaviour: .init(redirectTo: "ftp://127.0.0.1:21/pub"))
         let loop = try SchemaRegistryServer(misbehaviour: .init(redirectTo: "self"))
         for (server, target) in [(ftp, "ftp://127.0.0.1:21"), (loop, loop.url)] {
-            let decode = try SpoolProcess.run(["decode", "t.sqlite", "--schema-registry", server.url], directory: dir.path)
+            let decode = try SpoolProcess.run(["decode", "t.sqlite", "--schema-registry", server.url], directory: scenario.directory.path)
             #expect(decode.status == 4, "\(decode.output)")
             #expect(decode.stderr.contains("schema registry \(server.url) answered HTTP 302, a redirect to \(target); Spool does not follow redirects"),
                     "\(decode.stderr)")
             #expect(!decode.stderr.contains("network error") && !decode.stderr.contains("is not in schema registry"), "\(decode.stderr)")
         }
-        #expect(try Self.states(dir.file("t.sqlite")) == ["pending": 5])
+        #expect(try Self.states(scenario.file("t.sqlite")) == ["pending": 5])
     }
 
     @Test func aSchemaOverTheSizeLimitFailsItsRecordsWithTheReason() throws {
-        let dir = TemporaryDirectory()
-        let cluster = try MockKafkaCluster(logger: quietLogger())
+        let scenario = try MockScenario()
         let registry = try SchemaRegistryServer()
-        try Self.produceFramed(cluster, topic: "small", count: 20, registry: registry)
+        try Self.produceFramed(scenario.cluster, topic: "small", count: 20, registry: registry)
         let big = #"{"type":"record","name":"Big","doc":"\#(String(repeating: "x", count: 6_000))","fields":[{"name":"n","type":"long"}]}"#
         let bigID = try KafkaTool.registerSchema("big-value", schema: big, registry: registry.url).id
-        try cluster.createTopic("big", partitions: 1)
+        try scenario.cluster.createTopic("big", partitions: 1)
         // Confluent framing (0, the id big-endian), then the Avro long 5 (zigzag 10).
         let framed = [0] + withUnsafeBytes(of: bigID.bigEndian, Array.init) + [10]
-        try cluster.produce(topic: "big", (0..<20).map { MockMessage(partition: 0, key: nil, value: framed, timestamp: 1_700_000_000_000 + Int64($0)) })
+        try scenario.cluster.produce(topic: "big", (0..<20).map { MockMessage(partition: 0, key: nil, value: framed, timestamp: 1_700_000_000_000 + Int64($0)) })
         let limit = ["-S", "max.response.bytes=4096"]
-        let ingest = try SpoolProcess.run(["ingest", "--brokers", cluster.bootstrapServers, "--topic", "small", "--topic", "big",
-                                           "--db", "l.sqlite", "--schema-registry", registry.url] + limit, directory: dir.path)
+        let ingest = try SpoolProcess.run(["ingest", "--brokers", scenario.brokers, "--topic", "small", "--topic", "big",
+                                           "--db", "l.sqlite", "--schema-registry", registry.url] + limit, directory: scenario.directory.path)
         #expect(ingest.status == 0, "\(ingest.output)")
-        let store = try SpoolStore.openForReading(path: dir.file("l.sqlite"))
+        let store = try SpoolStore.openForReading(path: scenario.file("l.sqlite"))
         defer { store.close() }
         let status = try store.decodeStatus()
         #expect(status.map(\.topic) == ["big", "small"] && status.last?.decoded == 20, "\(status)")
@@ -116,10 +114,10 @@ struct RegistryHostileBinaryTests {
         #expect(reason.contains("schema id \(bigID)") && reason.contains("larger than the limit of 4096 bytes"), "\(reason)")
         #expect(try store.storedSchemas().map(\.id) == [BenchAvroRecord.schemaID], "the big schema is not kept")
         // spool decode applies the same limit to what it finishes.
-        let raw = try SpoolProcess.run(["ingest", "--brokers", cluster.bootstrapServers, "--topic", "big", "--db", "raw.sqlite"],
-                                       directory: dir.path)
+        let raw = try SpoolProcess.run(["ingest", "--brokers", scenario.brokers, "--topic", "big", "--db", "raw.sqlite"],
+                                       directory: scenario.directory.path)
         #expect(raw.status == 0, "\(raw.output)")
-        let decode = try SpoolProcess.run(["decode", "raw.sqlite", "--schema-registry", registry.url] + limit, directory: dir.path)
+        let decode = try SpoolProcess.run(["decode", "raw.sqlite", "--schema-registry", registry.url] + limit, directory: scenario.directory.path)
         #expect(decode.status == 0 && decode.stdout.contains("decoded 0 record(s), 20 failed, 0 still pending"), "\(decode.output)")
     }
 
@@ -139,66 +137,63 @@ struct RegistryHostileBinaryTests {
     }
 
     @Test func aStopWhileDecodeWaitsForASlowRegistryExitsAtOnceWithTrueCounts() throws {
-        let dir = TemporaryDirectory()
-        let cluster = try MockKafkaCluster(logger: quietLogger())
+        let scenario = try MockScenario()
         let registry = try SchemaRegistryServer(delayMs: 30_000)
-        try Self.produceFramed(cluster, topic: "slow", count: 12_000, registry: registry)
-        let capture = try SpoolProcess.run(["ingest", "--brokers", cluster.bootstrapServers, "--topic", "slow", "--db", "s.sqlite"],
-                                           directory: dir.path)
+        try Self.produceFramed(scenario.cluster, topic: "slow", count: 12_000, registry: registry)
+        let capture = try SpoolProcess.run(["ingest", "--brokers", scenario.brokers, "--topic", "slow", "--db", "s.sqlite"],
+                                           directory: scenario.directory.path)
         #expect(capture.status == 0, "\(capture.output)")
         let running = try SpoolProcess.Running(["decode", "s.sqlite", "--schema-registry", registry.url, "--chunk-size", "1000"],
-                                               directory: dir.path)
+                                               directory: scenario.directory.path)
         let (result, seconds) = try Self.stopWhileTheRegistryDelays(running, registry: registry)
         #expect(result.status == 0, "\(result.output)")
         #expect(seconds < 3, "the stop took \(seconds) s")
-        let pending = try #require(try Self.states(dir.file("s.sqlite"))["pending"])
+        let pending = try #require(try Self.states(scenario.file("s.sqlite"))["pending"])
         #expect(pending == 12_000)
         #expect(result.stdout.contains("decoded 0 record(s), 0 failed, \(pending) still pending") && result.stdout.contains("stopped on request"),
                 "\(result.stdout)")
     }
 
     @Test func aStopWhileIngestWaitsForASlowRegistryExitsAtOnce() throws {
-        let dir = TemporaryDirectory()
-        let cluster = try MockKafkaCluster(logger: quietLogger())
+        let scenario = try MockScenario()
         let registry = try SchemaRegistryServer(delayMs: 30_000)
-        try Self.produceFramed(cluster, topic: "slow", count: 3_000, registry: registry)
-        let running = try SpoolProcess.Running(["ingest", "--brokers", cluster.bootstrapServers, "--topic", "slow", "--db", "i.sqlite",
-                                                "--follow", "--schema-registry", registry.url], directory: dir.path)
+        try Self.produceFramed(scenario.cluster, topic: "slow", count: 3_000, registry: registry)
+        let running = try SpoolProcess.Running(["ingest", "--brokers", scenario.brokers, "--topic", "slow", "--db", "i.sqlite",
+                                                "--follow", "--schema-registry", registry.url], directory: scenario.directory.path)
         let (result, seconds) = try Self.stopWhileTheRegistryDelays(running, registry: registry)
         #expect(result.status == 0, "\(result.output)")
         #expect(seconds < 3, "the stop took \(seconds) s")
-        let states = try Self.states(dir.file("i.sqlite"))
+        let states = try Self.states(scenario.file("i.sqlite"))
         #expect(states["pending", default: 0] > 0, "the batch that waited for the registry is stored: \(states)")
         #expect(states.keys.allSatisfy { $0 == "pending" }, "a record was decoded although the registry never answered: \(states)")
     }
 
     @Test func onlyRefusedCredentialsStopIngestAtStartWhileDecodeNeedsTheRegistry() throws {
-        let dir = TemporaryDirectory()
-        let cluster = try MockKafkaCluster(logger: quietLogger())
+        let scenario = try MockScenario()
         let noSubjects = try SchemaRegistryServer(misbehaviour: .init(missingPath: "/subjects"))
-        try Self.produceFramed(cluster, topic: "t", count: 10, registry: noSubjects)
+        try Self.produceFramed(scenario.cluster, topic: "t", count: 10, registry: noSubjects)
         // A registry (or proxy) without GET /subjects: a warning; the schemas still come.
-        let ingest = try SpoolProcess.run(["ingest", "--brokers", cluster.bootstrapServers, "--topic", "t", "--db", "a.sqlite",
-                                           "--schema-registry", noSubjects.url], directory: dir.path)
+        let ingest = try SpoolProcess.run(["ingest", "--brokers", scenario.brokers, "--topic", "t", "--db", "a.sqlite",
+                                           "--schema-registry", noSubjects.url], directory: scenario.directory.path)
         #expect(ingest.status == 0, "\(ingest.output)")
         #expect(ingest.stderr.contains("schema registry \(noSubjects.url) gave an unexpected answer: HTTP 404 for /subjects"), "\(ingest.stderr)")
-        #expect(try Self.states(dir.file("a.sqlite")) == ["decoded": 10])
+        #expect(try Self.states(scenario.file("a.sqlite")) == ["decoded": 10])
         // Nothing listening: a warning too, and the records wait.
         let gone = try SchemaRegistryServer()
         let goneURL = gone.url
         gone.stop()
-        let refused = try SpoolProcess.run(["ingest", "--brokers", cluster.bootstrapServers, "--topic", "t", "--db", "b.sqlite",
-                                            "--schema-registry", goneURL, "-S", "max.retries=0"], directory: dir.path)
+        let refused = try SpoolProcess.run(["ingest", "--brokers", scenario.brokers, "--topic", "t", "--db", "b.sqlite",
+                                            "--schema-registry", goneURL, "-S", "max.retries=0"], directory: scenario.directory.path)
         #expect(refused.status == 0, "\(refused.output)")
         #expect(refused.stderr.contains("schema registry \(goneURL) is unavailable: connection refused"), "\(refused.stderr)")
-        #expect(try Self.states(dir.file("b.sqlite")) == ["pending": 10])
+        #expect(try Self.states(scenario.file("b.sqlite")) == ["pending": 10])
         // spool decode's whole job needs the registry: both are exit 4, naming the registry.
-        let decode404 = try SpoolProcess.run(["decode", "b.sqlite", "--schema-registry", noSubjects.url], directory: dir.path)
+        let decode404 = try SpoolProcess.run(["decode", "b.sqlite", "--schema-registry", noSubjects.url], directory: scenario.directory.path)
         #expect(decode404.status == 4 && decode404.stderr.contains("\(noSubjects.url) gave an unexpected answer: HTTP 404 for /subjects"),
                 "\(decode404.output)")
-        let decodeRefused = try SpoolProcess.run(["decode", "b.sqlite", "--schema-registry", goneURL, "-S", "max.retries=0"], directory: dir.path)
+        let decodeRefused = try SpoolProcess.run(["decode", "b.sqlite", "--schema-registry", goneURL, "-S", "max.retries=0"], directory: scenario.directory.path)
         #expect(decodeRefused.status == 4 && decodeRefused.stderr.contains("\(goneURL) is unavailable: connection refused"),
                 "\(decodeRefused.output)")
-        #expect(try Self.states(dir.file("b.sqlite")) == ["pending": 10])
+        #expect(try Self.states(scenario.file("b.sqlite")) == ["pending": 10])
     }
 }

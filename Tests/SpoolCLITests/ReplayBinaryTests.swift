@@ -1,3 +1,4 @@
+@_spi(MockCluster) import SpoolScenarioSupport
 import Foundation
 @_spi(MockCluster) import KafkaReplay
 import SpoolStore
@@ -114,27 +115,26 @@ struct ReplayBinaryTests {
     }
 
     @Test func jsonlFieldsAreExactFromTheCaptureAndFromKafka() throws {
-        let dir = TemporaryDirectory()
-        let cluster = try MockKafkaCluster(logger: quietLogger())
-        try cluster.createTopic("odd", partitions: 1)
+        let scenario = try MockScenario()
+        try scenario.cluster.createTopic("odd", partitions: 1)
         let binaryKey: [UInt8] = [0xff, 0x00, 0x0a, 0x22]
         let binaryValue: [UInt8] = [0x00, 0xc3, 0x28, 0x1b, 0x5c]
-        try cluster.produce(topic: "odd", [
+        try scenario.cluster.produce(topic: "odd", [
             MockMessage(partition: 0, key: nil, value: [], timestamp: 1_793_491_200_000,
                         headers: [MessageHeader(name: "h", value: Array("a\"b".utf8)), MessageHeader(name: "h", value: nil),
                                   MessageHeader(name: "bin", value: [0, 255, 10])]),
             MockMessage(partition: 0, key: binaryKey, value: binaryValue, timestamp: 1_793_491_200_001),
         ])
-        try Self.ingest(cluster, ["odd"], db: "c.sqlite", in: dir)
+        try Self.ingest(scenario.cluster, ["odd"], db: "c.sqlite", in: scenario.directory)
         let expectedFirst = #"{"topic":"odd","partition":0,"offset":0,"timestamp":1793491200000,"key":null,"value":"","headers":[{"key":"h","value":"a\"b"},{"key":"h","value":null},{"key":"bin","value_base64":"AP8K"}]}"#
-        for source in [["c.sqlite"], ["--brokers", cluster.bootstrapServers]] {
-            let lines = try Self.replay(source + ["--topic", "odd"], in: dir).split(separator: "\n", omittingEmptySubsequences: false)
+        for source in [["c.sqlite"], ["--brokers", scenario.brokers]] {
+            let lines = try Self.replay(source + ["--topic", "odd"], in: scenario.directory).split(separator: "\n", omittingEmptySubsequences: false)
             #expect(lines.count == 3 && lines.last == "", "two lines, each ended: \(lines)")
             #expect(lines.first.map(String.init) == expectedFirst, "\(source)")
             #expect(lines.dropFirst().first.map(String.init)
                 == #"{"topic":"odd","partition":0,"offset":1,"timestamp":1793491200001,"key":"ff000a22","value":"00c3281b5c","headers":null}"#,
                 "not UTF-8: hex, as spool query writes it (\(source))")
-            let base64 = try Self.replay(source + ["--topic", "odd", "--blobs", "base64"], in: dir).split(separator: "\n")
+            let base64 = try Self.replay(source + ["--topic", "odd", "--blobs", "base64"], in: scenario.directory).split(separator: "\n")
             let object = try #require(try JSONSerialization.jsonObject(with: Data(base64[1].utf8)) as? [String: Any])
             #expect((object["key"] as? String).flatMap { Data(base64Encoded: $0) } == Data(binaryKey))
             #expect((object["value"] as? String).flatMap { Data(base64Encoded: $0) } == Data(binaryValue))
@@ -181,21 +181,20 @@ struct ReplayBinaryTests {
     }
 
     @Test func aGapExitsFourNamingTheRangeAndAcceptGapsContinues() throws {
-        let dir = TemporaryDirectory()
-        let cluster = try MockKafkaCluster(logger: quietLogger())
-        try cluster.createTopic("big", partitions: 1)
-        try cluster.produce(topic: "big", Self.records(partitions: 1, from: 0, count: 100, valueSize: 10_000))
-        try Self.ingest(cluster, ["big"], db: "c.sqlite", in: dir)
+        let scenario = try MockScenario()
+        try scenario.cluster.createTopic("big", partitions: 1)
+        try scenario.cluster.produce(topic: "big", Self.records(partitions: 1, from: 0, count: 100, valueSize: 10_000))
+        try Self.ingest(scenario.cluster, ["big"], db: "c.sqlite", in: scenario.directory)
         for chunk in stride(from: 100, to: 900, by: 50) {
-            try cluster.produce(topic: "big", Self.records(partitions: 1, from: chunk, count: 50, valueSize: 10_000))
+            try scenario.cluster.produce(topic: "big", Self.records(partitions: 1, from: chunk, count: 50, valueSize: 10_000))
         }
-        let low = try #require(Self.places(try Self.replay(["--brokers", cluster.bootstrapServers, "--topic", "big", "--limit", "1"], in: dir)).first?.offset)
+        let low = try #require(Self.places(try Self.replay(["--brokers", scenario.brokers, "--topic", "big", "--limit", "1"], in: scenario.directory)).first?.offset)
         try #require(low > 100, "Kafka lost offsets after the capture's end (low watermark \(low))")
-        let refused = try SpoolProcess.run(["replay", "c.sqlite", "--brokers", cluster.bootstrapServers, "--topic", "big"], directory: dir.path)
+        let refused = try SpoolProcess.run(["replay", "c.sqlite", "--brokers", scenario.brokers, "--topic", "big"], directory: scenario.directory.path)
         #expect(refused.status == 4, "\(refused.output)")
         #expect(refused.stderr.contains("offsets 100...\(low - 1) of big[0]") && refused.stderr.contains("--accept-gaps"), "\(refused.stderr)")
         #expect(refused.stdout.isEmpty)
-        let skipped = Self.places(try Self.replay(["c.sqlite", "--brokers", cluster.bootstrapServers, "--topic", "big", "--accept-gaps", "--quiet"], in: dir))
+        let skipped = Self.places(try Self.replay(["c.sqlite", "--brokers", scenario.brokers, "--topic", "big", "--accept-gaps", "--quiet"], in: scenario.directory))
         #expect(skipped.map(\.offset) == Array(0..<100) + Array(low..<900))
     }
 
@@ -215,17 +214,16 @@ struct ReplayBinaryTests {
     }
 
     @Test func aCaptureBeingWrittenCanBeReplayed() throws {
-        let dir = TemporaryDirectory()
-        let cluster = try MockKafkaCluster(logger: quietLogger())
-        try cluster.createTopic("live", partitions: 2)
-        try cluster.produce(topic: "live", Self.records(partitions: 2, from: 0, count: 2_000))
-        let ingest = try SpoolProcess.Running(["ingest", "--brokers", cluster.bootstrapServers, "--topic", "live", "--db", "c.sqlite",
-                                               "--follow", "--quiet", "--batch-size", "200"], directory: dir.path)
-        try ingest.waitUntil("the ingest has stored records") { storedCount(dir.file("c.sqlite"), topic: "live") >= 1_000 }
-        try cluster.produce(topic: "live", Self.records(partitions: 2, from: 2_000, count: 500))
-        let offline = Self.places(try Self.replay(["c.sqlite", "--topic", "live"], in: dir))
-        let both = Self.places(try Self.replay(["c.sqlite", "--brokers", cluster.bootstrapServers, "--topic", "live"], in: dir))
-        let kafka = Self.places(try Self.replay(["--brokers", cluster.bootstrapServers, "--topic", "live"], in: dir))
+        let scenario = try MockScenario()
+        try scenario.cluster.createTopic("live", partitions: 2)
+        try scenario.cluster.produce(topic: "live", Self.records(partitions: 2, from: 0, count: 2_000))
+        let ingest = try SpoolProcess.Running(["ingest", "--brokers", scenario.brokers, "--topic", "live", "--db", "c.sqlite",
+                                               "--follow", "--quiet", "--batch-size", "200"], directory: scenario.directory.path)
+        try ingest.waitUntil("the ingest has stored records") { storedCount(scenario.file("c.sqlite"), topic: "live") >= 1_000 }
+        try scenario.cluster.produce(topic: "live", Self.records(partitions: 2, from: 2_000, count: 500))
+        let offline = Self.places(try Self.replay(["c.sqlite", "--topic", "live"], in: scenario.directory))
+        let both = Self.places(try Self.replay(["c.sqlite", "--brokers", scenario.brokers, "--topic", "live"], in: scenario.directory))
+        let kafka = Self.places(try Self.replay(["--brokers", scenario.brokers, "--topic", "live"], in: scenario.directory))
         #expect(ingest.isRunning, "the ingest kept running while the replays read its file")
         ingest.signal(SIGTERM)
         #expect(ingest.wait().status == 0)
@@ -239,15 +237,14 @@ struct ReplayBinaryTests {
     }
 
     @Test func anInterruptedReplayExitsZeroAndTheSameCommandGivesTheSameSequence() throws {
-        let dir = TemporaryDirectory()
-        let cluster = try MockKafkaCluster(logger: quietLogger())
-        try cluster.createTopic("t", partitions: 3)
-        try cluster.produce(topic: "t", Self.records(partitions: 3, from: 0, count: 4_000))
-        try Self.ingest(cluster, ["t"], db: "c.sqlite", in: dir)
-        try cluster.produce(topic: "t", Self.records(partitions: 3, from: 4_000, count: 2_000))
-        let arguments = ["replay", "c.sqlite", "--brokers", cluster.bootstrapServers, "--topic", "t", "--follow", "--batch-size", "100"]
+        let scenario = try MockScenario()
+        try scenario.cluster.createTopic("t", partitions: 3)
+        try scenario.cluster.produce(topic: "t", Self.records(partitions: 3, from: 0, count: 4_000))
+        try Self.ingest(scenario.cluster, ["t"], db: "c.sqlite", in: scenario.directory)
+        try scenario.cluster.produce(topic: "t", Self.records(partitions: 3, from: 4_000, count: 2_000))
+        let arguments = ["replay", "c.sqlite", "--brokers", scenario.brokers, "--topic", "t", "--follow", "--batch-size", "100"]
         func interrupted(after lines: Int, signal: Int32) throws -> String {
-            let running = try SpoolProcess.Running(arguments, directory: dir.path)
+            let running = try SpoolProcess.Running(arguments, directory: scenario.directory.path)
             try running.waitUntil("\(lines) records are written") {
                 ((try? String(contentsOfFile: running.stdoutPath, encoding: .utf8)) ?? "").utf8.count(where: { $0 == 10 }) >= lines
             }
@@ -262,7 +259,7 @@ struct ReplayBinaryTests {
         #expect(first.count >= 2_000 && first.count < 18_000)
         #expect(Array(whole.prefix(first.count)) == first, "the interrupted replay is a prefix of the same command's replay")
         Self.expectEveryOffsetOnce(whole, partitions: ["t": 3], count: 6_000)
-        let bounded = Self.places(try Self.replay(["c.sqlite", "--brokers", cluster.bootstrapServers, "--topic", "t"], in: dir))
+        let bounded = Self.places(try Self.replay(["c.sqlite", "--brokers", scenario.brokers, "--topic", "t"], in: scenario.directory))
         #expect(bounded == whole)
     }
 

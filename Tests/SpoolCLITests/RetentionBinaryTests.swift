@@ -1,3 +1,4 @@
+@_spi(MockCluster) import SpoolScenarioSupport
 import Foundation
 @_spi(MockCluster) import KafkaReplay
 import SpoolModel
@@ -16,10 +17,9 @@ struct RetentionBinaryTests {
     /// newer one stays, a record without a timestamp (-1) stays and keeps what follows it. The policy
     /// is recorded (a later run without --retain still applies it) and --no-retain removes it.
     @Test func ageRetentionRemovesOnlyFromTheFrontAndIsRecorded() throws {
-        let dir = TemporaryDirectory()
-        let db = dir.file("a.sqlite")
-        let cluster = try MockKafkaCluster(logger: quietLogger())
-        try cluster.createTopic("age", partitions: 3)
+        let scenario = try MockScenario()
+        let db = scenario.file("a.sqlite")
+        try scenario.cluster.createTopic("age", partitions: 3)
         let now = WallClock.nowMs()
         let old = now - 2 * Self.hour
         var produced = ProducedLog()
@@ -34,10 +34,10 @@ struct RetentionBinaryTests {
             (0, old - 30 * 60_000), (1, old + 7_000), (2, old + 8_000),
             (1, now - 500), (0, old - Self.hour),
         ]
-        try produced.produce(cluster, topic: "age", first)
-        let base = ["ingest", "--brokers", cluster.bootstrapServers, "--topic", "age", "--db", "a.sqlite", "--quiet"]
+        try produced.produce(scenario.cluster, topic: "age", first)
+        let base = ["ingest", "--brokers", scenario.brokers, "--topic", "age", "--db", "a.sqlite", "--quiet"]
 
-        let run1 = try SpoolProcess.run(base + ["--retain", "1h"], directory: dir.path)
+        let run1 = try SpoolProcess.run(base + ["--retain", "1h"], directory: scenario.directory.path)
         try #require(run1.status == 0, "\(run1.output)")
         try Self.expectPartitions(db, topic: "age", produced: produced, after: "the first run", [
             0: (kept: [2, 3, 4], retainedFrom: 2, next: 5),
@@ -45,13 +45,13 @@ struct RetentionBinaryTests {
             2: (kept: [], retainedFrom: 4, next: 4),
         ])
         #expect(try SpoolStore.openForReading(path: db).retentionPolicy() == RetentionPolicy(maxAgeMs: Self.hour))
-        try Self.expectStatusAgrees(db, directory: dir.path, after: "the first run")
+        try Self.expectStatusAgrees(db, directory: scenario.directory.path, after: "the first run")
 
         // More old records, and a run without --retain: the recorded policy still removes the old
         // records at the front of p2 (empty until now), and keeps those behind newer ones.
-        try produced.produce(cluster, topic: "age", [(0, old + 9_000), (2, old + 10_000), (1, old + 11_000), (2, old + 12_000),
+        try produced.produce(scenario.cluster, topic: "age", [(0, old + 9_000), (2, old + 10_000), (1, old + 11_000), (2, old + 12_000),
                                                       (2, old + 13_000)])
-        let run2 = try SpoolProcess.run(base, directory: dir.path)
+        let run2 = try SpoolProcess.run(base, directory: scenario.directory.path)
         try #require(run2.status == 0, "\(run2.output)")
         try Self.expectPartitions(db, topic: "age", produced: produced, after: "the run without --retain", [
             0: (kept: [2, 3, 4, 5], retainedFrom: 2, next: 6),
@@ -60,11 +60,11 @@ struct RetentionBinaryTests {
         ])
         #expect(try SpoolStore.openForReading(path: db).retentionPolicy() == RetentionPolicy(maxAgeMs: Self.hour),
                 "a run without --retain keeps the recorded policy")
-        try Self.expectStatusAgrees(db, directory: dir.path, after: "the run without --retain")
+        try Self.expectStatusAgrees(db, directory: scenario.directory.path, after: "the run without --retain")
 
         // --no-retain: the policy is gone and old records at the front are kept from now on.
-        try produced.produce(cluster, topic: "age", [(2, old + 14_000), (2, old + 15_000), (0, old + 16_000)])
-        let run3 = try SpoolProcess.run(base + ["--no-retain"], directory: dir.path)
+        try produced.produce(scenario.cluster, topic: "age", [(2, old + 14_000), (2, old + 15_000), (0, old + 16_000)])
+        let run3 = try SpoolProcess.run(base + ["--no-retain"], directory: scenario.directory.path)
         try #require(run3.status == 0, "\(run3.output)")
         try Self.expectPartitions(db, topic: "age", produced: produced, after: "the --no-retain run", [
             0: (kept: [2, 3, 4, 5, 6], retainedFrom: 2, next: 7),
@@ -75,12 +75,12 @@ struct RetentionBinaryTests {
         #expect(try store.connection.integer("SELECT count(*) FROM retention") == 0, "--no-retain leaves the retention table empty")
         #expect(try store.retentionPolicy() == nil)
         store.close()
-        let status = try Self.statusJSON(db, directory: dir.path)
+        let status = try Self.statusJSON(db, directory: scenario.directory.path)
         #expect(status["retention"] is NSNull, "status shows no retention after --no-retain: \(String(describing: status["retention"]))")
-        try Self.expectStatusAgrees(db, directory: dir.path, after: "the --no-retain run")
+        try Self.expectStatusAgrees(db, directory: scenario.directory.path, after: "the --no-retain run")
         // A later plain run still removes nothing.
-        try produced.produce(cluster, topic: "age", [(1, old + 17_000)])
-        let run4 = try SpoolProcess.run(base, directory: dir.path)
+        try produced.produce(scenario.cluster, topic: "age", [(1, old + 17_000)])
+        let run4 = try SpoolProcess.run(base, directory: scenario.directory.path)
         try #require(run4.status == 0, "\(run4.output)")
         try Self.expectPartitions(db, topic: "age", produced: produced, after: "a plain run after --no-retain", [
             0: (kept: [2, 3, 4, 5, 6], retainedFrom: 2, next: 7),
@@ -93,18 +93,17 @@ struct RetentionBinaryTests {
     /// a second), from the front only: a record without a timestamp stops it; a partition emptied by
     /// retention ages its next records too.
     @Test func anIdleFollowingCaptureStillAges() throws {
-        let dir = TemporaryDirectory()
-        let db = dir.file("i.sqlite")
-        let cluster = try MockKafkaCluster(logger: quietLogger())
-        try cluster.createTopic("idle", partitions: 2)
+        let scenario = try MockScenario()
+        let db = scenario.file("i.sqlite")
+        try scenario.cluster.createTopic("idle", partitions: 2)
         let now = WallClock.nowMs()
         var produced = ProducedLog()
         // p0: five recent records; p1: three recent ones, one without a timestamp, two recent.
-        try produced.produce(cluster, topic: "idle", [(0, now - 900), (1, now - 800), (0, now - 700), (1, now - 600), (0, now - 500),
+        try produced.produce(scenario.cluster, topic: "idle", [(0, now - 900), (1, now - 800), (0, now - 700), (1, now - 600), (0, now - 500),
                                                        (1, now - 400), (0, now - 300), (1, -1), (0, now - 200), (1, now - 100),
                                                        (1, now - 50)])
-        let running = try SpoolProcess.Running(["ingest", "--brokers", cluster.bootstrapServers, "--topic", "idle", "--db", "i.sqlite",
-                                                "--follow", "--quiet", "--retain", "4s"], directory: dir.path)
+        let running = try SpoolProcess.Running(["ingest", "--brokers", scenario.brokers, "--topic", "idle", "--db", "i.sqlite",
+                                                "--follow", "--quiet", "--retain", "4s"], directory: scenario.directory.path)
         func state(_ p: Int32) -> StoredPartition? {
             (try? SpoolStore.openForReading(path: db).storedPartitions())?.first { $0.topicPartition.partition == p }
         }
@@ -121,7 +120,7 @@ struct RetentionBinaryTests {
             state(1).map { $0.storedCount == 3 && $0.retainedDeleted == 3 } ?? false
         }
         // A record produced into the emptied p0 while following ages out too.
-        try produced.produce(cluster, topic: "idle", [(0, WallClock.nowMs())])
+        try produced.produce(scenario.cluster, topic: "idle", [(0, WallClock.nowMs())])
         try running.waitUntil("the new p0 record is stored") { state(0).map { $0.storedCount + $0.retainedDeleted } == 6 }
         try running.waitUntil("the new p0 record ages out without traffic (p0 \(String(describing: state(0))))", timeout: .seconds(30),
                               poll: .milliseconds(50)) {
@@ -142,19 +141,18 @@ struct RetentionBinaryTests {
     /// at several moments: after every kill each partition is a contiguous tail whose counters add
     /// up, and the resumed run leaves exactly the new records, each once.
     @Test(.timeLimit(.minutes(8))) func killNineDuringRetentionLosesAndRepeatsNothing() throws {
-        let dir = TemporaryDirectory()
-        let db = dir.file("k.sqlite")
-        let cluster = try MockKafkaCluster(logger: quietLogger())
-        try cluster.createTopic("kr", partitions: 4)
+        let scenario = try MockScenario()
+        let db = scenario.file("k.sqlite")
+        try scenario.cluster.createTopic("kr", partitions: 4)
         let now = WallClock.nowMs()
         let oldBase = now - 2 * Self.hour
         let old = (0..<40_000).map { g in
             MockMessage(partition: Int32(g % 4), key: Array("old-\(g)".utf8), value: Self.value("old-\(g)", size: 60),
                         timestamp: oldBase + Int64(g))
         }
-        try Self.produceChunked(cluster, topic: "kr", old)
-        let plain = try SpoolProcess.run(["ingest", "--brokers", cluster.bootstrapServers, "--topic", "kr", "--db", "k.sqlite",
-                                          "--batch-size", "2000", "--quiet"], directory: dir.path)
+        try Self.produceChunked(scenario.cluster, topic: "kr", old)
+        let plain = try SpoolProcess.run(["ingest", "--brokers", scenario.brokers, "--topic", "kr", "--db", "k.sqlite",
+                                          "--batch-size", "2000", "--quiet"], directory: scenario.directory.path)
         try #require(plain.status == 0, "\(plain.output)")
         try #require(storedCount(db, topic: "kr") == 40_000, "the first run stores the 40,000 old records")
 
@@ -163,8 +161,8 @@ struct RetentionBinaryTests {
             MockMessage(partition: Int32(g % 4), key: Array("new-\(g)".utf8), value: Self.value("new-\(g)", size: 60),
                         timestamp: newBase + Int64(g))
         }
-        try Self.produceChunked(cluster, topic: "kr", fresh)
-        let arguments = ["ingest", "--brokers", cluster.bootstrapServers, "--topic", "kr", "--db", "k.sqlite",
+        try Self.produceChunked(scenario.cluster, topic: "kr", fresh)
+        let arguments = ["ingest", "--brokers", scenario.brokers, "--topic", "kr", "--db", "k.sqlite",
                          "--retain", "1h", "--batch-size", "500", "--quiet"]
         var kills = 0
         var killedWhileOldRemained = 0
@@ -183,7 +181,7 @@ struct RetentionBinaryTests {
             let byTime = attempt == 1
             let delay = Duration.milliseconds(Int.random(in: 0...20, using: &generator))
             var firstCommitSeen: ContinuousClock.Instant?
-            let running = try SpoolProcess.Running(arguments, directory: dir.path)
+            let running = try SpoolProcess.Running(arguments, directory: scenario.directory.path)
             try waitUntil("run \(attempt + 1) reached \(target) or ended (now \(Self.progress(db)))", timeout: .seconds(60),
                           poll: .milliseconds(1)) {
                 guard running.isRunning else { return true }
@@ -215,7 +213,7 @@ struct RetentionBinaryTests {
         #expect(killedWhileOldRemained >= 2, "only \(killedWhileOldRemained) kills landed while old records remained")
         #expect(killedWhileNewMissing >= 3, "only \(killedWhileNewMissing) kills landed before every new record was stored")
 
-        let last = try SpoolProcess.run(arguments, directory: dir.path, timeout: 120)
+        let last = try SpoolProcess.run(arguments, directory: scenario.directory.path, timeout: 120)
         #expect(last.status == 0, "\(last.output)")
         try Self.expectContiguousTails(db, topic: "kr", partitions: 4, after: "the resumed run")
         let store = try SpoolStore.openForReading(path: db)
@@ -250,11 +248,10 @@ struct RetentionBinaryTests {
     /// While following with --retain, the metrics file reaches the database's numbers: records stored
     /// (retention does not lower them), records removed, lag 0 and live once caught up.
     @Test func theMetricsFileMatchesStatus() throws {
-        let dir = TemporaryDirectory()
-        let db = dir.file("m.sqlite")
-        let metricsPath = dir.file("m.prom")
-        let cluster = try MockKafkaCluster(logger: quietLogger())
-        try cluster.createTopic("mt", partitions: 3)
+        let scenario = try MockScenario()
+        let db = scenario.file("m.sqlite")
+        let metricsPath = scenario.file("m.prom")
+        try scenario.cluster.createTopic("mt", partitions: 3)
         let now = WallClock.nowMs()
         var messages: [MockMessage] = []
         // Per partition 200 old records, then 100 new ones; interleaved across partitions.
@@ -265,11 +262,11 @@ struct RetentionBinaryTests {
                                             timestamp: timestamp))
             }
         }
-        try cluster.produce(topic: "mt", messages)
+        try scenario.cluster.produce(topic: "mt", messages)
         let startedAt = WallClock.nowMs()
-        let running = try SpoolProcess.Running(["ingest", "--brokers", cluster.bootstrapServers, "--topic", "mt", "--db", "m.sqlite",
+        let running = try SpoolProcess.Running(["ingest", "--brokers", scenario.brokers, "--topic", "mt", "--db", "m.sqlite",
                                                 "--follow", "--quiet", "--retain", "1h", "--metrics-file", "m.prom",
-                                                "--metrics-interval", "1"], directory: dir.path)
+                                                "--metrics-interval", "1"], directory: scenario.directory.path)
         var lastSeen = ""
         let text = try waitFor("the metrics file shows 600 removed, 900 stored, lag 0 and live (last seen:\n\(lastSeen))",
                                timeout: .seconds(60), poll: .milliseconds(50)) { () throws -> String? in
@@ -286,9 +283,9 @@ struct RetentionBinaryTests {
             return text
         }
         // Parse exactly that text with Prometheus' own client.
-        let snapshot = dir.file("snapshot.prom")
+        let snapshot = scenario.file("snapshot.prom")
         try text.write(toFile: snapshot, atomically: true, encoding: .utf8)
-        let families = try Self.checkMetrics(snapshot, directory: dir.path)
+        let families = try Self.checkMetrics(snapshot, directory: scenario.directory.path)
         func family(_ name: String, _ type: String) -> [[String: Any]] {
             let entry = families[name] as? [String: Any]
             #expect(entry?["type"] as? String == type, "family \(name) has type \(String(describing: entry?["type"])), not \(type)")
@@ -318,7 +315,7 @@ struct RetentionBinaryTests {
         let store = try SpoolStore.openForReading(path: db)
         let states = try store.storedPartitions()
         store.close()
-        let status = try Self.statusJSON(db, directory: dir.path)
+        let status = try Self.statusJSON(db, directory: scenario.directory.path)
         let statusPartitions = status["partitions"] as? [[String: Any]] ?? []
         #expect(states.count == 3 && statusPartitions.count == 3)
         #expect(storedSamples.count == 3, "spool_messages_stored_total: \(storedSamples)")
@@ -340,7 +337,7 @@ struct RetentionBinaryTests {
         let ended = running.wait()
         #expect(ended.status == 0, "\(ended.output)")
         // The file left behind still parses.
-        let after = try Self.checkMetrics(metricsPath, directory: dir.path)
+        let after = try Self.checkMetrics(metricsPath, directory: scenario.directory.path)
         #expect(after["spool_messages_stored"] != nil, "the final metrics file lacks spool_messages_stored: \(after.keys.sorted())")
         #expect(try SpoolStore.openForReading(path: db).verify().isSound)
     }
@@ -348,17 +345,16 @@ struct RetentionBinaryTests {
     /// A --metrics-file in a folder that does not exist is refused before anything else: exit 2, the
     /// message names the path, and no database file is created.
     @Test func aMetricsFileInAMissingFolderExitsTwo() throws {
-        let dir = TemporaryDirectory()
-        let cluster = try MockKafkaCluster(logger: quietLogger())
-        try cluster.createTopic("mf", partitions: 1)
-        try cluster.produce(topic: "mf", [MockMessage(partition: 0, key: nil, value: [1], timestamp: WallClock.nowMs() - 1_000)])
-        let path = dir.file("missing/folder/m.prom")
-        let result = try SpoolProcess.run(["ingest", "--brokers", cluster.bootstrapServers, "--topic", "mf", "--db", "mf.sqlite",
-                                           "--metrics-file", path], directory: dir.path)
+        let scenario = try MockScenario()
+        try scenario.cluster.createTopic("mf", partitions: 1)
+        try scenario.cluster.produce(topic: "mf", [MockMessage(partition: 0, key: nil, value: [1], timestamp: WallClock.nowMs() - 1_000)])
+        let path = scenario.file("missing/folder/m.prom")
+        let result = try SpoolProcess.run(["ingest", "--brokers", scenario.brokers, "--topic", "mf", "--db", "mf.sqlite",
+                                           "--metrics-file", path], directory: scenario.directory.path)
         #expect(result.status == 2, "\(result.output)")
         #expect(result.stderr.contains(path), "the message should name \(path): \(result.stderr)")
-        #expect(!FileManager.default.fileExists(atPath: dir.file("mf.sqlite")), "a refused metrics file created the database: \(dir.entries)")
-        #expect(!dir.entries.contains { $0.hasPrefix("mf.sqlite") }, "files left: \(dir.entries)")
+        #expect(!FileManager.default.fileExists(atPath: scenario.file("mf.sqlite")), "a refused metrics file created the database: \(scenario.directory.entries)")
+        #expect(!scenario.directory.entries.contains { $0.hasPrefix("mf.sqlite") }, "files left: \(scenario.directory.entries)")
     }
 
     // MARK: size retention
@@ -367,10 +363,9 @@ struct RetentionBinaryTests {
     /// file stays within 10% above the limit after every run, the newest records are all kept, and
     /// what was removed is exactly the oldest records across partitions.
     @Test(.timeLimit(.minutes(6))) func sizeRetentionKeepsTheFileNearTheLimit() throws {
-        let dir = TemporaryDirectory()
-        let db = dir.file("s.sqlite")
-        let cluster = try MockKafkaCluster(logger: quietLogger())
-        try cluster.createTopic("sz", partitions: 4)
+        let scenario = try MockScenario()
+        let db = scenario.file("s.sqlite")
+        try scenario.cluster.createTopic("sz", partitions: 4)
         let limit: Int64 = 4 * 1_048_576
         let valueSize = 2_000
         let perRound = 512
@@ -384,11 +379,11 @@ struct RetentionBinaryTests {
                 return MockMessage(partition: Int32(g % 4), key: Array("s-\(g)".utf8), value: Self.value("s-\(g)", size: valueSize),
                                    timestamp: base + Int64(g) * 10)
             }
-            try cluster.produce(topic: "sz", batch)
+            try scenario.cluster.produce(topic: "sz", batch)
             produced += batch
-            var arguments = ["ingest", "--brokers", cluster.bootstrapServers, "--topic", "sz", "--db", "s.sqlite", "--quiet"]
+            var arguments = ["ingest", "--brokers", scenario.brokers, "--topic", "sz", "--db", "s.sqlite", "--quiet"]
             if round == 0 { arguments += ["--retain-size", "4MiB"] }
-            let result = try SpoolProcess.run(arguments, directory: dir.path)
+            let result = try SpoolProcess.run(arguments, directory: scenario.directory.path)
             try #require(result.status == 0, "round \(round + 1): \(result.output)")
 
             let producedBytes = Int64(produced.count * valueSize)

@@ -1,3 +1,4 @@
+@_spi(MockCluster) import SpoolScenarioSupport
 @_spi(MockCluster) @testable import SpoolSampleData
 import Foundation
 @_spi(MockCluster) import KafkaReplay
@@ -40,65 +41,62 @@ struct SchemaRegistryBinaryTests {
     }
 
     @Test func decodedExactlyOnceAfterKillNineAndResume() throws {
-        let dir = TemporaryDirectory()
-        let db = dir.file("a.sqlite")
-        let cluster = try MockKafkaCluster(logger: quietLogger())
+        let scenario = try MockScenario()
+        let db = scenario.file("a.sqlite")
         let registry = try SchemaRegistryServer()
-        try Self.produceAvro(cluster, topic: "orders", count: 45_000, registry: registry)
-        let arguments = ["ingest", "--brokers", cluster.bootstrapServers, "--topic", "orders", "--db", "a.sqlite",
+        try Self.produceAvro(scenario.cluster, topic: "orders", count: 45_000, registry: registry)
+        let arguments = ["ingest", "--brokers", scenario.brokers, "--topic", "orders", "--db", "a.sqlite",
                          "--schema-registry", registry.url, "--batch-size", "300", "--quiet"]
-        try ingestKilledThenResumed(arguments, killedAt: [4_000, 17_000, 33_000], directory: dir.path, db: db, topic: "orders", count: 45_000)
+        try ingestKilledThenResumed(arguments, killedAt: [4_000, 17_000, 33_000], directory: scenario.directory.path, db: db, topic: "orders", count: 45_000)
         try Self.expectAllDecoded(db, topic: "orders", count: 45_000)
     }
 
     @Test func refusedCredentialsExitTwoWithoutTheSecret() throws {
-        let dir = TemporaryDirectory()
-        let cluster = try MockKafkaCluster(logger: quietLogger())
+        let scenario = try MockScenario()
         let registry = try SchemaRegistryServer(user: "spool", password: "right-pw")
-        try Self.produceAvro(cluster, topic: "p", count: 10, registry: registry)
-        let withFlag = try SpoolProcess.run(["ingest", "--brokers", cluster.bootstrapServers, "--topic", "p", "--db", "p.sqlite",
+        try Self.produceAvro(scenario.cluster, topic: "p", count: 10, registry: registry)
+        let withFlag = try SpoolProcess.run(["ingest", "--brokers", scenario.brokers, "--topic", "p", "--db", "p.sqlite",
                                              "--schema-registry", registry.url, "-S", "basic.auth.user.info=spool:wrong-pw-123"],
-                                            directory: dir.path)
+                                            directory: scenario.directory.path)
         #expect(withFlag.status == 2, "\(withFlag.output)")
         #expect(withFlag.stderr.contains(registry.url) && withFlag.stderr.contains("refused the credentials"), "\(withFlag.stderr)")
         #expect(!withFlag.output.contains("wrong-pw-123"))
         let inURL = registry.url.replacing("http://", with: "http://spool:wrong-pw-123@")
-        let withURL = try SpoolProcess.run(["ingest", "--brokers", cluster.bootstrapServers, "--topic", "p", "--db", "p.sqlite",
-                                            "--schema-registry", inURL], directory: dir.path)
+        let withURL = try SpoolProcess.run(["ingest", "--brokers", scenario.brokers, "--topic", "p", "--db", "p.sqlite",
+                                            "--schema-registry", inURL], directory: scenario.directory.path)
         #expect(withURL.status == 2, "\(withURL.output)")
         #expect(!withURL.output.contains("wrong-pw-123") && withURL.stderr.contains(registry.url), "\(withURL.stderr)")
-        #expect(storedCount(dir.file("p.sqlite"), topic: "p") == 0, "nothing is captured when the registry refuses")
-        let unknownSetting = try SpoolProcess.run(["ingest", "--brokers", cluster.bootstrapServers, "--topic", "p", "--db", "p.sqlite",
-                                                   "--schema-registry", registry.url, "-S", "no.such=1"], directory: dir.path)
+        #expect(storedCount(scenario.file("p.sqlite"), topic: "p") == 0, "nothing is captured when the registry refuses")
+        let unknownSetting = try SpoolProcess.run(["ingest", "--brokers", scenario.brokers, "--topic", "p", "--db", "p.sqlite",
+                                                   "--schema-registry", registry.url, "-S", "no.such=1"], directory: scenario.directory.path)
         #expect(unknownSetting.status == 2 && unknownSetting.stderr.contains("-S no.such"), "\(unknownSetting.stderr)")
     }
 
     @Test func decodeFinishesWhatWasCapturedWithoutARegistry() throws {
-        let dir = TemporaryDirectory()
-        let db = dir.file("d.sqlite")
-        let cluster = try MockKafkaCluster(logger: quietLogger())
-        var registry = try SchemaRegistryServer(user: "u", password: "decode-pw", stateFile: dir.file("registry.json"))
-        try Self.produceAvro(cluster, topic: "later", count: 12_000, registry: registry)
-        let ingest = try SpoolProcess.run(["ingest", "--brokers", cluster.bootstrapServers, "--topic", "later", "--db", "d.sqlite"],
-                                          directory: dir.path)
+        let scenario = try MockScenario()
+        let db = scenario.file("d.sqlite")
+        var registry = try SchemaRegistryServer(user: "u", password: "decode-pw", stateFile: scenario.file("registry.json"))
+        try Self.produceAvro(scenario.cluster, topic: "later", count: 12_000, registry: registry)
+        let ingest = try SpoolProcess.run(["ingest", "--brokers", scenario.brokers, "--topic", "later", "--db", "d.sqlite"],
+                                          directory: scenario.directory.path)
         #expect(ingest.status == 0, "\(ingest.output)")
-        let status = try SpoolProcess.run(["status", "d.sqlite"], directory: dir.path)
+        let status = try SpoolProcess.run(["status", "d.sqlite"], directory: scenario.directory.path)
         #expect(status.stdout.contains("12000") && status.stdout.contains("spool decode"), "\(status.stdout)")
         registry.stop()
         let credentials = ["-S", "basic.auth.user.info=u:decode-pw", "-S", "max.retries=0", "-S", "request.timeout.ms=1000"]
-        let down = try SpoolProcess.run(["decode", "d.sqlite", "--schema-registry", registry.url] + credentials, directory: dir.path)
+        let down = try SpoolProcess.run(["decode", "d.sqlite", "--schema-registry", registry.url] + credentials, directory: scenario.directory.path)
         #expect(down.status == 4, "\(down.output)")
         #expect(down.stderr.contains(registry.url) && !down.output.contains("decode-pw"), "\(down.stderr)")
         registry = try registry.restart()
         let decode = try SpoolProcess.run(["decode", "d.sqlite", "--schema-registry", registry.url, "--chunk-size", "1000"] + credentials,
-                                          directory: dir.path)
+                                          directory: scenario.directory.path)
         #expect(decode.status == 0, "\(decode.output)")
         #expect(decode.stdout.contains("decoded 12000 record(s), 0 failed, 0 still pending"), "\(decode.stdout)")
         try Self.expectAllDecoded(db, topic: "later", count: 12_000)
-        let again = try SpoolProcess.run(["decode", "d.sqlite", "--schema-registry", registry.url] + credentials, directory: dir.path)
+        let again = try SpoolProcess.run(["decode", "d.sqlite", "--schema-registry", registry.url] + credentials, directory: scenario.directory.path)
         #expect(again.status == 0 && again.stdout.contains("decoded 0 record(s)"), "\(again.output)")
         let query = try SpoolProcess.run(["query", "d.sqlite", "SELECT value_json ->> '$.customer.country' AS c, count(*) FROM later GROUP BY 1 ORDER BY 1 LIMIT 1"],
-                                         directory: dir.path)
+                                         directory: scenario.directory.path)
         #expect(query.status == 0 && query.stdout.contains("BR"), "\(query.output)")
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 @_spi(MockCluster) import KafkaReplay
 @testable import SpoolStore
+@_spi(MockCluster) import SpoolScenarioSupport
 import SpoolTestSupport
 import Testing
 
@@ -18,7 +19,7 @@ struct ShardSetBinaryTests {
         init() throws {
             cluster = try MockKafkaCluster(logger: quietLogger())
             try cluster.createTopic("t", partitions: 4)
-            try fill(cluster, topic: "t", partitions: 4, perPartition: 400)
+            try MockScenario.produce(into: cluster, topic: "t", partitions: 4, indices: 0..<400)
             try FileManager.default.createDirectory(atPath: dir.file("shards"), withIntermediateDirectories: false)
             for index in 0..<2 { try capture(shard: index, into: "shards/s\(index).sqlite", from: cluster) }
         }
@@ -131,7 +132,7 @@ struct ShardSetBinaryTests {
         let sharded = try Sharded()
         let otherCluster = try MockKafkaCluster(logger: quietLogger())
         try otherCluster.createTopic("t", partitions: 4)
-        try fill(otherCluster, topic: "t", partitions: 4, perPartition: 400)
+        try MockScenario.produce(into: otherCluster, topic: "t", partitions: 4, indices: 0..<400)
         try FileManager.default.createDirectory(atPath: sharded.dir.file("mixed"), withIntermediateDirectories: false)
         try FileManager.default.copyItem(atPath: sharded.dir.file("shards/s0.sqlite"), toPath: sharded.dir.file("mixed/s0.sqlite"))
         try sharded.capture(shard: 1, into: "mixed/s1.sqlite", from: otherCluster)

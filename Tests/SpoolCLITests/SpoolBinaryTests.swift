@@ -1,3 +1,4 @@
+@_spi(MockCluster) import SpoolScenarioSupport
 import SpoolTestSupport
 import Foundation
 @_spi(MockCluster) import KafkaReplay
@@ -33,7 +34,7 @@ struct SpoolBinaryTests {
         let dir = TemporaryDirectory()
         let cluster = try MockKafkaCluster(brokers: 2, logger: quietLogger())
         try cluster.createTopic("orders.v1", partitions: 3)
-        let produced = try fill(cluster, topic: "orders.v1", partitions: 3, perPartition: 700)
+        let produced = try MockScenario.produce(into: cluster, topic: "orders.v1", partitions: 3, indices: 0..<700)
         let ingest = try SpoolProcess.run(["ingest", "--brokers", cluster.bootstrapServers, "--topic", "orders.v1", "--db", "a.sqlite",
                                            "--batch-size", "250"], directory: dir.path)
         #expect(ingest.status == 0, "\(ingest.output)")
@@ -74,37 +75,35 @@ struct SpoolBinaryTests {
     }
 
     @Test func sigtermMidIngestThenResumeStoresEverythingOnce() throws {
-        let dir = TemporaryDirectory()
-        let cluster = try MockKafkaCluster(logger: quietLogger())
-        try cluster.createTopic("big", partitions: 4)
-        let produced = try fill(cluster, topic: "big", partitions: 4, perPartition: 25_000)
-        let arguments = ["ingest", "--brokers", cluster.bootstrapServers, "--topic", "big", "--db", "b.sqlite", "--batch-size", "200"]
-        let running = try SpoolProcess.Running(arguments, directory: dir.path)
+        let scenario = try MockScenario()
+        try scenario.cluster.createTopic("big", partitions: 4)
+        let produced = try MockScenario.produce(into: scenario.cluster, topic: "big", partitions: 4, indices: 0..<25_000)
+        let arguments = ["ingest", "--brokers", scenario.brokers, "--topic", "big", "--db", "b.sqlite", "--batch-size", "200"]
+        let running = try SpoolProcess.Running(arguments, directory: scenario.directory.path)
         // Wait until some batches are committed, then ask it to stop.
-        try running.waitUntil("the first batches are committed") { storedCount(dir.file("b.sqlite"), topic: "big") > 0 }
+        try running.waitUntil("the first batches are committed") { storedCount(scenario.file("b.sqlite"), topic: "big") > 0 }
         running.signal(SIGTERM)
         let first = running.wait()
         #expect(first.status == 0, "\(first.output)")
         #expect(first.stdout.contains("stopped on request"), "\(first.stdout)")
-        let stored = try SpoolStore.openForReading(path: dir.file("b.sqlite")).messageCounts()["big"] ?? 0
+        let stored = try SpoolStore.openForReading(path: scenario.file("b.sqlite")).messageCounts()["big"] ?? 0
         #expect(stored > 0 && stored < 100_000, "the first run should stop part way (stored \(stored))")
-        let second = try SpoolProcess.run(arguments, directory: dir.path)
+        let second = try SpoolProcess.run(arguments, directory: scenario.directory.path)
         #expect(second.status == 0, "\(second.output)")
-        try expectExactlyOnce(dir.file("b.sqlite"), topic: "big", produced: produced, partitions: 4)
+        try expectExactlyOnce(scenario.file("b.sqlite"), topic: "big", produced: produced, partitions: 4)
     }
 
     @Test func aSecondSigintExitsAtOnceAndIsStillSafe() throws {
-        let dir = TemporaryDirectory()
-        let cluster = try MockKafkaCluster(logger: quietLogger())
-        try cluster.createTopic("twice", partitions: 2)
-        let produced = try fill(cluster, topic: "twice", partitions: 2, perPartition: 50_000)
-        let arguments = ["ingest", "--brokers", cluster.bootstrapServers, "--topic", "twice", "--db", "t.sqlite", "--batch-size", "100"]
-        let running = try SpoolProcess.Running(arguments, directory: dir.path)
-        try running.waitUntil("the first batches are committed") { storedCount(dir.file("t.sqlite"), topic: "twice") > 0 }
+        let scenario = try MockScenario()
+        try scenario.cluster.createTopic("twice", partitions: 2)
+        let produced = try MockScenario.produce(into: scenario.cluster, topic: "twice", partitions: 2, indices: 0..<50_000)
+        let arguments = ["ingest", "--brokers", scenario.brokers, "--topic", "twice", "--db", "t.sqlite", "--batch-size", "100"]
+        let running = try SpoolProcess.Running(arguments, directory: scenario.directory.path)
+        try running.waitUntil("the first batches are committed") { storedCount(scenario.file("t.sqlite"), topic: "twice") > 0 }
         // Hold SQLite's write lock so the orderly stop is still waiting when the second SIGINT
         // comes: the commit it waits for cannot happen until the lock is released (or spool's
         // 5 s busy timeout fails it, with status 3).
-        let holder = try SQLiteConnection(path: dir.file("t.sqlite"), readOnly: false, create: false)
+        let holder = try SQLiteConnection(path: scenario.file("t.sqlite"), readOnly: false, create: false)
         try holder.setBusyTimeout(ms: 10_000)
         try holder.execute("BEGIN IMMEDIATE")
         running.signal(SIGINT)
@@ -115,27 +114,26 @@ struct SpoolBinaryTests {
         try holder.execute("ROLLBACK")
         holder.close()
         #expect(result.status == 130, "\(result.output)")
-        #expect(try SpoolStore.openForReading(path: dir.file("t.sqlite")).verify().isSound)
-        let resumed = try SpoolProcess.run(arguments, directory: dir.path)
+        #expect(try SpoolStore.openForReading(path: scenario.file("t.sqlite")).verify().isSound)
+        let resumed = try SpoolProcess.run(arguments, directory: scenario.directory.path)
         #expect(resumed.status == 0, "\(resumed.stderr)")
-        try expectExactlyOnce(dir.file("t.sqlite"), topic: "twice", produced: produced, partitions: 2)
+        try expectExactlyOnce(scenario.file("t.sqlite"), topic: "twice", produced: produced, partitions: 2)
     }
 
     @Test func killMinusNineAtRandomMomentsLosesAndRepeatsNothing() throws {
-        let dir = TemporaryDirectory()
-        let cluster = try MockKafkaCluster(logger: quietLogger())
-        try cluster.createTopic("crash", partitions: 4)
-        let produced = try fill(cluster, topic: "crash", partitions: 4, perPartition: 50_000)
+        let scenario = try MockScenario()
+        try scenario.cluster.createTopic("crash", partitions: 4)
+        let produced = try MockScenario.produce(into: scenario.cluster, topic: "crash", partitions: 4, indices: 0..<50_000)
         let total = Int64(produced.count)
-        let arguments = ["ingest", "--brokers", cluster.bootstrapServers, "--topic", "crash", "--db", "c.sqlite", "--batch-size", "300", "--quiet"]
-        func stored() -> Int64 { storedCount(dir.file("c.sqlite"), topic: "crash") }
+        let arguments = ["ingest", "--brokers", scenario.brokers, "--topic", "crash", "--db", "c.sqlite", "--batch-size", "300", "--quiet"]
+        func stored() -> Int64 { storedCount(scenario.file("c.sqlite"), topic: "crash") }
         var kills = 0
         var generator = SystemRandomNumberGenerator()
         for _ in 0..<8 {
             // Kill once the run has stored a random amount more, so every kill lands mid-ingest.
             let before = stored()
             let target = before + Int64.random(in: 1...max(1, (total - before) / 6), using: &generator)
-            let running = try SpoolProcess.Running(arguments, directory: dir.path)
+            let running = try SpoolProcess.Running(arguments, directory: scenario.directory.path)
             try waitUntil("the run has stored \(target) messages or ended", timeout: .seconds(60), poll: .milliseconds(2)) {
                 !running.isRunning || stored() >= target
             }
@@ -148,29 +146,28 @@ struct SpoolBinaryTests {
                 let ended = running.wait()
                 #expect(ended.status == 0 && stored() == total, "the run ended by itself: \(ended.output)")
             }
-            let report = try SpoolStore.openForReading(path: dir.file("c.sqlite")).verify()
+            let report = try SpoolStore.openForReading(path: scenario.file("c.sqlite")).verify()
             #expect(report.isSound, "after kill \(kills): \(report.problems)")
         }
         #expect(kills >= 5, "only \(kills) runs were still going when killed")
         #expect(stored() < total, "the kills should leave work for the last run")
-        let last = try SpoolProcess.run(arguments, directory: dir.path)
+        let last = try SpoolProcess.run(arguments, directory: scenario.directory.path)
         #expect(last.status == 0, "\(last.output)")
-        try expectExactlyOnce(dir.file("c.sqlite"), topic: "crash", produced: produced, partitions: 4)
+        try expectExactlyOnce(scenario.file("c.sqlite"), topic: "crash", produced: produced, partitions: 4)
     }
 
     @Test func queryEscapesAreRefusedAndTouchNoFile() throws {
-        let dir = TemporaryDirectory()
-        let cluster = try MockKafkaCluster(logger: quietLogger())
-        try cluster.createTopic("t", partitions: 1)
-        try fill(cluster, topic: "t", partitions: 1, perPartition: 50)
-        let ingest = try SpoolProcess.run(["ingest", "--brokers", cluster.bootstrapServers, "--topic", "t", "--db", "q.sqlite"], directory: dir.path)
+        let scenario = try MockScenario()
+        try scenario.cluster.createTopic("t", partitions: 1)
+        try MockScenario.produce(into: scenario.cluster, topic: "t", partitions: 1, indices: 0..<50)
+        let ingest = try SpoolProcess.run(["ingest", "--brokers", scenario.brokers, "--topic", "t", "--db", "q.sqlite"], directory: scenario.directory.path)
         #expect(ingest.status == 0)
         // Any reader of a WAL database has SQLite create its -wal and -shm files; take the
         // snapshot after one harmless query so only what the hostile ones do is compared.
-        let first = try SpoolProcess.run(["query", "q.sqlite", "SELECT 1"], directory: dir.path)
+        let first = try SpoolProcess.run(["query", "q.sqlite", "SELECT 1"], directory: scenario.directory.path)
         #expect(first.status == 0)
-        let before = FileManager.default.contents(atPath: dir.file("q.sqlite"))
-        let entries = dir.entries
+        let before = FileManager.default.contents(atPath: scenario.file("q.sqlite"))
+        let entries = scenario.directory.entries
         let hostile = [
             "ATTACH DATABASE 'evil.sqlite' AS evil",
             "VACUUM INTO 'copy.sqlite'",
@@ -187,50 +184,48 @@ struct SpoolBinaryTests {
             "PRAGMA journal_mode=DELETE",
         ]
         for sql in hostile {
-            let result = try SpoolProcess.run(["query", "q.sqlite", sql], directory: dir.path)
+            let result = try SpoolProcess.run(["query", "q.sqlite", sql], directory: scenario.directory.path)
             #expect(result.status != 0, "\(sql) was not refused")
             #expect(result.stderr.contains("refused") || result.stderr.contains("query failed"), "\(sql): \(result.stderr)")
             #expect(!result.stderr.contains("attempt to write a readonly database"), "\(sql): \(result.stderr)")
         }
-        #expect(dir.entries == entries, "a refused query created or removed a file")
-        #expect(FileManager.default.contents(atPath: dir.file("q.sqlite")) == before)
-        let ok = try SpoolProcess.run(["query", "q.sqlite", "SELECT count(*) FROM messages -- trailing comment"], directory: dir.path)
+        #expect(scenario.directory.entries == entries, "a refused query created or removed a file")
+        #expect(FileManager.default.contents(atPath: scenario.file("q.sqlite")) == before)
+        let ok = try SpoolProcess.run(["query", "q.sqlite", "SELECT count(*) FROM messages -- trailing comment"], directory: scenario.directory.path)
         #expect(ok.status == 0 && ok.stdout.contains("50"))
     }
 
     @Test func secretsNeverAppearInOutputOrDatabase() throws {
-        let dir = TemporaryDirectory()
-        let cluster = try MockKafkaCluster(logger: quietLogger())
-        try cluster.createTopic("t", partitions: 1)
-        try fill(cluster, topic: "t", partitions: 1, perPartition: 10)
+        let scenario = try MockScenario()
+        try scenario.cluster.createTopic("t", partitions: 1)
+        try MockScenario.produce(into: scenario.cluster, topic: "t", partitions: 1, indices: 0..<10)
         let marker = "S3CRET-MARKER-4242"
         // An error path (unknown topic) with everything logged.
-        let failing = try SpoolProcess.run(["ingest", "--brokers", cluster.bootstrapServers, "--topic", "missing", "--db", "s.sqlite",
-                                            "-X", "sasl.password=\(marker)", "-X", "debug=all", "--verbose"], directory: dir.path)
+        let failing = try SpoolProcess.run(["ingest", "--brokers", scenario.brokers, "--topic", "missing", "--db", "s.sqlite",
+                                            "-X", "sasl.password=\(marker)", "-X", "debug=all", "--verbose"], directory: scenario.directory.path)
         #expect(failing.status == 4, "\(failing.stderr.suffix(500))")
         #expect(failing.stderr.contains("missing"))
         #expect(!failing.output.contains(marker))
-        let working = try SpoolProcess.run(["ingest", "--brokers", cluster.bootstrapServers, "--topic", "t", "--db", "s.sqlite",
-                                            "-X", "sasl.password=\(marker)", "-X", "debug=conf,broker", "--verbose"], directory: dir.path)
+        let working = try SpoolProcess.run(["ingest", "--brokers", scenario.brokers, "--topic", "t", "--db", "s.sqlite",
+                                            "-X", "sasl.password=\(marker)", "-X", "debug=conf,broker", "--verbose"], directory: scenario.directory.path)
         #expect(working.status == 0, "\(working.stderr.suffix(500))")
         #expect(!working.output.contains(marker))
-        let status = try SpoolProcess.run(["status", "s.sqlite", "-X", "sasl.password=\(marker)", "--brokers", cluster.bootstrapServers], directory: dir.path)
+        let status = try SpoolProcess.run(["status", "s.sqlite", "-X", "sasl.password=\(marker)", "--brokers", scenario.brokers], directory: scenario.directory.path)
         #expect(!status.output.contains(marker))
-        for entry in dir.entries {
-            let bytes = FileManager.default.contents(atPath: dir.file(entry)) ?? Data()
+        for entry in scenario.directory.entries {
+            let bytes = FileManager.default.contents(atPath: scenario.file(entry)) ?? Data()
             #expect(bytes.range(of: Data(marker.utf8)) == nil, "\(entry) contains the secret")
         }
     }
 
     @Test func aSecondIngestOnTheSameDatabaseExitsFive() throws {
-        let dir = TemporaryDirectory()
-        let cluster = try MockKafkaCluster(logger: quietLogger())
-        try cluster.createTopic("t", partitions: 2)
-        try fill(cluster, topic: "t", partitions: 2, perPartition: 10)
-        let first = try SpoolProcess.Running(["ingest", "--brokers", cluster.bootstrapServers, "--topic", "t", "--db", "d.sqlite", "--follow", "--quiet"],
-                                             directory: dir.path)
-        try first.waitUntil("the first ingest has stored all 20 messages") { storedCount(dir.file("d.sqlite"), topic: "t") == 20 }
-        let second = try SpoolProcess.run(["ingest", "--brokers", cluster.bootstrapServers, "--topic", "t", "--db", "d.sqlite"], directory: dir.path)
+        let scenario = try MockScenario()
+        try scenario.cluster.createTopic("t", partitions: 2)
+        try MockScenario.produce(into: scenario.cluster, topic: "t", partitions: 2, indices: 0..<10)
+        let first = try SpoolProcess.Running(["ingest", "--brokers", scenario.brokers, "--topic", "t", "--db", "d.sqlite", "--follow", "--quiet"],
+                                             directory: scenario.directory.path)
+        try first.waitUntil("the first ingest has stored all 20 messages") { storedCount(scenario.file("d.sqlite"), topic: "t") == 20 }
+        let second = try SpoolProcess.run(["ingest", "--brokers", scenario.brokers, "--topic", "t", "--db", "d.sqlite"], directory: scenario.directory.path)
         #expect(second.status == 5, "\(second.output)")
         #expect(second.stderr.contains("d.sqlite") && second.stderr.contains("in use"), "\(second.stderr)")
         #expect(second.stderr.contains("process \(first.process.processIdentifier)"), "\(second.stderr)")

@@ -1,5 +1,6 @@
 import Foundation
 @_spi(MockCluster) import KafkaReplay
+@_spi(MockCluster) import SpoolScenarioSupport
 import SpoolTestSupport
 import Testing
 
@@ -30,7 +31,7 @@ struct StatusWatchTests {
     static func capture(into name: String, in dir: TemporaryDirectory, perPartition: Int) throws -> MockKafkaCluster {
         let cluster = try MockKafkaCluster(logger: quietLogger())
         try cluster.createTopic("orders", partitions: 2)
-        try fill(cluster, topic: "orders", partitions: 2, perPartition: perPartition)
+        try MockScenario.produce(into: cluster, topic: "orders", partitions: 2, indices: 0..<perPartition)
         let ingest = try SpoolProcess.run(["ingest", "--brokers", cluster.bootstrapServers, "--topic", "orders", "--db", name, "--quiet"],
                                           directory: dir.path)
         #expect(ingest.status == 0, "\(ingest.output)")
@@ -74,17 +75,16 @@ struct StatusWatchTests {
     }
 
     @Test func countsFollowAnIngestWhileWatchingInJSONLines() throws {
-        let dir = TemporaryDirectory()
-        let cluster = try MockKafkaCluster(logger: quietLogger())
-        try cluster.createTopic("orders", partitions: 2)
-        try fill(cluster, topic: "orders", partitions: 2, perPartition: 50)
-        let ingest = try SpoolProcess.Running(["ingest", "--brokers", cluster.bootstrapServers, "--topic", "orders", "--db", "f.sqlite",
-                                               "--follow", "--quiet"], directory: dir.path)
-        try ingest.waitUntil("the follow ingest stored the first 100 messages") { storedCount(dir.file("f.sqlite"), topic: "orders") == 100 }
-        let watch = try SpoolProcess.Running(["status", "f.sqlite", "--watch", "--interval", "0.5", "--format", "json"], directory: dir.path)
+        let scenario = try MockScenario()
+        try scenario.cluster.createTopic("orders", partitions: 2)
+        try MockScenario.produce(into: scenario.cluster, topic: "orders", partitions: 2, indices: 0..<50)
+        let ingest = try SpoolProcess.Running(["ingest", "--brokers", scenario.brokers, "--topic", "orders", "--db", "f.sqlite",
+                                               "--follow", "--quiet"], directory: scenario.directory.path)
+        try ingest.waitUntil("the follow ingest stored the first 100 messages") { storedCount(scenario.file("f.sqlite"), topic: "orders") == 100 }
+        let watch = try SpoolProcess.Running(["status", "f.sqlite", "--watch", "--interval", "0.5", "--format", "json"], directory: scenario.directory.path)
         func lastTotal() -> Int? { Self.jsonLines(Self.stdoutSoFar(watch)).last?["stored_total"] as? Int }
         try watch.waitUntil("the watch shows 100 stored (last: \(String(describing: lastTotal())))", timeout: .seconds(10)) { lastTotal() == 100 }
-        try fill(cluster, topic: "orders", partitions: 2, perPartition: 25)
+        try MockScenario.produce(into: scenario.cluster, topic: "orders", partitions: 2, indices: 0..<25)
         try watch.waitUntil("the watch shows the new total of 150 (last: \(String(describing: lastTotal())))", timeout: .seconds(30)) {
             lastTotal() == 150
         }

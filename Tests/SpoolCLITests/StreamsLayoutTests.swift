@@ -1,3 +1,4 @@
+@_spi(MockCluster) import SpoolScenarioSupport
 import Foundation
 @_spi(MockCluster) import KafkaReplay
 import SpoolTestSupport
@@ -208,41 +209,40 @@ struct StreamsLayoutTests {
     }
 
     @Test func aShardFromTheReleaseBeforeIsRefusedByMergeUntilCompactUpgradesIt() throws {
-        let dir = TemporaryDirectory()
-        try FileManager.default.createDirectory(atPath: dir.file("shards"), withIntermediateDirectories: false)
-        let cluster = try MockKafkaCluster(logger: quietLogger())
-        try cluster.createTopic("t", partitions: 4)
-        try cluster.produce(topic: "t", (0..<2_000).map { index in
+        let scenario = try MockScenario()
+        try FileManager.default.createDirectory(atPath: scenario.file("shards"), withIntermediateDirectories: false)
+        try scenario.cluster.createTopic("t", partitions: 4)
+        try scenario.cluster.produce(topic: "t", (0..<2_000).map { index in
             MockMessage(partition: Int32(index % 4), key: Array("key-\(index % 50)".utf8), value: Array("value-\(index)".utf8),
                         timestamp: 1_700_000_000_000 + Int64(index))
         })
         for index in 0..<2 {
-            let ingest = try SpoolProcess.run(["ingest", "--brokers", cluster.bootstrapServers, "--topic", "t", "--latest", "t",
-                                               "--db", "shards/s\(index).sqlite", "--shard", "\(index)/2", "--quiet"], directory: dir.path)
+            let ingest = try SpoolProcess.run(["ingest", "--brokers", scenario.brokers, "--topic", "t", "--latest", "t",
+                                               "--db", "shards/s\(index).sqlite", "--shard", "\(index)/2", "--quiet"], directory: scenario.directory.path)
             try #require(ingest.status == 0, "\(ingest.output)")
         }
-        let old = dir.file("shards/s1.sqlite")
+        let old = scenario.file("shards/s1.sqlite")
         let before = try Self.digest(old)
         try Self.downgradeToVersion11(old)
         #expect(try SpoolStore.openForReading(path: old).schemaVersion == 11)
         #expect(try Self.digest(old)[0] == before[0], "the downgraded shard holds the same records")
 
-        let refused = try SpoolProcess.run(["merge", "shards", "--db", "all.sqlite"], directory: dir.path)
+        let refused = try SpoolProcess.run(["merge", "shards", "--db", "all.sqlite"], directory: scenario.directory.path)
         #expect(refused.status == 2, "\(refused.output)")
         #expect(refused.stderr.contains("s1.sqlite has schema version 11") && refused.stderr.contains("spool compact"), "\(refused.output)")
-        let query = try SpoolProcess.run(["query", "shards", "SELECT count(*) FROM messages"], directory: dir.path)
+        let query = try SpoolProcess.run(["query", "shards", "SELECT count(*) FROM messages"], directory: scenario.directory.path)
         #expect(query.status != 0 && query.stderr.contains("spool compact FILE"), "\(query.output)")
 
-        let compact = try SpoolProcess.run(["compact", "shards/s1.sqlite"], directory: dir.path)
+        let compact = try SpoolProcess.run(["compact", "shards/s1.sqlite"], directory: scenario.directory.path)
         #expect(compact.status == 0 && compact.stderr.contains("upgrading "), "\(compact.output)")
         #expect(try Self.digest(old) == before, "the upgrade kept every record and the latest table")
-        let merged = try SpoolProcess.run(["merge", "shards", "--db", "all.sqlite"], directory: dir.path)
+        let merged = try SpoolProcess.run(["merge", "shards", "--db", "all.sqlite"], directory: scenario.directory.path)
         #expect(merged.status == 0, "\(merged.output)")
         let counted = try SpoolProcess.run(["query", "all.sqlite", "--format", "csv",
                                             "SELECT count(*), count(DISTINCT partition || ':' || offset), (SELECT count(*) FROM \"t:latest\") FROM messages"],
-                                           directory: dir.path)
+                                           directory: scenario.directory.path)
         #expect(counted.stdout.contains("2000,2000,50"), "\(counted.output)")
-        let verify = try SpoolProcess.run(["verify", "all.sqlite"], directory: dir.path)
+        let verify = try SpoolProcess.run(["verify", "all.sqlite"], directory: scenario.directory.path)
         #expect(verify.status == 0, "\(verify.output)")
     }
 

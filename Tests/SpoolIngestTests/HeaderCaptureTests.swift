@@ -1,3 +1,4 @@
+@_spi(MockCluster) import SpoolScenarioSupport
 @_spi(MockCluster) import KafkaReplay
 import SpoolTestSupport
 import Testing
@@ -28,10 +29,9 @@ struct HeaderCaptureTests {
     ]
 
     @Test func everyKindOfHeaderIsStoredByteForByte() throws {
-        let dir = TemporaryDirectory()
-        let db = dir.file("h.sqlite")
-        let cluster = try MockKafkaCluster(logger: quietLogger())
-        try cluster.createTopic("h", partitions: 2)
+        let scenario = try MockScenario()
+        let db = scenario.file("h.sqlite")
+        try scenario.cluster.createTopic("h", partitions: 2)
         var produced: [MockMessage] = []
         for (index, headers) in Self.cases.enumerated() {
             produced.append(MockMessage(partition: 0, key: Array("k\(index)".utf8), value: Array("v\(index)".utf8),
@@ -39,8 +39,8 @@ struct HeaderCaptureTests {
             // Partition 1 interleaves records without headers, so batches mix both kinds.
             produced.append(MockMessage(partition: 1, key: nil, value: [], timestamp: 1_700_000_000_000 + Int64(index)))
         }
-        try cluster.produce(topic: "h", produced)
-        let summary = try IngestPipeline(databasePath: db, options: options(cluster, "h"), logger: quietLogger()).run()
+        try scenario.cluster.produce(topic: "h", produced)
+        let summary = try IngestPipeline(databasePath: db, options: options(scenario.cluster, "h"), logger: quietLogger()).run()
         #expect(summary.storedPerTopic == ["h": Int64(produced.count)])
         let store = try SpoolStore.openForReading(path: db)
         let stored = try store.messages(topic: "h", partition: 0)
@@ -53,14 +53,13 @@ struct HeaderCaptureTests {
     }
 
     @Test func theHeadersColumnIsTheDocumentedJSON() throws {
-        let dir = TemporaryDirectory()
-        let db = dir.file("j.sqlite")
-        let cluster = try MockKafkaCluster(logger: quietLogger())
-        try cluster.createTopic("j", partitions: 1)
-        try cluster.produce(topic: "j", Self.cases.prefix(6).enumerated().map { index, headers in
+        let scenario = try MockScenario()
+        let db = scenario.file("j.sqlite")
+        try scenario.cluster.createTopic("j", partitions: 1)
+        try scenario.cluster.produce(topic: "j", Self.cases.prefix(6).enumerated().map { index, headers in
             MockMessage(partition: 0, key: nil, value: nil, timestamp: 1_000 + Int64(index), headers: headers)
         })
-        _ = try IngestPipeline(databasePath: db, options: options(cluster, "j"), logger: quietLogger()).run()
+        _ = try IngestPipeline(databasePath: db, options: options(scenario.cluster, "j"), logger: quietLogger()).run()
         let store = try SpoolStore.openForReading(path: db)
         let statement = try store.connection.prepare("SELECT headers FROM j ORDER BY offset")
         var texts: [String?] = []
@@ -79,14 +78,13 @@ struct HeaderCaptureTests {
     }
 
     @Test func verifyRejectsHeadersThatAreNotTheDocumentedShape() throws {
-        let dir = TemporaryDirectory()
-        let db = dir.file("v.sqlite")
-        let cluster = try MockKafkaCluster(logger: quietLogger())
-        try cluster.createTopic("v", partitions: 1)
-        try cluster.produce(topic: "v", (0..<6).map {
+        let scenario = try MockScenario()
+        let db = scenario.file("v.sqlite")
+        try scenario.cluster.createTopic("v", partitions: 1)
+        try scenario.cluster.produce(topic: "v", (0..<6).map {
             MockMessage(partition: 0, key: nil, value: nil, timestamp: 1_000 + Int64($0), headers: Self.cases[1])
         })
-        _ = try IngestPipeline(databasePath: db, options: options(cluster, "v"), logger: quietLogger()).run()
+        _ = try IngestPipeline(databasePath: db, options: options(scenario.cluster, "v"), logger: quietLogger()).run()
         let writer = try SQLiteConnection(path: db, readOnly: false, create: false)
         let broken = ["not json", "[]", #"{"key":"a","value":"b"}"#, #"[{"key":"a"}]"#, #"[{"key":"a","value":1}]"#]
         for (offset, text) in broken.enumerated() {
@@ -101,16 +99,15 @@ struct HeaderCaptureTests {
     }
 
     @Test func anUpgradedDatabaseKeepsItsRowsAndGainsHeadersFromThenOn() throws {
-        let dir = TemporaryDirectory()
-        let db = dir.file("old.sqlite")
-        let cluster = try MockKafkaCluster(logger: quietLogger())
-        try cluster.createTopic("u", partitions: 1)
+        let scenario = try MockScenario()
+        let db = scenario.file("old.sqlite")
+        try scenario.cluster.createTopic("u", partitions: 1)
         let withHeaders = [MessageHeader(name: "trace", value: Array("t".utf8)), MessageHeader(name: "bin", value: [0xFE])]
         let produced = (0..<10).map { index in
             MockMessage(partition: 0, key: Array("k\(index)".utf8), value: Array("v\(index)".utf8), timestamp: 1_000 + Int64(index),
                         headers: index < 5 ? [] : withHeaders)
         }
-        try cluster.produce(topic: "u", produced)
+        try scenario.cluster.produce(topic: "u", produced)
         // A database as the first schema left it: five rows, their partition state and the view.
         do {
             let connection = try SQLiteConnection(path: db, readOnly: false, create: true)
@@ -127,7 +124,7 @@ struct HeaderCaptureTests {
                 """)
             connection.close()
         }
-        let summary = try IngestPipeline(databasePath: db, options: options(cluster, "u", batchSize: 100), logger: quietLogger()).run()
+        let summary = try IngestPipeline(databasePath: db, options: options(scenario.cluster, "u", batchSize: 100), logger: quietLogger()).run()
         #expect(summary.storedPerTopic == ["u": 5])
         let store = try SpoolStore.openForReading(path: db)
         #expect(store.schemaVersion == SpoolStore.supportedSchemaVersion)
@@ -144,15 +141,14 @@ struct HeaderCaptureTests {
     }
 
     @Test func headersFromTheConfluentPythonClientAreStoredExactly() throws {
-        let dir = TemporaryDirectory()
-        let db = dir.file("py.sqlite")
-        let cluster = try MockKafkaCluster(logger: quietLogger())
-        try cluster.createTopic("py", partitions: 2)
-        // Produced by a second, independent client into the mock cluster.
-        let produced = try KafkaTool.produce("py", count: 6, brokers: cluster.bootstrapServers, keyPrefix: "k",
+        let scenario = try MockScenario()
+        let db = scenario.file("py.sqlite")
+        try scenario.cluster.createTopic("py", partitions: 2)
+        // Produced by a second, independent client into the mock scenario.cluster.
+        let produced = try KafkaTool.produce("py", count: 6, brokers: scenario.brokers, keyPrefix: "k",
                                              headers: ["trace=abc", "bin:hex=00ff10", "gone:null", "trace=second", "empty="])
         #expect(produced.count == 6)
-        _ = try IngestPipeline(databasePath: db, options: options(cluster, "py"), logger: quietLogger()).run()
+        _ = try IngestPipeline(databasePath: db, options: options(scenario.cluster, "py"), logger: quietLogger()).run()
         let store = try SpoolStore.openForReading(path: db)
         let expected = [MessageHeader(name: "trace", value: Array("abc".utf8)), MessageHeader(name: "bin", value: [0x00, 0xFF, 0x10]),
                         MessageHeader(name: "gone", value: nil), MessageHeader(name: "trace", value: Array("second".utf8)),

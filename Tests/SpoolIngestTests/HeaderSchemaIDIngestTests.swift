@@ -1,3 +1,4 @@
+@_spi(MockCluster) import SpoolScenarioSupport
 import Foundation
 @_spi(MockCluster) import KafkaReplay
 import SpoolDecode
@@ -64,21 +65,20 @@ struct HeaderSchemaIDIngestTests {
     }
 
     @Test func everyFormatDecodedFromItsHeader() throws {
-        let dir = TemporaryDirectory()
-        let db = dir.file("hdr.sqlite")
-        let cluster = try MockKafkaCluster(logger: quietLogger())
-        try cluster.createTopic("hdr", partitions: 1)
+        let scenario = try MockScenario()
+        let db = scenario.file("hdr.sqlite")
+        try scenario.cluster.createTopic("hdr", partitions: 1)
         let registry = try SchemaRegistryServer()
-        let produced = try produceAll("hdr", cluster, registry.url)
+        let produced = try produceAll("hdr", scenario.cluster, registry.url)
         #expect(produced.allSatisfy { $0.valueSchemaID == nil && $0.valueBytes?.first != 0 }, "the payloads are not framed")
-        let brokers = cluster.bootstrapServers
+        let brokers = scenario.brokers
         // A header that is not Confluent's (version byte 2), and one naming a GUID the registry does not have.
         _ = try KafkaTool.produceSR("hdr", brokers: brokers, registry: registry.url, format: .json, schema: Self.item,
                                     records: [#"{"key": "x", "raw_value_hex": "7b7d"}"#], headers: ["__value_schema_id:hex=02aa"])
         _ = try KafkaTool.produceSR("hdr", brokers: brokers, registry: registry.url, format: .json, schema: Self.item,
                                     records: [#"{"key": "y", "raw_value_hex": "7b7d"}"#],
                                     headers: ["__value_schema_id:hex=01" + String(repeating: "0", count: 31) + "1"])
-        let summary = try IngestPipeline(databasePath: db, options: options(cluster, "hdr", registry: registry.url), logger: quietLogger()).run()
+        let summary = try IngestPipeline(databasePath: db, options: options(scenario.cluster, "hdr", registry: registry.url), logger: quietLogger()).run()
         #expect(summary.decoding.decoded == 4 && summary.decoding.failed == 2 && summary.decoding.pending == 0)
 
         let stored = try rows(db, "hdr")
@@ -106,15 +106,14 @@ struct HeaderSchemaIDIngestTests {
     }
 
     @Test func pendingRecordsDecodeLaterFromTheirHeadersAndOffline() throws {
-        let dir = TemporaryDirectory()
-        let db = dir.file("later.sqlite")
-        let cluster = try MockKafkaCluster(logger: quietLogger())
-        try cluster.createTopic("later", partitions: 1)
-        var registry = try SchemaRegistryServer(stateFile: dir.file("registry.json"))
+        let scenario = try MockScenario()
+        let db = scenario.file("later.sqlite")
+        try scenario.cluster.createTopic("later", partitions: 1)
+        var registry = try SchemaRegistryServer(stateFile: scenario.file("registry.json"))
         let url = registry.url
-        _ = try produceAll("later", cluster, url)
+        _ = try produceAll("later", scenario.cluster, url)
         registry.stop()
-        let down = try IngestPipeline(databasePath: db, options: options(cluster, "later", registry: url), logger: quietLogger()).run()
+        let down = try IngestPipeline(databasePath: db, options: options(scenario.cluster, "later", registry: url), logger: quietLogger()).run()
         #expect(down.decoding.pending == 4 && down.decoding.decoded == 0)
         #expect(try rows(db, "later").allSatisfy { $0.state == "pending" })
         registry = try registry.restart()

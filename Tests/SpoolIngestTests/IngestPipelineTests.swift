@@ -1,3 +1,4 @@
+@_spi(MockCluster) import SpoolScenarioSupport
 import SpoolTestSupport
 @_spi(MockCluster) import KafkaReplay
 import Testing
@@ -18,8 +19,8 @@ struct IngestPipelineTests {
         let cluster = try MockKafkaCluster(brokers: 2, logger: quietLogger())
         try cluster.createTopic("orders", partitions: 3)
         try cluster.createTopic("users", partitions: 1)
-        let orders = try produce(cluster, topic: "orders", partitions: 3, count: 500)
-        let users = try produce(cluster, topic: "users", partitions: 1, count: 50)
+        let orders = try MockScenario.produce(into: cluster, topic: "orders", partitions: 3, indices: 0..<500, valueSize: 0)
+        let users = try MockScenario.produce(into: cluster, topic: "users", partitions: 1, indices: 0..<50, valueSize: 0)
         var progressCalls = 0
         let summary = try IngestPipeline(databasePath: db, options: options(cluster, [.fromEarliest("orders"), .fromEarliest("users")]),
                                          logger: quietLogger())
@@ -28,8 +29,8 @@ struct IngestPipelineTests {
         #expect(!summary.stoppedOnRequest)
         #expect(summary.storedPerTopic == ["orders": 1_500, "users": 50])
         #expect(progressCalls > 0)
-        try expectStored(db, topic: "orders", partitions: 3, expected: orders)
-        try expectStored(db, topic: "users", partitions: 1, expected: users)
+        try expectExactlyOnce(db, topic: "orders", produced: orders, partitions: 3)
+        try expectExactlyOnce(db, topic: "users", produced: users, partitions: 1)
         let store = try SpoolStore.openForReading(path: db)
         let run = try #require(try store.latestRun())
         #expect(run.status == .live && run.bounded)
@@ -40,28 +41,26 @@ struct IngestPipelineTests {
     }
 
     @Test func rerunningStoresOnlyWhatIsNew() throws {
-        let dir = TemporaryDirectory()
-        let db = dir.file("b.sqlite")
-        let cluster = try MockKafkaCluster(logger: quietLogger())
-        try cluster.createTopic("t", partitions: 2)
-        let first = try produce(cluster, topic: "t", partitions: 2, count: 100)
-        let opts = options(cluster, [.fromEarliest("t")])
+        let scenario = try MockScenario()
+        let db = scenario.file("b.sqlite")
+        try scenario.cluster.createTopic("t", partitions: 2)
+        let first = try MockScenario.produce(into: scenario.cluster, topic: "t", partitions: 2, indices: 0..<100, valueSize: 0)
+        let opts = options(scenario.cluster, [.fromEarliest("t")])
         _ = try IngestPipeline(databasePath: db, options: opts, logger: quietLogger()).run()
         let again = try IngestPipeline(databasePath: db, options: opts, logger: quietLogger()).run()
         #expect(again.storedTotal == 0)
-        let second = try produce(cluster, topic: "t", partitions: 2, count: 40, from: 100)
+        let second = try MockScenario.produce(into: scenario.cluster, topic: "t", partitions: 2, indices: 100..<(100 + 40), valueSize: 0)
         let third = try IngestPipeline(databasePath: db, options: opts, logger: quietLogger()).run()
         #expect(third.storedTotal == 80)
-        try expectStored(db, topic: "t", partitions: 2, expected: first + second)
+        try expectExactlyOnce(db, topic: "t", produced: first + second, partitions: 2)
     }
 
     @Test func aStoppedBackfillContinuesTheSameJob() throws {
-        let dir = TemporaryDirectory()
-        let db = dir.file("c.sqlite")
-        let cluster = try MockKafkaCluster(logger: quietLogger())
-        try cluster.createTopic("t", partitions: 2)
-        let produced = try produce(cluster, topic: "t", partitions: 2, count: 2_000)
-        let opts = options(cluster, [.fromEarliest("t")], batchSize: 50)
+        let scenario = try MockScenario()
+        let db = scenario.file("c.sqlite")
+        try scenario.cluster.createTopic("t", partitions: 2)
+        let produced = try MockScenario.produce(into: scenario.cluster, topic: "t", partitions: 2, indices: 0..<2_000, valueSize: 0)
+        let opts = options(scenario.cluster, [.fromEarliest("t")], batchSize: 50)
         let stop = StopSignal()
         var calls = 0
         let first = try IngestPipeline(databasePath: db, options: opts, logger: quietLogger())
@@ -75,41 +74,39 @@ struct IngestPipelineTests {
         let firstRun = try #require(try SpoolStore.openForReading(path: db).latestRun())
         #expect(firstRun.status == .stopped)
         // Messages produced after the first run's start are past its end: the same job ignores them.
-        try produce(cluster, topic: "t", partitions: 2, count: 10, from: 2_000, base: 1_700_000_000_000)
+        try MockScenario.produce(into: scenario.cluster, topic: "t", partitions: 2, indices: 2_000..<(2_000 + 10), base: 1_700_000_000_000, valueSize: 0)
         let second = try IngestPipeline(databasePath: db, options: opts, logger: quietLogger()).run()
         #expect(second.isLive)
         #expect(second.runID == first.runID)
         #expect(first.storedTotal + second.storedTotal == 4_000)
-        try expectStored(db, topic: "t", partitions: 2, expected: produced)
+        try expectExactlyOnce(db, topic: "t", produced: produced, partitions: 2)
     }
 
     @Test func anUntilCutoffStoresOnlyEarlierMessagesAndALaterOneContinues() throws {
-        let dir = TemporaryDirectory()
-        let db = dir.file("d.sqlite")
-        let cluster = try MockKafkaCluster(logger: quietLogger())
-        try cluster.createTopic("t", partitions: 2)
+        let scenario = try MockScenario()
+        let db = scenario.file("d.sqlite")
+        try scenario.cluster.createTopic("t", partitions: 2)
         let base: Int64 = 1_700_000_000_000
-        let produced = try produce(cluster, topic: "t", partitions: 2, count: 300, base: base)
+        let produced = try MockScenario.produce(into: scenario.cluster, topic: "t", partitions: 2, indices: 0..<300, base: base, valueSize: 0)
         // Message i of partition p has timestamp base + 10 i + p.
         let until = base + 1_000
-        let first = try IngestPipeline(databasePath: db, options: options(cluster, [.fromEarliest("t")], cutoff: .at(until)),
+        let first = try IngestPipeline(databasePath: db, options: options(scenario.cluster, [.fromEarliest("t")], cutoff: .at(until)),
                                        logger: quietLogger()).run()
         #expect(first.isLive)
         let before = produced.filter { $0.timestamp < until }
         #expect(first.storedTotal == Int64(before.count))
-        try expectStored(db, topic: "t", partitions: 2, expected: before)
-        let second = try IngestPipeline(databasePath: db, options: options(cluster, [.fromEarliest("t")], cutoff: .at(base + 2_000)),
+        try expectExactlyOnce(db, topic: "t", produced: before, partitions: 2)
+        let second = try IngestPipeline(databasePath: db, options: options(scenario.cluster, [.fromEarliest("t")], cutoff: .at(base + 2_000)),
                                         logger: quietLogger()).run()
         #expect(second.runID != first.runID)
-        try expectStored(db, topic: "t", partitions: 2, expected: produced.filter { $0.timestamp < base + 2_000 })
+        try expectExactlyOnce(db, topic: "t", produced: produced.filter { $0.timestamp < base + 2_000 }, partitions: 2)
     }
 
     @Test func followKeepsIngestingUntilStopped() throws {
-        let dir = TemporaryDirectory()
-        let db = dir.file("e.sqlite")
-        let cluster = try MockKafkaCluster(logger: quietLogger())
-        try cluster.createTopic("t", partitions: 1)
-        let early = try produce(cluster, topic: "t", partitions: 1, count: 10)
+        let scenario = try MockScenario()
+        let db = scenario.file("e.sqlite")
+        try scenario.cluster.createTopic("t", partitions: 1)
+        let early = try MockScenario.produce(into: scenario.cluster, topic: "t", partitions: 1, indices: 0..<10, valueSize: 0)
         let stop = StopSignal()
         var producedLate: [MockMessage] = []
         var producedYet = false
@@ -119,13 +116,13 @@ struct IngestPipelineTests {
         // Likewise a run that never stores all 15 is stopped after a minute and fails below.
         let deadline = ContinuousClock.now + .seconds(60)
         var timedOut = false
-        let summary = try IngestPipeline(databasePath: db, options: options(cluster, [.fromEarliest("t")], follow: true),
+        let summary = try IngestPipeline(databasePath: db, options: options(scenario.cluster, [.fromEarliest("t")], follow: true),
                                          logger: quietLogger())
             .run(stop: stop, progressInterval: 0) { progress in
                 if progress.isLive && !producedYet {
                     producedYet = true
                     do {
-                        producedLate = try produce(cluster, topic: "t", partitions: 1, count: 5, from: 10, base: 1_900_000_000_000)
+                        producedLate = try MockScenario.produce(into: scenario.cluster, topic: "t", partitions: 1, indices: 10..<(10 + 5), base: 1_900_000_000_000, valueSize: 0)
                     } catch {
                         produceError = error
                         stop.stop()
@@ -142,19 +139,18 @@ struct IngestPipelineTests {
         #expect(!timedOut, "the run did not store the 15 messages within 60 s")
         #expect(summary.stoppedOnRequest)
         #expect(producedLate.count == 5)
-        try expectStored(db, topic: "t", partitions: 1, expected: early + producedLate)
+        try expectExactlyOnce(db, topic: "t", produced: early + producedLate, partitions: 1)
     }
 
     @Test func aRetentionGapIsRecordedAndRefusedThenAccepted() throws {
-        let dir = TemporaryDirectory()
-        let db = dir.file("g.sqlite")
-        let cluster = try MockKafkaCluster(logger: quietLogger())
-        try cluster.createTopic("t", partitions: 1)
-        try produce(cluster, topic: "t", partitions: 1, count: 5, valueSize: 100_000)
-        let opts = options(cluster, [.fromEarliest("t")])
+        let scenario = try MockScenario()
+        let db = scenario.file("g.sqlite")
+        try scenario.cluster.createTopic("t", partitions: 1)
+        try MockScenario.produce(into: scenario.cluster, topic: "t", partitions: 1, indices: 0..<5, valueSize: 100_000)
+        let opts = options(scenario.cluster, [.fromEarliest("t")])
         _ = try IngestPipeline(databasePath: db, options: opts, logger: quietLogger()).run()
-        // About 7 MiB more: the mock cluster keeps 5 MiB per partition and drops the oldest.
-        for round in 0..<7 { try produce(cluster, topic: "t", partitions: 1, count: 10, from: 5 + round * 10, valueSize: 100_000) }
+        // About 7 MiB more: the mock scenario.cluster keeps 5 MiB per partition and drops the oldest.
+        for round in 0..<7 { try MockScenario.produce(into: scenario.cluster, topic: "t", partitions: 1, indices: 5 + round * 10..<(5 + round * 10 + 10), valueSize: 100_000) }
         #expect {
             _ = try IngestPipeline(databasePath: db, options: opts, logger: quietLogger()).run()
         } throws: { error in
@@ -165,7 +161,7 @@ struct IngestPipelineTests {
         #expect(gaps.count == 1)
         #expect(gaps.first?.firstMissingOffset == 5)
         #expect(gaps.first?.accepted == false)
-        let accepted = try IngestPipeline(databasePath: db, options: options(cluster, [.fromEarliest("t")], acceptGaps: true),
+        let accepted = try IngestPipeline(databasePath: db, options: options(scenario.cluster, [.fromEarliest("t")], acceptGaps: true),
                                           logger: quietLogger()).run()
         #expect(accepted.isLive)
         #expect(accepted.gapsAccepted == 1)
@@ -184,11 +180,11 @@ struct IngestPipelineTests {
         let db = dir.file("h.sqlite")
         let first = try MockKafkaCluster(logger: quietLogger())
         try first.createTopic("t", partitions: 1)
-        try produce(first, topic: "t", partitions: 1, count: 3)
+        try MockScenario.produce(into: first, topic: "t", partitions: 1, indices: 0..<3, valueSize: 0)
         _ = try IngestPipeline(databasePath: db, options: options(first, [.fromEarliest("t")]), logger: quietLogger()).run()
         let second = try MockKafkaCluster(logger: quietLogger())
         try second.createTopic("t", partitions: 1)
-        try produce(second, topic: "t", partitions: 1, count: 3)
+        try MockScenario.produce(into: second, topic: "t", partitions: 1, indices: 0..<3, valueSize: 0)
         #expect {
             _ = try IngestPipeline(databasePath: db, options: options(second, [.fromEarliest("t")]), logger: quietLogger()).run()
         } throws: { error in
@@ -198,17 +194,16 @@ struct IngestPipelineTests {
     }
 
     @Test func aStoredOffsetBeyondTheBrokerIsRefused() throws {
-        let dir = TemporaryDirectory()
-        let db = dir.file("i.sqlite")
-        let cluster = try MockKafkaCluster(logger: quietLogger())
-        try cluster.createTopic("t", partitions: 1)
-        try produce(cluster, topic: "t", partitions: 1, count: 20)
-        _ = try IngestPipeline(databasePath: db, options: options(cluster, [.fromEarliest("t")]), logger: quietLogger()).run()
-        // The mock cannot delete a topic, so a second cluster plays the recreated topic, and the
-        // stored cluster id is cleared so that check does not stop it first.
+        let scenario = try MockScenario()
+        let db = scenario.file("i.sqlite")
+        try scenario.cluster.createTopic("t", partitions: 1)
+        try MockScenario.produce(into: scenario.cluster, topic: "t", partitions: 1, indices: 0..<20, valueSize: 0)
+        _ = try IngestPipeline(databasePath: db, options: options(scenario.cluster, [.fromEarliest("t")]), logger: quietLogger()).run()
+        // The mock cannot delete a topic, so a second scenario.cluster plays the recreated topic, and the
+        // stored scenario.cluster id is cleared so that check does not stop it first.
         let recreated = try MockKafkaCluster(logger: quietLogger())
         try recreated.createTopic("t", partitions: 1)
-        try produce(recreated, topic: "t", partitions: 1, count: 5)
+        try MockScenario.produce(into: recreated, topic: "t", partitions: 1, indices: 0..<5, valueSize: 0)
         let store = try SpoolStore.openForWriting(path: db)
         try store.connection.execute("UPDATE progress SET cluster_id = NULL")
         store.close()

@@ -1,3 +1,4 @@
+@_spi(MockCluster) import SpoolScenarioSupport
 @_spi(MockCluster) import KafkaReplay
 import SpoolTestSupport
 import Testing
@@ -73,13 +74,12 @@ struct LatestTableTests {
     }
 
     @Test func updatesDeletesAndRecreationFollowReleaseOrder() throws {
-        let dir = TemporaryDirectory()
-        let db = dir.file("l.sqlite")
-        let cluster = try MockKafkaCluster(logger: quietLogger())
-        try cluster.createTopic("t", partitions: 2)
+        let scenario = try MockScenario()
+        let db = scenario.file("l.sqlite")
+        try scenario.cluster.createTopic("t", partitions: 2)
         let records = Self.cases()
-        try cluster.produce(topic: "t", records)
-        _ = try IngestPipeline(databasePath: db, options: options(cluster, "t", keyed: ["t": .latest]), logger: quietLogger()).run()
+        try scenario.cluster.produce(topic: "t", records)
+        _ = try IngestPipeline(databasePath: db, options: options(scenario.cluster, "t", keyed: ["t": .latest]), logger: quietLogger()).run()
         try Self.expectTable(db, topic: "t", records)
         // Written out too: a deleted, "b" re-created, "never" never there, empty and binary keys kept.
         let got = try Self.stored(db, topic: "t")
@@ -93,20 +93,19 @@ struct LatestTableTests {
 
         // A later run keeps the table without being asked, exactly once.
         let more = Self.cases(base: 5_000)
-        try cluster.produce(topic: "t", more)
-        _ = try IngestPipeline(databasePath: db, options: options(cluster, "t"), logger: quietLogger()).run()
+        try scenario.cluster.produce(topic: "t", more)
+        _ = try IngestPipeline(databasePath: db, options: options(scenario.cluster, "t"), logger: quietLogger()).run()
         try Self.expectTable(db, topic: "t", records + more)
         #expect(try SpoolStore.openForReading(path: db).verify().isSound)
     }
 
     @Test func latestOnlyKeepsTheTableButNotTheLog() throws {
-        let dir = TemporaryDirectory()
-        let db = dir.file("o.sqlite")
-        let cluster = try MockKafkaCluster(logger: quietLogger())
-        try cluster.createTopic("t", partitions: 2)
+        let scenario = try MockScenario()
+        let db = scenario.file("o.sqlite")
+        try scenario.cluster.createTopic("t", partitions: 2)
         let records = Self.cases()
-        try cluster.produce(topic: "t", records)
-        _ = try IngestPipeline(databasePath: db, options: options(cluster, "t", keyed: ["t": .latestOnly]), logger: quietLogger()).run()
+        try scenario.cluster.produce(topic: "t", records)
+        _ = try IngestPipeline(databasePath: db, options: options(scenario.cluster, "t", keyed: ["t": .latestOnly]), logger: quietLogger()).run()
         try Self.expectTable(db, topic: "t", records)
         let store = try SpoolStore.openForReading(path: db)
         #expect(try store.messageCounts()["t"] == 0)
@@ -116,39 +115,37 @@ struct LatestTableTests {
     }
 
     @Test func turningTheModeOnForAStoredLogBuildsTheTableFromIt() throws {
-        let dir = TemporaryDirectory()
-        let db = dir.file("b.sqlite")
-        let cluster = try MockKafkaCluster(logger: quietLogger())
-        try cluster.createTopic("t", partitions: 2)
+        let scenario = try MockScenario()
+        let db = scenario.file("b.sqlite")
+        try scenario.cluster.createTopic("t", partitions: 2)
         let records = Self.cases()
-        try cluster.produce(topic: "t", records)
-        _ = try IngestPipeline(databasePath: db, options: options(cluster, "t"), logger: quietLogger()).run()
+        try scenario.cluster.produce(topic: "t", records)
+        _ = try IngestPipeline(databasePath: db, options: options(scenario.cluster, "t"), logger: quietLogger()).run()
         #expect(try SpoolStore.openForReading(path: db).keyedTopics().isEmpty)
         let more = Self.cases(base: 9_000)
-        try cluster.produce(topic: "t", more)
-        _ = try IngestPipeline(databasePath: db, options: options(cluster, "t", keyed: ["t": .latest]), logger: quietLogger()).run()
+        try scenario.cluster.produce(topic: "t", more)
+        _ = try IngestPipeline(databasePath: db, options: options(scenario.cluster, "t", keyed: ["t": .latest]), logger: quietLogger()).run()
         try Self.expectTable(db, topic: "t", records + more)
         #expect(try SpoolStore.openForReading(path: db).verify().isSound)
     }
 
     @Test func changingOrDroppingAModeNeedsItsFlag() throws {
-        let dir = TemporaryDirectory()
-        let db = dir.file("c.sqlite")
-        let cluster = try MockKafkaCluster(logger: quietLogger())
-        try cluster.createTopic("t", partitions: 2)
+        let scenario = try MockScenario()
+        let db = scenario.file("c.sqlite")
+        try scenario.cluster.createTopic("t", partitions: 2)
         let records = Self.cases()
-        try cluster.produce(topic: "t", records)
-        _ = try IngestPipeline(databasePath: db, options: options(cluster, "t", keyed: ["t": .latest]), logger: quietLogger()).run()
+        try scenario.cluster.produce(topic: "t", records)
+        _ = try IngestPipeline(databasePath: db, options: options(scenario.cluster, "t", keyed: ["t": .latest]), logger: quietLogger()).run()
         #expect(throws: IngestError.keyedModeChange(topic: "t", recorded: .latest, asked: .latestOnly)) {
-            _ = try IngestPipeline(databasePath: db, options: options(cluster, "t", keyed: ["t": .latestOnly]), logger: quietLogger()).run()
+            _ = try IngestPipeline(databasePath: db, options: options(scenario.cluster, "t", keyed: ["t": .latestOnly]), logger: quietLogger()).run()
         }
         #expect(try SpoolStore.openForReading(path: db).messageCounts()["t"] == Int64(records.count), "nothing changed")
-        var switching = options(cluster, "t", keyed: ["t": .latestOnly])
+        var switching = options(scenario.cluster, "t", keyed: ["t": .latestOnly])
         switching.allowKeyedModeChange = true
         _ = try IngestPipeline(databasePath: db, options: switching, logger: quietLogger()).run()
         #expect(try SpoolStore.openForReading(path: db).messageCounts()["t"] == 0, "the stored log is dropped")
         try Self.expectTable(db, topic: "t", records)
-        var off = options(cluster, "t")
+        var off = options(scenario.cluster, "t")
         off.keyedOff = ["t"]
         _ = try IngestPipeline(databasePath: db, options: off, logger: quietLogger()).run()
         let store = try SpoolStore.openForReading(path: db)
@@ -158,12 +155,11 @@ struct LatestTableTests {
     }
 
     @Test func verifyRecomputesTheTableFromTheLog() throws {
-        let dir = TemporaryDirectory()
-        let db = dir.file("v.sqlite")
-        let cluster = try MockKafkaCluster(logger: quietLogger())
-        try cluster.createTopic("t", partitions: 2)
-        try cluster.produce(topic: "t", Self.cases())
-        _ = try IngestPipeline(databasePath: db, options: options(cluster, "t", keyed: ["t": .latest]), logger: quietLogger()).run()
+        let scenario = try MockScenario()
+        let db = scenario.file("v.sqlite")
+        try scenario.cluster.createTopic("t", partitions: 2)
+        try scenario.cluster.produce(topic: "t", Self.cases())
+        _ = try IngestPipeline(databasePath: db, options: options(scenario.cluster, "t", keyed: ["t": .latest]), logger: quietLogger()).run()
         let writer = try SQLiteConnection(path: db, readOnly: false, create: false)
         // A --latest topic's table points into the log (latest_keys); values kept beside it
         // live in latest_values. Damage both: a pointer to no row, a lost key, a stray value.
@@ -178,37 +174,35 @@ struct LatestTableTests {
     }
 
     @Test func anAcceptedGapMarksThePartitionStale() throws {
-        let dir = TemporaryDirectory()
-        let db = dir.file("g.sqlite")
-        let cluster = try MockKafkaCluster(logger: quietLogger())
-        try cluster.createTopic("t", partitions: 1)
+        let scenario = try MockScenario()
+        let db = scenario.file("g.sqlite")
+        try scenario.cluster.createTopic("t", partitions: 1)
         let big = { (from: Int) in (from..<from + 10).map {
             MockMessage(partition: 0, key: Array("k\($0 % 3)".utf8), value: [UInt8](repeating: 1, count: 100_000), timestamp: Int64($0))
         } }
-        try cluster.produce(topic: "t", big(0))
-        _ = try IngestPipeline(databasePath: db, options: options(cluster, "t", keyed: ["t": .latest]), logger: quietLogger()).run()
+        try scenario.cluster.produce(topic: "t", big(0))
+        _ = try IngestPipeline(databasePath: db, options: options(scenario.cluster, "t", keyed: ["t": .latest]), logger: quietLogger()).run()
         // About 7 MiB more: the mock keeps 5 MiB per partition and drops the oldest.
-        for round in 1...7 { try cluster.produce(topic: "t", big(round * 10)) }
-        _ = try IngestPipeline(databasePath: db, options: options(cluster, "t", acceptGaps: true), logger: quietLogger()).run()
+        for round in 1...7 { try scenario.cluster.produce(topic: "t", big(round * 10)) }
+        _ = try IngestPipeline(databasePath: db, options: options(scenario.cluster, "t", acceptGaps: true), logger: quietLogger()).run()
         let keyed = try #require(try SpoolStore.openForReading(path: db).keyedTopics().first)
         #expect(keyed.stalePartitions == [0])
     }
 
     @Test func aDatabaseFromTheHeadersSchemaIsUpgradedAndItsLogBecomesATable() throws {
-        let dir = TemporaryDirectory()
-        let db = dir.file("u.sqlite")
-        let cluster = try MockKafkaCluster(logger: quietLogger())
-        try cluster.createTopic("t", partitions: 2)
+        let scenario = try MockScenario()
+        let db = scenario.file("u.sqlite")
+        try scenario.cluster.createTopic("t", partitions: 2)
         let records = Self.cases()
-        try cluster.produce(topic: "t", records)
+        try scenario.cluster.produce(topic: "t", records)
         do {
             let connection = try SQLiteConnection(path: db, readOnly: false, create: true)
             try Migrator(migrations: Migrator().migrations.filter { $0.version <= 2 }).migrate(connection, nowMs: 1)
             connection.close()
         }
         // The previous schema's file gets its log first (a run without keyed tables available).
-        _ = try IngestPipeline(databasePath: db, options: options(cluster, "t"), logger: quietLogger()).run()
-        _ = try IngestPipeline(databasePath: db, options: options(cluster, "t", keyed: ["t": .latest]), logger: quietLogger()).run()
+        _ = try IngestPipeline(databasePath: db, options: options(scenario.cluster, "t"), logger: quietLogger()).run()
+        _ = try IngestPipeline(databasePath: db, options: options(scenario.cluster, "t", keyed: ["t": .latest]), logger: quietLogger()).run()
         let store = try SpoolStore.openForReading(path: db)
         #expect(store.schemaVersion == SpoolStore.supportedSchemaVersion)
         try Self.expectTable(db, topic: "t", records)

@@ -1,3 +1,4 @@
+@_spi(MockCluster) import SpoolScenarioSupport
 import Foundation
 @_spi(MockCluster) import KafkaReplay
 import SpoolDecode
@@ -72,10 +73,9 @@ struct ProtobufIngestTests {
     }
 
     @Test func everyShapeMessageIndexesAndBadRecords() throws {
-        let dir = TemporaryDirectory()
-        let db = dir.file("pb.sqlite")
-        let cluster = try MockKafkaCluster(logger: quietLogger())
-        try cluster.createTopic("pb", partitions: 1)
+        let scenario = try MockScenario()
+        let db = scenario.file("pb.sqlite")
+        try scenario.cluster.createTopic("pb", partitions: 1)
         let registry = try SchemaRegistryServer()
         let full = #"""
             {"key": "a", "value": {"id": "9007199254740993", "big": "18446744073709551615", "note": "hi \"q\"", "raw": "AP8=",
@@ -83,24 +83,24 @@ struct ProtobufIngestTests {
              "voucher": 5, "maybe": 0, "at": "2024-01-31T12:34:56.789Z", "qty": "42", "extra": {"k": [1.5, null, "x", true]},
              "total": {"cents": "1250", "currency": "EUR"}, "chain": {"v": 1, "next": {"v": 2}}}}
             """#.replacing("\n", with: " ")
-        let orders = try produce("pb", cluster, registry.url, message: "Order", records: [full, #"{"key": "b", "value": {}}"#])
+        let orders = try produce("pb", scenario.cluster, registry.url, message: "Order", records: [full, #"{"key": "b", "value": {}}"#])
         let id = try #require(orders.first?.valueSchemaID)
         // The serializer writes [0] as the single byte 00 after the header.
         #expect(orders.first?.valueHex?.dropFirst(10).hasPrefix("00") == true)
-        let refund = try produce("pb", cluster, registry.url, message: "Refund", records: [#"{"key": "c", "value": {"order_id": "7"}}"#])
+        let refund = try produce("pb", scenario.cluster, registry.url, message: "Refund", records: [#"{"key": "c", "value": {"order_id": "7"}}"#])
         #expect(refund.first?.valueHex?.dropFirst(10).hasPrefix("0202") == true, "message index [1]")
-        let line = try produce("pb", cluster, registry.url, message: "Order.Line", records: [#"{"key": "d", "value": {"sku": "L"}}"#])
+        let line = try produce("pb", scenario.cluster, registry.url, message: "Order.Line", records: [#"{"key": "d", "value": {"sku": "L"}}"#])
         #expect(line.first?.valueHex?.dropFirst(10).hasPrefix("040002") == true, "message indexes [0, 1]")
         var deep = #"{"v": 1}"#
         for _ in 1...ProtobufSchema.maxDepth { deep = #"{"next": \#(deep)}"# }
-        _ = try produce("pb", cluster, registry.url, message: "Node", records: [#"{"key": "e", "value": \#(deep)}"#])
+        _ = try produce("pb", scenario.cluster, registry.url, message: "Node", records: [#"{"key": "e", "value": \#(deep)}"#])
         let header = String(format: "00%08x", id)
-        _ = try produce("pb", cluster, registry.url, message: "Refund", records: [
+        _ = try produce("pb", scenario.cluster, registry.url, message: "Refund", records: [
             #"{"key": "f", "raw_value_hex": "\#(header)000a64"}"#,     // [0], then field 1 says 100 bytes follow: there are none
             #"{"key": "g", "raw_value_hex": "\#(header)01010801"}"#,   // [1] written as unsigned varints (01 01)
         ])
 
-        let summary = try IngestPipeline(databasePath: db, options: options(cluster, "pb", registry: registry.url), logger: quietLogger()).run()
+        let summary = try IngestPipeline(databasePath: db, options: options(scenario.cluster, "pb", registry: registry.url), logger: quietLogger()).run()
         #expect(summary.decoding.decoded == 4 && summary.decoding.failed == 3 && summary.decoding.pending == 0)
         let rows = try decodedRows(db, "pb")
         #expect(rows.map(\.state) == ["decoded", "decoded", "decoded", "decoded", "failed", "failed", "failed"])
@@ -135,14 +135,13 @@ struct ProtobufIngestTests {
     }
 
     @Test func aRegistryWithoutSerializedDescriptorsIsReadFromTheText() throws {
-        let dir = TemporaryDirectory()
-        let db = dir.file("text.sqlite")
-        let cluster = try MockKafkaCluster(logger: quietLogger())
-        try cluster.createTopic("pbt", partitions: 1)
+        let scenario = try MockScenario()
+        let db = scenario.file("text.sqlite")
+        try scenario.cluster.createTopic("pbt", partitions: 1)
         let registry = try SchemaRegistryServer(misbehaviour: .init(noSerialized: true))
-        _ = try produce("pbt", cluster, registry.url, message: "Refund", records: [#"{"key": "c", "value": {"order_id": "-3"}}"#])
-        _ = try produce("pbt", cluster, registry.url, message: "Order", records: [#"{"key": "c", "value": {"total": {"cents": "5"}, "card": "v"}}"#])
-        let summary = try IngestPipeline(databasePath: db, options: options(cluster, "pbt", registry: registry.url), logger: quietLogger()).run()
+        _ = try produce("pbt", scenario.cluster, registry.url, message: "Refund", records: [#"{"key": "c", "value": {"order_id": "-3"}}"#])
+        _ = try produce("pbt", scenario.cluster, registry.url, message: "Order", records: [#"{"key": "c", "value": {"total": {"cents": "5"}, "card": "v"}}"#])
+        let summary = try IngestPipeline(databasePath: db, options: options(scenario.cluster, "pbt", registry: registry.url), logger: quietLogger()).run()
         #expect(summary.decoding.decoded == 2)
         let rows = try decodedRows(db, "pbt")
         #expect(rows.first?.json == #"{"order_id":-3}"#)
@@ -154,15 +153,14 @@ struct ProtobufIngestTests {
     }
 
     @Test func aRegistryThatIsDownLeavesRecordsPendingUntilDecode() throws {
-        let dir = TemporaryDirectory()
-        let db = dir.file("down.sqlite")
-        let cluster = try MockKafkaCluster(logger: quietLogger())
-        try cluster.createTopic("pbd", partitions: 1)
-        var registry = try SchemaRegistryServer(stateFile: dir.file("registry.json"))
+        let scenario = try MockScenario()
+        let db = scenario.file("down.sqlite")
+        try scenario.cluster.createTopic("pbd", partitions: 1)
+        var registry = try SchemaRegistryServer(stateFile: scenario.file("registry.json"))
         let url = registry.url
-        _ = try produce("pbd", cluster, url, message: "Refund", records: (0..<5).map { #"{"key": "k", "value": {"order_id": "\#($0)"}}"# })
+        _ = try produce("pbd", scenario.cluster, url, message: "Refund", records: (0..<5).map { #"{"key": "k", "value": {"order_id": "\#($0)"}}"# })
         registry.stop()
-        let down = try IngestPipeline(databasePath: db, options: options(cluster, "pbd", registry: url), logger: quietLogger()).run()
+        let down = try IngestPipeline(databasePath: db, options: options(scenario.cluster, "pbd", registry: url), logger: quietLogger()).run()
         #expect(down.decoding.pending == 5 && down.decoding.decoded == 0)
         registry = try registry.restart()
         let store = try SpoolStore.openForWriting(path: db)

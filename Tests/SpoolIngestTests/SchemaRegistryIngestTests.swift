@@ -1,3 +1,4 @@
+@_spi(MockCluster) import SpoolScenarioSupport
 import Foundation
 @_spi(MockCluster) import KafkaReplay
 import SpoolDecode
@@ -76,15 +77,14 @@ struct SchemaRegistryIngestTests {
     }
 
     @Test func everyAvroTypeBecomesPlainJSON() throws {
-        let dir = TemporaryDirectory()
-        let db = dir.file("avro.sqlite")
-        let cluster = try MockKafkaCluster(logger: quietLogger())
-        try cluster.createTopic("orders", partitions: 1)
+        let scenario = try MockScenario()
+        let db = scenario.file("avro.sqlite")
+        try scenario.cluster.createTopic("orders", partitions: 1)
         let registry = try SchemaRegistryServer()
-        let produced = try KafkaTool.produceSR("orders", brokers: cluster.bootstrapServers, registry: registry.url, format: .avro,
+        let produced = try KafkaTool.produceSR("orders", brokers: scenario.brokers, registry: registry.url, format: .avro,
                                                schema: Self.everything, records: Self.everythingRecords.map { $0.input.replacing("\n", with: " ") })
         #expect(produced.count == 2)
-        let summary = try IngestPipeline(databasePath: db, options: options(cluster, "orders", registry: registry.url), logger: quietLogger()).run()
+        let summary = try IngestPipeline(databasePath: db, options: options(scenario.cluster, "orders", registry: registry.url), logger: quietLogger()).run()
         #expect(summary.decoding.decoded == 2 && summary.decoding.pending == 0 && summary.decoding.failed == 0)
         let rows = try decodedRows(db, "orders")
         #expect(rows.map(\.json) == Self.everythingRecords.map(\.expected))
@@ -105,17 +105,16 @@ struct SchemaRegistryIngestTests {
     }
 
     @Test func schemaChangesReferencesJSONSchemaAndBadRecords() throws {
-        let dir = TemporaryDirectory()
-        let db = dir.file("mixed.sqlite")
-        let cluster = try MockKafkaCluster(logger: quietLogger())
-        try cluster.createTopic("mixed", partitions: 1)
+        let scenario = try MockScenario()
+        let db = scenario.file("mixed.sqlite")
+        try scenario.cluster.createTopic("mixed", partitions: 1)
         let registry = try SchemaRegistryServer(user: "spool", password: "s3cret-pw")
         let creds = (user: "spool", password: "s3cret-pw")
         let address = #"{"type":"record","name":"Address","namespace":"com.acme","fields":[{"name":"zip","type":"string"}]}"#
         let addressID = try KafkaTool.registerSchema("address", schema: address, registry: registry.url, user: creds.user, password: creds.password).id
         let v1 = #"{"type":"record","name":"Person","namespace":"com.acme","fields":[{"name":"name","type":"string"},{"name":"home","type":"com.acme.Address"}]}"#
         let v2 = #"{"type":"record","name":"Person","namespace":"com.acme","fields":[{"name":"name","type":"string"},{"name":"home","type":"com.acme.Address"},{"name":"age","type":["null","int"],"default":null}]}"#
-        let brokers = cluster.bootstrapServers
+        let brokers = scenario.brokers
         let first = try KafkaTool.produceSR("mixed", brokers: brokers, registry: registry.url, format: .avro, schema: v1,
                                             records: [#"{"key":"a","value":{"name":"Ann","home":{"zip":"10115"}}}"#],
                                             references: ["com.acme.Address=address:1"], user: creds.user, password: creds.password)
@@ -134,7 +133,7 @@ struct SchemaRegistryIngestTests {
         _ = try KafkaTool.produceSR("mixed", brokers: brokers, registry: registry.url, format: .avro, schema: v1,
                                     records: [unknownID, truncated, plain, badJSON].map { #"{"key":"z","raw_value_hex":"\#($0)"}"# },
                                     references: ["com.acme.Address=address:1"], user: creds.user, password: creds.password)
-        let summary = try IngestPipeline(databasePath: db, options: options(cluster, "mixed", registry: registry.url,
+        let summary = try IngestPipeline(databasePath: db, options: options(scenario.cluster, "mixed", registry: registry.url,
                                                                             settings: ["basic.auth.user.info": "spool:s3cret-pw"]),
                                          logger: quietLogger()).run()
         #expect(summary.decoding == { var c = DecodeCounts(); c.decoded = 3; c.failed = 3; return c }())
@@ -157,17 +156,16 @@ struct SchemaRegistryIngestTests {
     }
 
     @Test func aRegistryThatIsDownLeavesRecordsPendingUntilDecode() throws {
-        let dir = TemporaryDirectory()
-        let db = dir.file("down.sqlite")
-        let cluster = try MockKafkaCluster(logger: quietLogger())
-        try cluster.createTopic("events", partitions: 2)
-        var registry = try SchemaRegistryServer(stateFile: dir.file("registry.json"))
+        let scenario = try MockScenario()
+        let db = scenario.file("down.sqlite")
+        try scenario.cluster.createTopic("events", partitions: 2)
+        var registry = try SchemaRegistryServer(stateFile: scenario.file("registry.json"))
         let url = registry.url
         let schema = #"{"type":"record","name":"Event","fields":[{"name":"n","type":"long"}]}"#
-        _ = try KafkaTool.produceSR("events", brokers: cluster.bootstrapServers, registry: url, format: .avro, schema: schema,
+        _ = try KafkaTool.produceSR("events", brokers: scenario.brokers, registry: url, format: .avro, schema: schema,
                                     records: (0..<6).map { #"{"key":"k\#($0)","value":{"n":\#($0)}}"# })
         registry.stop()
-        let down = try IngestPipeline(databasePath: db, options: options(cluster, "events", registry: url), logger: quietLogger()).run()
+        let down = try IngestPipeline(databasePath: db, options: options(scenario.cluster, "events", registry: url), logger: quietLogger()).run()
         #expect(down.storedTotal == 6)
         #expect(down.decoding.pending == 6 && down.decoding.decoded == 0)
         #expect(try decodedRows(db, "events").allSatisfy { $0.json == nil && $0.state == "pending" })
@@ -195,22 +193,21 @@ struct SchemaRegistryIngestTests {
     }
 
     @Test func storedSchemasDecodeWithoutTheRegistryAndFeedTheLatestTable() throws {
-        let dir = TemporaryDirectory()
-        let db = dir.file("offline.sqlite")
-        let cluster = try MockKafkaCluster(logger: quietLogger())
-        try cluster.createTopic("prices", partitions: 1)
+        let scenario = try MockScenario()
+        let db = scenario.file("offline.sqlite")
+        try scenario.cluster.createTopic("prices", partitions: 1)
         let registry = try SchemaRegistryServer()
         let url = registry.url
         let schema = #"{"type":"record","name":"Price","fields":[{"name":"cents","type":"long"}]}"#
-        _ = try KafkaTool.produceSR("prices", brokers: cluster.bootstrapServers, registry: url, format: .avro, schema: schema,
+        _ = try KafkaTool.produceSR("prices", brokers: scenario.brokers, registry: url, format: .avro, schema: schema,
                                     records: [#"{"key":"apple","value":{"cents":100}}"#])
-        _ = try IngestPipeline(databasePath: db, options: options(cluster, "prices", registry: url, keyed: ["prices": .latest]),
+        _ = try IngestPipeline(databasePath: db, options: options(scenario.cluster, "prices", registry: url, keyed: ["prices": .latest]),
                                logger: quietLogger()).run()
-        _ = try KafkaTool.produceSR("prices", brokers: cluster.bootstrapServers, registry: url, format: .avro, schema: schema,
+        _ = try KafkaTool.produceSR("prices", brokers: scenario.brokers, registry: url, format: .avro, schema: schema,
                                     records: [#"{"key":"apple","value":{"cents":120}}"#, #"{"key":"pear","value":{"cents":80}}"#])
         registry.stop()
         // The schema id is in the file: the registry being gone does not matter.
-        let again = try IngestPipeline(databasePath: db, options: options(cluster, "prices", registry: url), logger: quietLogger()).run()
+        let again = try IngestPipeline(databasePath: db, options: options(scenario.cluster, "prices", registry: url), logger: quietLogger()).run()
         #expect(again.decoding.decoded == 2 && again.decoding.pending == 0)
         let store = try SpoolStore.openForReading(path: db)
         defer { store.close() }

@@ -1,5 +1,6 @@
 import Foundation
 import KafkaReplay
+@_spi(MockCluster) import SpoolScenarioSupport
 import SpoolTestSupport
 import Synchronization
 import Testing
@@ -54,29 +55,6 @@ struct SecondBrokerTests {
                       topics: topics, batchSize: 50, follow: follow, pollTimeoutMs: 50)
     }
 
-    private func storedCount(_ path: String, _ topic: String) -> Int64 {
-        ((try? SpoolStore.openForReading(path: path).messageCounts()) ?? [:])[topic] ?? 0
-    }
-
-    /// Every produced record is stored once at its partition and offset with its key and value.
-    private func expectStoredExactly(_ path: String, topic: String, _ produced: [ProducedRecord],
-                                     sourceLocation: SourceLocation = #_sourceLocation) throws {
-        let store = try SpoolStore.openForReading(path: path)
-        defer { store.close() }
-        for partition in Set(produced.map(\.partition)).sorted() {
-            let want = produced.filter { $0.partition == partition }.sorted { $0.offset < $1.offset }
-            let got = try store.messages(topic: topic, partition: partition)
-            #expect(got.map(\.offset) == want.map(\.offset), "offsets of \(topic)[\(partition)]", sourceLocation: sourceLocation)
-            #expect(got.map { $0.key.map { String(decoding: $0, as: UTF8.self) } } == want.map(\.key),
-                    "keys of \(topic)[\(partition)]", sourceLocation: sourceLocation)
-            #expect(got.map { $0.value.map { String(decoding: $0, as: UTF8.self) } } == want.map(\.value),
-                    "values of \(topic)[\(partition)]", sourceLocation: sourceLocation)
-        }
-        #expect(try store.messageCounts()[topic] == Int64(produced.count), sourceLocation: sourceLocation)
-        let report = try store.verify()
-        #expect(report.isSound, "\(report.problems)", sourceLocation: sourceLocation)
-    }
-
     @Test func partitionsAddedDuringAFollowAreReadExactlyOnce() throws {
         let broker = try NoidaBroker()
         let dir = TemporaryDirectory()
@@ -86,7 +64,7 @@ struct SecondBrokerTests {
         let ingest = BackgroundIngest(path: db, options: options(broker, [.fromEarliest("grow")], follow: true))
         try waitUntil("the first 20 messages are stored", timeout: .seconds(60)) {
             if let failure = ingest.failure { throw failure }
-            return storedCount(db, "grow") == 20
+            return storedCount(db, topic: "grow") == 20
         }
         try KafkaTool.addPartitions("grow", total: 4, brokers: broker.bootstrap)
         let later = try KafkaTool.produce("grow", count: 100, brokers: broker.bootstrap, keyPrefix: "b-", valuePrefix: "second-")
@@ -94,11 +72,11 @@ struct SecondBrokerTests {
         produced += later
         try waitUntil("all 120 messages are stored, those of the new partitions included", timeout: .seconds(60)) {
             if let failure = ingest.failure { throw failure }
-            return storedCount(db, "grow") == 120
+            return storedCount(db, topic: "grow") == 120
         }
         let summary = try ingest.finish()
         #expect(summary.storedPerTopic == ["grow": 120])
-        try expectStoredExactly(db, topic: "grow", produced)
+        try expectExactlyOnce(db, topic: "grow", records: produced.map(ExpectedRecord.init))
         let store = try SpoolStore.openForReading(path: db)
         // The new partitions are in the partition state and recorded with the run, from offset 0.
         #expect(try store.storedPartitions().map(\.topicPartition.partition) == [0, 1, 2, 3])
@@ -110,7 +88,7 @@ struct SecondBrokerTests {
         produced += try KafkaTool.produce("grow", count: 40, brokers: broker.bootstrap, keyPrefix: "c-", valuePrefix: "third-")
         let resumed = try IngestPipeline(databasePath: db, options: options(broker, [.fromEarliest("grow")]), logger: quietLogger()).run()
         #expect(resumed.storedPerTopic == ["grow": 40])
-        try expectStoredExactly(db, topic: "grow", produced)
+        try expectExactlyOnce(db, topic: "grow", records: produced.map(ExpectedRecord.init))
     }
 
     @Test func partitionsAddedDuringAFollowGoToTheirShard() throws {
@@ -127,7 +105,7 @@ struct SecondBrokerTests {
         }
         func stored() throws -> Int64 {
             for ingest in ingests { if let failure = ingest.failure { throw failure } }
-            return paths.reduce(0) { $0 + storedCount($1, "grown") }
+            return paths.reduce(0) { $0 + storedCount($1, topic: "grown") }
         }
         try waitUntil("the first 20 messages are stored across the shards", timeout: .seconds(60)) { try stored() == 20 }
         try KafkaTool.addPartitions("grown", total: 5, brokers: broker.bootstrap)
@@ -165,7 +143,7 @@ struct SecondBrokerTests {
         // first offset although the topic's policy is "latest".
         let second = try IngestPipeline(databasePath: db, options: options(broker, [.fromLatest("later")]), logger: quietLogger()).run()
         #expect(second.storedPerTopic == ["later": 30])
-        try expectStoredExactly(db, topic: "later", produced)
+        try expectExactlyOnce(db, topic: "later", records: produced.map(ExpectedRecord.init))
     }
 
     @Test func transactionMarkersAreNotWorkLeftAndAbortedRecordsAreNotStored() throws {
@@ -188,7 +166,7 @@ struct SecondBrokerTests {
         #expect(topic.topic == "tx")
         #expect(topic.remaining == 0, "a finished topic has nothing to go, whatever markers follow its last record")
         #expect(topic.livePartitions == 2)
-        try expectStoredExactly(db, topic: "tx", committed)
+        try expectExactlyOnce(db, topic: "tx", records: committed.map(ExpectedRecord.init))
         // The markers do occupy offsets: the high watermark is past the last stored offset.
         let store = try SpoolStore.openForReading(path: db)
         for row in try store.storedPartitions() {

@@ -1,4 +1,5 @@
 @_spi(MockCluster) import KafkaReplay
+@_spi(MockCluster) import SpoolScenarioSupport
 import SpoolTestSupport
 import Testing
 @testable import SpoolIngest
@@ -19,8 +20,8 @@ struct ShardIngestTests {
         let cluster = try MockKafkaCluster(logger: quietLogger())
         try cluster.createTopic("big", partitions: 12)
         try cluster.createTopic("small", partitions: 5)
-        let big = try produce(cluster, topic: "big", partitions: 12, count: bigCount)
-        return (cluster, big, try produce(cluster, topic: "small", partitions: 5, count: smallCount))
+        let big = try MockScenario.produce(into: cluster, topic: "big", partitions: 12, indices: 0..<bigCount, valueSize: 0)
+        return (cluster, big, try MockScenario.produce(into: cluster, topic: "small", partitions: 5, indices: 0..<smallCount, valueSize: 0))
     }
 
     @Test func threeShardsTogetherHoldEveryRecordExactlyOnce() throws {
@@ -53,7 +54,7 @@ struct ShardIngestTests {
         _ = try IngestPipeline(databasePath: path, options: Self.options(cluster, shard: one), logger: quietLogger()).run()
         let before = try SpoolStore.openForReading(path: path).storedPartitions().map(\.topicPartition)
         // A later run without --shard keeps the recorded shard.
-        try produce(cluster, topic: "big", partitions: 12, count: 5, from: 5)
+        try MockScenario.produce(into: cluster, topic: "big", partitions: 12, indices: 5..<(5 + 5), valueSize: 0)
         _ = try IngestPipeline(databasePath: path, options: Self.options(cluster, shard: nil), logger: quietLogger()).run()
         #expect(try SpoolStore.openForReading(path: path).storedPartitions().map(\.topicPartition) == before)
         #expect(throws: IngestError.shardMismatch(path: path, recorded: one, asked: ShardSpec(index: 1, count: 4)!)) {
@@ -109,7 +110,7 @@ struct ShardIngestTests {
             #expect(got == want, "\(partition)")
         }
         // The merged file resumes as a whole capture without --shard.
-        try produce(cluster, topic: "small", partitions: 5, count: 10, from: 30)
+        try MockScenario.produce(into: cluster, topic: "small", partitions: 5, indices: 30..<(30 + 10), valueSize: 0)
         resumed.close()
         _ = try IngestPipeline(databasePath: dir.file("m.sqlite"), options: Self.options(cluster, shard: nil), logger: quietLogger()).run()
         #expect(try SpoolStore.openForReading(path: dir.file("m.sqlite")).messageCounts()["small"] == 5 * 40)
