@@ -3,7 +3,7 @@ import SpoolDecode
 import SpoolIngest
 import SpoolStore
 
-/// The exit codes of `spool`, documented in `--help` and README.
+/// The exit codes of `spool`, documented in `--help` and docs/cli.md (Exit codes).
 public enum ExitStatus: Int32, Sendable {
     /// Done.
     case success = 0
