@@ -2,12 +2,14 @@
 # Makes .build/test-venv: the Python environment that Spool's Kafka tests use, with
 # confluent-kafka (drives Tests/tools/kafka_tool.py) and its Schema Registry client with the
 # Avro and JSON Schema serializers (kafka_tool.py produce-sr), noida-db (a second, real
-# Kafka-protocol broker on loopback), and prometheus_client (Tests/tools/check_metrics.py parses
-# the --metrics-file output with it). Idempotent: a no-op when the stamp matches the pins.
+# Kafka-protocol broker on loopback), prometheus_client (Tests/tools/check_metrics.py parses
+# the --metrics-file output with it), and datasette (the Datasette recipe in docs/recipes.md is
+# run by a test exactly as written). Idempotent: a no-op when the stamp matches the pins.
 #   PYTHON=python3.11 scripts/test-venv.sh   picks the interpreter (default: python3)
 set -euo pipefail
 
 NOIDA_VERSION=0.2.3
+DATASETTE_VERSION=0.65.5
 # Everything that pip resolves for the extras is pinned too, so every machine gets the same set.
 REQUIREMENTS=(
     "confluent-kafka[avro,json,protobuf,schemaregistry]==2.16.1"
@@ -26,6 +28,14 @@ REQUIREMENTS=(
     protobuf==7.36.2 googleapis-common-protos==1.76.0 grpcio-tools==1.85.1 grpcio==1.85.3
     # the Prometheus text-format parser (no dependencies of its own)
     prometheus_client==0.21.1
+    # Datasette, for the docs/recipes.md recipe that browses a capture (Tests/SpoolCLITests/
+    # DatasetteRecipeTests.swift runs it); then what it pulls in beyond the pins above (anyio, certifi,
+    # h11, idna and typing_extensions are shared with them; pip comes with the venv; setuptools,
+    # which grpcio-tools needs too, was left to pip before and is pinned here at what it chose)
+    "datasette==$DATASETTE_VERSION" aiofiles==25.1.0 asgi-csrf==0.11 asgiref==3.13.0 click==8.5.1 click-default-group==1.2.4
+    flexcache==0.3 flexparser==0.4 httpx==0.29.0 httpcore==1.0.9 hupper==1.12.1 itsdangerous==2.2.0
+    janus==2.0.0 Jinja2==3.1.6 MarkupSafe==3.0.4 mergedeep==1.3.4 platformdirs==4.14.9 pluggy==1.7.0
+    python-multipart==0.0.34 PyYAML==6.0.4 uvicorn==0.55.0 setuptools==84.2.1
 )
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -77,6 +87,11 @@ for module in confluent_kafka.schema_registry.avro confluent_kafka.schema_regist
 done
 "$venv/bin/python" -c 'import prometheus_client.parser' \
     || die "prometheus_client is broken in $venv: 'import prometheus_client.parser' fails (its error is above)"
+datasette_version="$("$venv/bin/datasette" --version 2>/dev/null || true)"
+case "$datasette_version" in
+    *"version $DATASETTE_VERSION"*) ;;
+    *) die "datasette is missing or broken in $venv: '$venv/bin/datasette --version' printed '$datasette_version'" ;;
+esac
 noida_version="$("$venv/bin/noida-db" version 2>/dev/null || true)"
 case "$noida_version" in
     *"$NOIDA_VERSION"*) ;;

@@ -146,7 +146,7 @@ public final class NoidaBroker: @unchecked Sendable {
     }
 
     /// A port on 127.0.0.1 that nothing listens on right now (the kernel picks it).
-    static func freeLoopbackPort() throws -> Int {
+    public static func freeLoopbackPort() throws -> Int {
         let fd = socket(AF_INET, streamSocket, 0)
         guard fd >= 0 else { throw KafkaTestError("socket() failed picking a free port: errno \(errno)") }
         defer { close(fd) }
