@@ -3,6 +3,7 @@ import Foundation
 import FoundationNetworking
 #endif
 @_spi(MockCluster) import KafkaReplay
+@_spi(MockCluster) import SpoolScenarioSupport
 import SpoolTestSupport
 import Testing
 
@@ -120,10 +121,9 @@ struct DatasetteRecipeTests {
         #expect(commands.count == 2, "\(commands)")
 
         // A capture that a --follow ingest keeps writing.
-        let dir = TemporaryDirectory()
-        let cluster = try MockKafkaCluster(logger: quietLogger())
-        try cluster.createTopic("orders", partitions: 3)
-        try fill(cluster, topic: "orders", partitions: 3, perPartition: 500)
+        let scenario = try MockScenario()
+        let dir = scenario.directory, cluster = scenario.cluster
+        try scenario.topic("orders", partitions: 3, perPartition: 500)
         let ingest = try SpoolProcess.Running(["ingest", "--brokers", cluster.bootstrapServers, "--topic", "orders", "--db", "capture.sqlite",
                                                "--follow", "--quiet"], directory: dir.path)
         defer { if ingest.isRunning { ingest.signal(SIGKILL) } }
