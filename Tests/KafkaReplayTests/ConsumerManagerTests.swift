@@ -187,7 +187,10 @@ extension ConsumerManagerTests {
             messages.append(MockMessage(partition: 1, key: nil, value: bytes("b\(i)"), timestamp: 1 + Int64(i) * 10))
         }
         try cluster.produce(topic: "skew", messages)
-        let consumer = try ConsumerManager(config: cluster.clientConfig, topics: [.fromEarliest("skew")],
+        // Small fetches, so partition 1 cannot arrive whole (and be caught up) before partition 0
+        // runs ahead: the pause must then happen, whatever the machine's timing.
+        let config = cluster.clientConfig.merging(["max.partition.fetch.bytes": "1024"]) { $1 }
+        let consumer = try ConsumerManager(config: config, topics: [.fromEarliest("skew")],
                                            cutoffMs: .max, batchSize: 20, logger: testLogger())
         var released: [Message] = []
         var sawPause = false
