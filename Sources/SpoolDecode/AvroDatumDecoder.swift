@@ -33,16 +33,16 @@ struct AvroDatumDecoder {
             let byte = try readByte()
             guard byte <= 1 else { throw fail("boolean byte \(byte) is neither 0 nor 1") }
             out.append(contentsOf: (byte == 1 ? "true" : "false").utf8)
-        case .int: JSONText.appendRaw(String(try readInt()), to: &out)
-        case .long: JSONText.appendRaw(String(try readLong()), to: &out)
+        case .int: out.append(contentsOf: String(try readInt()).utf8)
+        case .long: out.append(contentsOf: String(try readLong()).utf8)
         case .float: AvroLogicalText.appendNumber(Float(bitPattern: try readFixedWidth(4).low32), to: &out)
         case .double: AvroLogicalText.appendNumber(Double(bitPattern: try readFixedWidth(8)), to: &out)
-        case .bytes: JSONText.appendBase64(try readSized(), to: &out)
+        case .bytes: JSONWriter.appendBase64(try readSized(), to: &out)
         case .string:
             let text = try readSized()
             guard UTF8Validation.isValid(text) else { throw fail("string is not valid UTF-8") }
-            JSONText.appendString(text, to: &out)
-        case .fixed(_, let size): JSONText.appendBase64(try take(size), to: &out)
+            JSONWriter.appendString(text, to: &out, escaping: .namedBackspaceAndFormFeed)
+        case .fixed(_, let size): JSONWriter.appendBase64(try take(size), to: &out)
         case .named(let definition): try decodeNamed(schema.named[definition], into: &out)
         case .record(_, let fields): try decodeRecord(fields, into: &out)
         case .enumeration(_, let symbols):
@@ -55,7 +55,7 @@ struct AvroDatumDecoder {
         case .map(let values): try decodeBlocks(into: &out, open: "{", close: "}") { (decoder: inout AvroDatumDecoder, out: inout [UInt8]) throws(AvroDecodeError) in
             let key = try decoder.readSized()
             guard UTF8Validation.isValid(key) else { throw decoder.fail("map key is not valid UTF-8") }
-            JSONText.appendString(key, to: &out)
+            JSONWriter.appendString(key, to: &out, escaping: .namedBackspaceAndFormFeed)
             out.append(UInt8(ascii: ":"))
             try decoder.decode(values, into: &out)
         }
@@ -146,7 +146,7 @@ struct AvroDatumDecoder {
             let months = raw.loadUnaligned(fromByteOffset: 0, as: UInt32.self).littleEndian
             let days = raw.loadUnaligned(fromByteOffset: 4, as: UInt32.self).littleEndian
             let millis = raw.loadUnaligned(fromByteOffset: 8, as: UInt32.self).littleEndian
-            JSONText.appendRaw("{\"months\":\(months),\"days\":\(days),\"milliseconds\":\(millis)}", to: &out)
+            out.append(contentsOf: "{\"months\":\(months),\"days\":\(days),\"milliseconds\":\(millis)}".utf8)
         }
     }
 

@@ -13,11 +13,11 @@ enum AvroLogicalText {
     /// Appends a floating-point value (`Float` or `Double`) as described above.
     static func appendNumber<F: BinaryFloatingPoint & CustomStringConvertible>(_ value: F, to out: inout [UInt8]) {
         if value.isNaN {
-            JSONText.appendRaw("\"NaN\"", to: &out)
+            out.append(contentsOf: "\"NaN\"".utf8)
         } else if value.isInfinite {
-            JSONText.appendRaw(value < 0 ? "\"-Infinity\"" : "\"Infinity\"", to: &out)
+            out.append(contentsOf: (value < 0 ? "\"-Infinity\"" : "\"Infinity\"").utf8)
         } else {
-            JSONText.appendRaw(value.description, to: &out)
+            out.append(contentsOf: value.description.utf8)
         }
     }
 

@@ -1,3 +1,5 @@
+import SpoolModel
+
 /// Compiles Avro schema JSON (Avro 1.11 specification) into an `AvroSchema`.
 ///
 /// Named types (records, enums, fixed) get full names from their namespace or the enclosing
@@ -133,7 +135,7 @@ public struct AvroSchemaParser {
             }
             guard seen.insert(name).inserted else { throw AvroSchemaError(reason: "record '\(fullName)' has field '\(name)' twice") }
             var key: [UInt8] = []
-            JSONText.appendString(name, to: &key)
+            JSONWriter.appendString(name, to: &key, escaping: .namedBackspaceAndFormFeed)
             key.append(UInt8(ascii: ":"))
             fields.append(AvroField(name: name, jsonKey: key, type: try parseNode(type, namespace: inner)))
         }
@@ -149,7 +151,7 @@ public struct AvroSchemaParser {
         for symbol in symbols {
             guard let text = symbol.stringValue else { throw AvroSchemaError(reason: "enum '\(fullName)' has a symbol that is not a string") }
             var bytes: [UInt8] = []
-            JSONText.appendString(text, to: &bytes)
+            JSONWriter.appendString(text, to: &bytes, escaping: .namedBackspaceAndFormFeed)
             encoded.append(bytes)
         }
         return complete(fullName, .enumeration(name: fullName, symbols: encoded))

@@ -1,5 +1,6 @@
 import Testing
 @testable import SpoolDecode
+import SpoolModel
 
 @Suite("Avro schema compilation")
 struct AvroSchemaParserTests {

@@ -1,5 +1,6 @@
 import Testing
 @testable import SpoolDecode
+import SpoolModel
 
 @Suite("Strict JSON parsing and JSONValue")
 struct JSONParserTests {

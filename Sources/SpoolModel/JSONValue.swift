@@ -18,8 +18,13 @@ public enum JSONValue: Sendable, Equatable {
 
     /// Parses UTF-8 JSON text; throws `JSONSyntaxError` naming the byte where it went wrong.
     public init(parsing text: String) throws(JSONSyntaxError) {
+        try self.init(parsing: text, strings: .document)
+    }
+
+    /// Parses UTF-8 JSON text whose strings follow `rules`.
+    package init(parsing text: String, strings rules: JSONParser.StringRules) throws(JSONSyntaxError) {
         let result = Array(text.utf8).withUnsafeBytes { bytes in
-            var parser = JSONParser(bytes, buildsValues: true)
+            var parser = JSONParser(bytes, buildsValues: true, strings: rules)
             return Result { () throws(JSONSyntaxError) -> JSONValue in try parser.parseDocument() }
         }
         self = try result.get()
@@ -61,7 +66,7 @@ public enum JSONValue: Sendable, Equatable {
         case .null: out.append(contentsOf: "null".utf8)
         case .bool(let flag): out.append(contentsOf: (flag ? "true" : "false").utf8)
         case .number(let text): out.append(contentsOf: text.utf8)
-        case .string(let text): JSONText.appendString(text, to: &out)
+        case .string(let text): JSONWriter.appendString(text, to: &out, escaping: .namedBackspaceAndFormFeed)
         case .array(let elements):
             out.append(UInt8(ascii: "["))
             for (index, element) in elements.enumerated() {
@@ -73,7 +78,7 @@ public enum JSONValue: Sendable, Equatable {
             out.append(UInt8(ascii: "{"))
             for (index, (name, value)) in members.enumerated() {
                 if index > 0 { out.append(UInt8(ascii: ",")) }
-                JSONText.appendString(name, to: &out)
+                JSONWriter.appendString(name, to: &out, escaping: .namedBackspaceAndFormFeed)
                 out.append(UInt8(ascii: ":"))
                 value.write(into: &out)
             }
@@ -81,6 +86,7 @@ public enum JSONValue: Sendable, Equatable {
         }
     }
 
+    /// Structural equality: numbers by their text, object members in order.
     public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
         switch (lhs, rhs) {
         case (.null, .null): true
@@ -92,15 +98,4 @@ public enum JSONValue: Sendable, Equatable {
         default: false
         }
     }
-}
-
-/// JSON that does not parse: what was wrong and at which byte.
-public struct JSONSyntaxError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// What was expected or found.
-    public var reason: String
-    /// The byte offset where parsing stopped.
-    public var offset: Int
-
-    /// A sentence for error messages.
-    public var description: String { "invalid JSON at byte \(offset): \(reason)" }
 }
