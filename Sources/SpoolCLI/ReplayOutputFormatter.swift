@@ -66,8 +66,7 @@ public struct ReplayOutputFormatter {
             }
             batch.withPayloads { payloads in
                 for row in rows {
-                    appendJSONLine(batch, payloads, row: row, topic: topics[Int(batch.topicIndexes[row])], decoded: decoded,
-                                   scratch: &scratch, to: &out)
+                    appendJSONLine(batch, payloads, row: row, topic: topics[Int(batch.topicIndexes[row])], decoded: decoded, to: &out)
                 }
             }
         case .csv:
@@ -84,7 +83,7 @@ public struct ReplayOutputFormatter {
     // MARK: jsonl
 
     private func appendJSONLine(_ batch: MessageBatch, _ payloads: MessageBatch.Payloads, row: Int, topic: [UInt8],
-                                decoded: DecodedColumns?, scratch: inout [UInt8], to out: inout [UInt8]) {
+                                decoded: DecodedColumns?, to out: inout [UInt8]) {
         Self.appendLiteral("{\"topic\":", to: &out)
         out += topic
         Self.appendLiteral(",\"partition\":", to: &out)
@@ -101,9 +100,8 @@ public struct ReplayOutputFormatter {
         if payloads.headerCount(at: row) == 0 {
             Self.appendLiteral("null", to: &out)
         } else {
-            scratch.removeAll(keepingCapacity: true)
-            HeadersJSON.encode(payloads, row: row, into: &scratch)
-            scratch.withUnsafeBytes { JSONText.appendEscapingControls($0, to: &out) }
+            // The stored column's JSON, strings escaped as `JSONText` escapes them.
+            HeadersJSON.encode(payloads, row: row, into: &out, escaping: .terminalControls)
         }
         if let decoded, decoded.states[row] == .decoded {
             decoded.withJSON(row: row) { key, value in

@@ -9,24 +9,26 @@ import SpoolModel
 /// name that is not such text (librdkafka hands names as C strings, so this does not happen with
 /// Kafka clients) is kept as `key_base64` the same way.
 package enum HeadersJSON {
-    /// Appends the JSON array of row `row`'s headers to `out` (the row has at least one).
-    package static func encode(_ payloads: MessageBatch.Payloads, row: Int, into out: inout [UInt8]) {
+    /// Appends the JSON array of row `row`'s headers to `out` (the row has at least one). Text
+    /// is escaped by `JSONWriter` with `escapes` added (none for the stored column).
+    package static func encode(_ payloads: MessageBatch.Payloads, row: Int, into out: inout [UInt8],
+                               escaping escapes: JSONWriter.Escapes = []) {
         out.append(UInt8(ascii: "["))
         for index in 0..<payloads.headerCount(at: row) {
             let header = payloads.header(index, at: row)
             if index > 0 { out.append(UInt8(ascii: ",")) }
             out.append(UInt8(ascii: "{"))
             if isText(header.name) {
-                appendField("key", header.name, base64: false, into: &out)
+                appendField("key", header.name, base64: false, escapes, into: &out)
             } else {
-                appendField("key_base64", header.name, base64: true, into: &out)
+                appendField("key_base64", header.name, base64: true, escapes, into: &out)
             }
             out.append(UInt8(ascii: ","))
             if let value = header.value {
                 if isText(value) {
-                    appendField("value", value, base64: false, into: &out)
+                    appendField("value", value, base64: false, escapes, into: &out)
                 } else {
-                    appendField("value_base64", value, base64: true, into: &out)
+                    appendField("value_base64", value, base64: true, escapes, into: &out)
                 }
             } else {
                 appendLiteral("\"value\":null", into: &out)
@@ -42,37 +44,19 @@ package enum HeadersJSON {
     }
 
     private static func appendField(_ name: StaticString, _ bytes: UnsafeRawBufferPointer, base64: Bool,
-                                    into out: inout [UInt8]) {
+                                    _ escapes: JSONWriter.Escapes, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         name.withUTF8Buffer { out.append(contentsOf: $0) }
-        out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":"), UInt8(ascii: "\"")])
-        if base64 {
-            Base64.encode(bytes, into: &out)
-        } else {
-            appendEscaped(bytes, into: &out)
-        }
         out.append(UInt8(ascii: "\""))
+        out.append(UInt8(ascii: ":"))
+        if base64 {
+            JSONWriter.appendBase64(bytes, to: &out)
+        } else {
+            JSONWriter.appendString(bytes, to: &out, escaping: escapes)
+        }
     }
 
     private static func appendLiteral(_ text: StaticString, into out: inout [UInt8]) {
         text.withUTF8Buffer { out.append(contentsOf: $0) }
-    }
-
-    /// JSON string escaping of UTF-8 text: quote, backslash and control characters.
-    private static func appendEscaped(_ bytes: UnsafeRawBufferPointer, into out: inout [UInt8]) {
-        let hex = Array("0123456789abcdef".utf8)
-        for byte in bytes {
-            switch byte {
-            case UInt8(ascii: "\""): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
-            case UInt8(ascii: "\\"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
-            case UInt8(ascii: "\n"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
-            case UInt8(ascii: "\r"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
-            case UInt8(ascii: "\t"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
-            case 0..<0x20:
-                out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
-                                        hex[Int(byte >> 4)], hex[Int(byte & 0xf)]])
-            default: out.append(byte)
-            }
-        }
     }
 }

@@ -80,7 +80,7 @@ extension SpoolStore {
         query.bind(2, Int64(partition))
         var rows: [Message] = []
         while try query.step() {
-            let headers = try query.text(6).map { try decodeHeaders($0, topic: topic, partition: partition, offset: query.int64(4)) } ?? []
+            let headers = try query.lentBlob(6).map { try decodeHeaders($0, topic: topic, partition: partition, offset: query.int64(4)) } ?? []
             rows.append(Message(key: query.blob(0), value: query.blob(1), topic: query.text(2) ?? "",
                                 partition: Int32(query.int64(3)), offset: query.int64(4), timestamp: query.int64(5),
                                 headers: headers))
@@ -88,37 +88,14 @@ extension SpoolStore {
         return rows
     }
 
-    /// The headers a `headers` JSON value holds, bytes rebuilt exactly (see `HeadersJSON`).
-    func decodeHeaders(_ json: String, topic: String, partition: Int32, offset: Int64) throws -> [MessageHeader] {
-        let entries = try connection.prepare("""
-            SELECT json_extract(value, '$.key'), json_extract(value, '$.key_base64'), json_type(value, '$.value'),
-                   json_extract(value, '$.value'), json_extract(value, '$.value_base64')
-            FROM json_each(?1) ORDER BY key
-            """)
-        entries.bind(1, json)
-        var headers: [MessageHeader] = []
-        func unreadable() -> StoreError {
-            .inconsistent(path: path, reason: "the headers of \(topic)[\(partition)] offset \(offset) are not Spool's header JSON; run spool verify")
+    /// The headers a `headers` JSON value holds, bytes rebuilt exactly (by `HeadersJSON.decode`,
+    /// as a replay or restore reads them).
+    func decodeHeaders(_ json: UnsafeRawBufferPointer, topic: String, partition: Int32, offset: Int64) throws -> [MessageHeader] {
+        var bytes: [UInt8] = []
+        var spans: [HeadersJSON.Span] = []
+        guard HeadersJSON.decode(json, into: &bytes, spans: &spans) else {
+            throw StoreError.inconsistent(path: path, reason: "the headers of \(topic)[\(partition)] offset \(offset) are not Spool's header JSON; run spool verify")
         }
-        while try entries.step() {
-            let name: String
-            if let text = entries.text(0) {
-                name = text
-            } else if let encoded = entries.text(1), let bytes = Base64.decode(encoded) {
-                name = String(decoding: bytes, as: UTF8.self)
-            } else {
-                throw unreadable()
-            }
-            let value: [UInt8]?
-            switch entries.text(2) {
-            case "text": value = entries.blob(3)
-            case "null": value = nil
-            default:
-                guard let encoded = entries.text(4), let bytes = Base64.decode(encoded) else { throw unreadable() }
-                value = bytes
-            }
-            headers.append(MessageHeader(name: name, value: value))
-        }
-        return headers
+        return spans.map { MessageHeader(name: String(decoding: bytes[$0.name], as: UTF8.self), value: $0.value.map { Array(bytes[$0]) }) }
     }
 }
