@@ -44,9 +44,10 @@ extension CaptureReader {
         let table = latest ? (store.usesLatestKeys ? "latest_values" : "latest") : "messages"
         let headers = latest || store.hasHeaders ? "coalesce(length(CAST(headers AS BLOB)), 0)" : "0"
         let query = try store.connection.prepare("""
-            SELECT partition, min(offset), count(*), min(CASE WHEN timestamp > 0 THEN timestamp END), max(CASE WHEN timestamp > 0 THEN timestamp END),
-                   max(coalesce(length(key), 0) + coalesce(length(value), 0) + \(headers)),
-                   sum(key IS NULL), sum(timestamp <= 0)
+            SELECT partition, min(offset) AS first_offset, count(*) AS selected,
+                   min(CASE WHEN timestamp > 0 THEN timestamp END) AS oldest, max(CASE WHEN timestamp > 0 THEN timestamp END) AS newest,
+                   max(coalesce(length(key), 0) + coalesce(length(value), 0) + \(headers)) AS largest_bytes,
+                   sum(key IS NULL) AS null_keys, sum(timestamp <= 0) AS untimed
             FROM \(table) WHERE topic = ?1 AND timestamp >= ?2 AND timestamp < ?3 GROUP BY partition
             """)
         query.bind(1, topic)
@@ -54,10 +55,11 @@ extension CaptureReader {
         query.bind(3, untilMs)
         var found: [Int32: PartitionSelection] = [:]
         while try query.step() {
-            let partition = Int32(query.int64(0))
-            found[partition] = PartitionSelection(partition: partition, firstOffset: query.int64(1), count: query.int64(2),
-                                                  oldestTimestamp: query.optionalInt64(3), newestTimestamp: query.optionalInt64(4),
-                                                  largestRecordBytes: query.int64(5), nullKeys: query.int64(6), untimed: query.int64(7))
+            let partition = Int32(query.int64("partition"))
+            found[partition] = PartitionSelection(partition: partition, firstOffset: query.int64("first_offset"), count: query.int64("selected"),
+                                                  oldestTimestamp: query.optionalInt64("oldest"), newestTimestamp: query.optionalInt64("newest"),
+                                                  largestRecordBytes: query.int64("largest_bytes"), nullKeys: query.int64("null_keys"),
+                                                  untimed: query.int64("untimed"))
         }
         // A window leaves earlier records out of min(offset); a restore starts at the first stored one.
         guard fromMs > Int64.min || untilMs < Int64.max else { return found }
@@ -100,9 +102,9 @@ extension CaptureReader {
         query.bind(3, start)
         query.bind(4, Int64(limit))
         var handed = 0
+        let columns = CapturedRow.Columns(query)
         while try query.step() {
-            try body(CapturedRow(offset: query.int64(0), timestamp: query.int64(1), key: query.lentBlob(2), value: query.lentBlob(3),
-                                 headersJSON: query.lentBlob(4)))
+            try body(columns.row(query))
             handed += 1
         }
         return handed

@@ -50,17 +50,17 @@ package final class CaptureReader {
             : "(SELECT min(m.offset) FROM messages m WHERE m.topic = s.topic AND m.partition = s.partition)"
         let query = try store.connection.prepare("""
             SELECT s.partition, s.next_offset,
-                   \(firstStoredOffset),
-                   (SELECT max(g.last_missing_offset) FROM gaps g WHERE g.topic = s.topic AND g.partition = s.partition)
+                   \(firstStoredOffset) AS first_stored_offset,
+                   (SELECT max(g.last_missing_offset) FROM gaps g WHERE g.topic = s.topic AND g.partition = s.partition) AS last_gap_offset
             FROM partition_state s WHERE s.topic = ?1
             """)
         query.bind(1, topic)
         var held: [Int32: ReplayRange] = [:]
         while try query.step() {
-            let next = query.int64(1)
-            var first = query.optionalInt64(2) ?? next
-            if let gapEnd = query.optionalInt64(3), gapEnd >= first { first = min(gapEnd + 1, next) }
-            held[Int32(query.int64(0))] = ReplayRange(start: first, end: next)
+            let next = query.int64("next_offset")
+            var first = query.optionalInt64("first_stored_offset") ?? next
+            if let gapEnd = query.optionalInt64("last_gap_offset"), gapEnd >= first { first = min(gapEnd + 1, next) }
+            held[Int32(query.int64("partition"))] = ReplayRange(start: first, end: next)
         }
         holdingsByTopic[topic] = held
         return held
@@ -74,7 +74,7 @@ package final class CaptureReader {
         defer { query.reset() }
         query.bind(7, timestampMs)
         guard try query.step() else { return nil }
-        return query.optionalInt64(0)
+        return query.optionalInt64("offset")
     }
 
     /// Hands `body` the rows of `partition` from offset `start` up to (not including) `end`,
@@ -83,15 +83,15 @@ package final class CaptureReader {
     /// `StoreError.inconsistent` naming the partition.
     package func withRows(of partition: TopicPartition, from start: Int64, before end: Int64, limit: Int,
                           _ body: (CapturedRow) throws -> Void) throws -> Int {
-        guard let query = try partitionQuery(&rows, columns: "timestamp, key, value, \(store.hasHeaders ? "headers" : "NULL")",
+        guard let query = try partitionQuery(&rows, columns: "timestamp, key, value, \(store.hasHeaders ? "headers" : "NULL AS headers")",
                                              of: partition, offsets: start..<max(start, end), limit: limit) else { return 0 }
         var handed = 0
         defer { query.reset() }
+        let columns = CapturedRow.Columns(query)
         while try query.step() {
-            let offset = query.int64(0)
-            if handed == 0 { try checkNotRetained(partition, reading: start, found: offset) }
-            try body(CapturedRow(offset: offset, timestamp: query.int64(1), key: query.lentBlob(2), value: query.lentBlob(3),
-                                 headersJSON: query.lentBlob(4)))
+            let row = columns.row(query)
+            if handed == 0 { try checkNotRetained(partition, reading: start, found: row.offset) }
+            try body(row)
             handed += 1
         }
         if handed == 0, start < end { try checkNotRetained(partition, reading: start, found: end) }
@@ -121,14 +121,15 @@ package final class CaptureReader {
                                                               offsets: first..<(last < Int64.max ? last + 1 : last),
                                                               condition: "(key_json IS NOT NULL OR value_json IS NOT NULL)") else { return }
         defer { query.reset() }
+        let (offset, keyJSON, valueJSON) = (query.column("offset"), query.column("key_json"), query.column("value_json"))
         while try query.step() {
-            try body(query.int64(0), query.lentBlob(1), query.lentBlob(2))
+            try body(query.int64(offset), query.lentBlob(keyJSON), query.lentBlob(valueJSON))
         }
     }
 
     /// Prepares (once, in `slot`) and binds the query of `partition`'s records with offsets in
-    /// `offsets` (and `condition`, if given), in offset order, at most `limit`: the offset,
-    /// then `columns`. Nil when the partition has no records. In the streams layout it reads a
+    /// `offsets` (and `condition`, if given), in offset order, at most `limit`: `offset`, then
+    /// `columns`. Nil when the partition has no records. In the streams layout it reads a
     /// row id range of `records`; in an earlier file, the `messages` table by its unique index.
     private func partitionQuery(_ slot: inout SQLiteStatement?, columns: String, of partition: TopicPartition,
                                 offsets: Range<Int64>, condition: String? = nil, limit: Int = Int.max) throws -> SQLiteStatement? {
@@ -142,7 +143,7 @@ package final class CaptureReader {
             range = offsets.clamped(to: storable)
         }
         let query = try store.connection.prepareOnce(&slot, store.usesStreamsLayout
-            ? "SELECT id - ?1, \(columns) FROM records WHERE id >= ?1 + ?2 AND id < ?1 + ?3\(also) ORDER BY id LIMIT ?4"
+            ? "SELECT id - ?1 AS offset, \(columns) FROM records WHERE id >= ?1 + ?2 AND id < ?1 + ?3\(also) ORDER BY id LIMIT ?4"
             : "SELECT offset, \(columns) FROM messages WHERE topic = ?5 AND partition = ?6 AND offset >= ?1 + ?2 AND offset < ?1 + ?3\(also) ORDER BY offset LIMIT ?4")
         query.reset()
         query.bind(1, base)
@@ -180,4 +181,22 @@ package struct CapturedRow {
     package var value: UnsafeRawBufferPointer?
     /// The `headers` column's JSON text (see `HeadersJSON`), nil when the record had none.
     package var headersJSON: UnsafeRawBufferPointer?
+
+    /// Where a row's columns (`offset`, `timestamp`, `key`, `value`, `headers`) are in a
+    /// statement's results, found by name once per statement rather than once per row.
+    struct Columns {
+        let offset, timestamp, key, value, headers: Int32
+
+        /// The columns of `query`.
+        init(_ query: SQLiteStatement) {
+            (offset, timestamp, key, value, headers) = (query.column("offset"), query.column("timestamp"), query.column("key"),
+                                                        query.column("value"), query.column("headers"))
+        }
+
+        /// The current row of `query`, its bytes lent until the next step.
+        func row(_ query: SQLiteStatement) -> CapturedRow {
+            CapturedRow(offset: query.int64(offset), timestamp: query.int64(timestamp), key: query.lentBlob(key),
+                        value: query.lentBlob(value), headersJSON: query.lentBlob(headers))
+        }
+    }
 }

@@ -58,26 +58,26 @@ struct CaptureVerifier {
               """
         let agreement = try connection.prepare("""
             WITH actual AS (\(actual))
-            SELECT coalesce(s.topic, a.topic), coalesce(s.partition, a.partition), s.stored_count, a.n, s.next_offset,
+            SELECT coalesce(s.topic, a.topic) AS topic, coalesce(s.partition, a.partition) AS partition, s.stored_count, a.n, s.next_offset,
                    a.last_offset, s.last_stored_timestamp,
-                   coalesce(a.last_timestamp, (SELECT timestamp FROM messages m WHERE m.topic = a.topic AND m.partition = a.partition AND m.offset = a.last_offset))
+                   coalesce(a.last_timestamp, (SELECT timestamp FROM messages m WHERE m.topic = a.topic AND m.partition = a.partition AND m.offset = a.last_offset)) AS last_timestamp
             FROM partition_state s FULL OUTER JOIN actual a ON a.topic = s.topic AND a.partition = s.partition
             """)
         while try agreement.step() {
-            let name = "\(agreement.text(0) ?? "")[\(agreement.int64(1))]"
-            guard let storedCount = agreement.optionalInt64(2), let nextOffset = agreement.optionalInt64(4) else {
+            let name = "\(agreement.text("topic") ?? "")[\(agreement.int64("partition"))]"
+            guard let storedCount = agreement.optionalInt64("stored_count"), let nextOffset = agreement.optionalInt64("next_offset") else {
                 problems.append("\(name) has stored messages but no partition state")
                 continue
             }
-            let actualCount = agreement.optionalInt64(3) ?? 0
+            let actualCount = agreement.optionalInt64("n") ?? 0
             if storedCount != actualCount {
                 problems.append("\(name): partition state counts \(storedCount) messages, the table holds \(actualCount)")
             }
-            if let lastOffset = agreement.optionalInt64(5) {
+            if let lastOffset = agreement.optionalInt64("last_offset") {
                 if nextOffset <= lastOffset {
                     problems.append("\(name): next offset \(nextOffset) is not after the last stored offset \(lastOffset); a resume would store it twice")
                 }
-                if agreement.optionalInt64(6) != agreement.optionalInt64(7) {
+                if agreement.optionalInt64("last_stored_timestamp") != agreement.optionalInt64("last_timestamp") {
                     problems.append("\(name): partition state's last stored timestamp differs from the last stored message's")
                 }
             }
@@ -147,7 +147,7 @@ struct CaptureVerifier {
             FROM partition_state p WHERE p.retained_from_offset IS NOT NULL AND stray IS NOT NULL
             """)
         while try below.step() {
-            problems.append("\(below.text(0) ?? "")[\(below.int64(1))] offset \(below.int64(3)) is still stored below offset \(below.int64(2)), where retention says it removed everything")
+            problems.append("\(below.text("topic") ?? "")[\(below.int64("partition"))] offset \(below.int64("stray")) is still stored below offset \(below.int64("retained_from_offset")), where retention says it removed everything")
         }
         return problems
     }
@@ -174,7 +174,7 @@ struct CaptureVerifier {
             FROM messages WHERE problem IS NOT NULL LIMIT 20
             """)
         while try rows.step() {
-            problems.append("\(rows.text(0) ?? "")[\(rows.int64(1))] offset \(rows.int64(2)) \(rows.text(3) ?? "")")
+            problems.append("\(rows.text("topic") ?? "")[\(rows.int64("partition"))] offset \(rows.int64("offset")) \(rows.text("problem") ?? "")")
         }
         let counts = try connection.prepare("""
             SELECT s.topic, s.decoded, (SELECT count(*) FROM messages m WHERE m.topic = s.topic AND m.decode_state = 'decoded') AS stored
@@ -182,7 +182,7 @@ struct CaptureVerifier {
                 AND (s.decoded < stored OR (s.decoded > stored AND \(store.hasRetention ? "NOT EXISTS (SELECT 1 FROM partition_state p WHERE p.topic = s.topic AND p.retained_deleted > 0)" : "1")))
             """)
         while try counts.step() {
-            problems.append("\(counts.text(0) ?? ""): decode_stats counts \(counts.int64(1)) decoded records, the log holds \(counts.int64(2))")
+            problems.append("\(counts.text("topic") ?? ""): decode_stats counts \(counts.int64("decoded")) decoded records, the log holds \(counts.int64("stored"))")
         }
         return problems
     }

@@ -87,62 +87,46 @@ public final class QueryRunner {
     private func run(_ sql: String, on db: OpaquePointer, columns: ([String]) throws -> Void,
                      row: ([QueryValue]) throws -> Void) throws {
         guardContext.denial = nil
-        var statement: OpaquePointer?
+        var prepared: OpaquePointer?
         var tailOffset = 0
         let rc = sql.withCString { start -> Int32 in
             var tail: UnsafePointer<CChar>?
-            let rc = sqlite3_prepare_v2(db, start, -1, &statement, &tail)
+            let rc = sqlite3_prepare_v2(db, start, -1, &prepared, &tail)
             if let tail { tailOffset = start.distance(to: tail) }
             return rc
         }
         if rc != SQLITE_OK {
-            sqlite3_finalize(statement)
+            sqlite3_finalize(prepared)
             if let denial = guardContext.denial { throw QueryError.refused(reason: denial) }
             throw QueryError.invalid(message: String(cString: sqlite3_errmsg(db)))
         }
-        guard let statement else { throw QueryError.invalid(message: "the SQL holds no statement") }
-        defer { sqlite3_finalize(statement) }
-        let rest = String(decoding: Array(sql.utf8).dropFirst(tailOffset), as: UTF8.self)
-        if !Self.isBlankOrComment(rest) { throw QueryError.multipleStatements }
-        if sqlite3_stmt_readonly(statement) == 0 {
-            throw QueryError.refused(reason: "the statement would change a database or a file")
-        }
-        let count = sqlite3_column_count(statement)
-        try columns((0..<count).map { String(cString: sqlite3_column_name(statement, $0)) })
-        guardContext.deadline = ContinuousClock.now.advanced(by: .milliseconds(Int64(timeLimitSeconds * 1000)))
-        defer { guardContext.deadline = nil }
-        while true {
-            let step = sqlite3_step(statement)
-            if step == SQLITE_DONE { return }
-            guard step == SQLITE_ROW else {
-                let message = String(cString: sqlite3_errmsg(db))
-                switch step & 0xff {
-                case SQLITE_INTERRUPT: throw QueryError.timeLimit(seconds: timeLimitSeconds)
-                case SQLITE_NOMEM, SQLITE_TOOBIG: throw QueryError.memoryLimit(message: message)
-                case SQLITE_AUTH: throw QueryError.refused(reason: guardContext.denial ?? message)
-                default: throw QueryError.invalid(message: message)
-                }
+        guard let prepared else { throw QueryError.invalid(message: "the SQL holds no statement") }
+        let statement = SQLiteStatement(prepared, connection: connection)
+        // Kept alive to the end: SQLite's error message is read after a failed step.
+        try withExtendedLifetime(statement) {
+            let rest = String(decoding: Array(sql.utf8).dropFirst(tailOffset), as: UTF8.self)
+            if !Self.isBlankOrComment(rest) { throw QueryError.multipleStatements }
+            if !statement.isReadOnly {
+                throw QueryError.refused(reason: "the statement would change a database or a file")
             }
-            var values: [QueryValue] = []
-            values.reserveCapacity(Int(count))
-            for column in 0..<count {
-                switch sqlite3_column_type(statement, column) {
-                case SQLITE_INTEGER: values.append(.integer(sqlite3_column_int64(statement, column)))
-                case SQLITE_FLOAT: values.append(.real(sqlite3_column_double(statement, column)))
-                case SQLITE_TEXT:
-                    let bytes = Int(sqlite3_column_bytes(statement, column))
-                    let text = sqlite3_column_text(statement, column).map {
-                        String(decoding: UnsafeBufferPointer(start: $0, count: bytes), as: UTF8.self)
-                    } ?? ""
-                    values.append(.text(text))
-                case SQLITE_BLOB:
-                    let bytes = Int(sqlite3_column_bytes(statement, column))
-                    let blob = sqlite3_column_blob(statement, column)
-                    values.append(.blob(blob.map { Array(UnsafeRawBufferPointer(start: $0, count: bytes)) } ?? []))
-                default: values.append(.null)
+            let count = statement.columnCount
+            try columns((0..<count).map(statement.columnName))
+            guardContext.deadline = ContinuousClock.now.advanced(by: .milliseconds(Int64(timeLimitSeconds * 1000)))
+            defer { guardContext.deadline = nil }
+            while true {
+                let step = statement.stepCode()
+                if step == SQLITE_DONE { return }
+                guard step == SQLITE_ROW else {
+                    let message = String(cString: sqlite3_errmsg(db))
+                    switch step & 0xff {
+                    case SQLITE_INTERRUPT: throw QueryError.timeLimit(seconds: timeLimitSeconds)
+                    case SQLITE_NOMEM, SQLITE_TOOBIG: throw QueryError.memoryLimit(message: message)
+                    case SQLITE_AUTH: throw QueryError.refused(reason: guardContext.denial ?? message)
+                    default: throw QueryError.invalid(message: message)
+                    }
                 }
+                try row((0..<count).map(statement.value))
             }
-            try row(values)
         }
     }
 

@@ -2,10 +2,16 @@ internal import CSQLite
 
 /// Owns one prepared statement; finalized in `deinit`. Not `Sendable`.
 ///
+/// Columns are read by index; `column(_:)` finds a result column's index by name once, so a
+/// long SELECT, or one built far from where its rows are read, is read by name and a reordered
+/// column list cannot shift the reads silently.
+///
 /// Related SQLite documentation: https://www.sqlite.org/c3ref/stmt.html
 final class SQLiteStatement {
     private let statement: OpaquePointer
     private unowned let connection: SQLiteConnection
+    /// Result column indexes by name, filled on first use; -1 marks a name used twice.
+    private var columnIndexes: [String: Int32]?
 
     init(_ statement: OpaquePointer, connection: SQLiteConnection) {
         self.statement = statement
@@ -77,10 +83,37 @@ final class SQLiteStatement {
         }
     }
 
+    /// Runs one step and returns SQLite's result code, for a caller that maps the codes itself
+    /// (`QueryRunner`); `step` throws the store's errors instead.
+    func stepCode() -> Int32 { sqlite3_step(statement) }
+
+    /// Whether SQLite judges the statement read-only.
+    var isReadOnly: Bool { sqlite3_stmt_readonly(statement) != 0 }
+
     /// Runs the statement to completion, then resets it.
     func run() throws {
         defer { reset() }
         while try step() {}
+    }
+
+    /// The index of the result column called `name` (its `AS` name, else the column's own), for
+    /// the reads below; names are looked up once per statement. A name the statement does not
+    /// have, or has twice, is a programming error and traps naming it (reading the wrong index
+    /// would go on with NULL or another column's value).
+    func column(_ name: String) -> Int32 {
+        if columnIndexes == nil {
+            var indexes: [String: Int32] = [:]
+            for index in 0..<columnCount {
+                let name = columnName(index)
+                indexes[name] = indexes[name] == nil ? index : -1
+            }
+            columnIndexes = indexes
+        }
+        guard let index = columnIndexes?[name], index >= 0 else {
+            let sql = sqlite3_sql(statement).map { String(cString: $0) } ?? "?"
+            preconditionFailure("result column '\(name)' is \(columnIndexes?[name] == nil ? "missing" : "ambiguous") in: \(sql)")
+        }
+        return index
     }
 
     /// Number of result columns.
@@ -111,6 +144,17 @@ final class SQLiteStatement {
         return Array(UnsafeRawBufferPointer(start: raw, count: count))
     }
 
+    /// Column `index` as SQLite stores it in the current row.
+    func value(_ index: Int32) -> QueryValue {
+        switch columnType(index) {
+        case SQLITE_INTEGER: .integer(int64(index))
+        case SQLITE_FLOAT: .real(double(index))
+        case SQLITE_TEXT: .text(text(index) ?? "")
+        case SQLITE_BLOB: .blob(blob(index) ?? [])
+        default: .null
+        }
+    }
+
     /// Column `index`'s bytes as SQLite holds them, or nil for NULL (an empty BLOB is an empty
     /// buffer). Valid only until the next `step`, `reset` or finalize: read them at once.
     func lentBlob(_ index: Int32) -> UnsafeRawBufferPointer? {
@@ -119,4 +163,17 @@ final class SQLiteStatement {
         guard count > 0, let raw = sqlite3_column_blob(statement, index) else { return UnsafeRawBufferPointer(start: nil, count: 0) }
         return UnsafeRawBufferPointer(start: raw, count: count)
     }
+
+    // MARK: by name
+
+    /// Whether column `name` is NULL in the current row.
+    func isNull(_ name: String) -> Bool { isNull(column(name)) }
+    /// Column `name` as an integer.
+    func int64(_ name: String) -> Int64 { int64(column(name)) }
+    /// Column `name` as an integer, or nil for NULL.
+    func optionalInt64(_ name: String) -> Int64? { optionalInt64(column(name)) }
+    /// Column `name` as text, or nil for NULL.
+    func text(_ name: String) -> String? { text(column(name)) }
+    /// Column `name` as bytes, or nil for NULL.
+    func blob(_ name: String) -> [UInt8]? { blob(column(name)) }
 }

@@ -60,7 +60,7 @@ extension SpoolStore {
             FROM schema_guids WHERE ?1 IS NULL OR registry = ?1
             """ : ""
         let query = try connection.prepare("""
-            SELECT registry, id, type, schema, "references", fetched_at, \(hasSerializedSchemas ? "serialized" : "NULL"), NULL
+            SELECT registry, id, type, schema, "references", fetched_at, \(hasSerializedSchemas ? "serialized" : "NULL AS serialized"), NULL AS guid
             FROM schemas WHERE ?1 IS NULL OR registry = ?1
             \(byGUID)
             ORDER BY 8 NULLS FIRST, 1, 2
@@ -68,9 +68,10 @@ extension SpoolStore {
         query.bind(1, registry)
         var schemas: [StoredSchema] = []
         while try query.step() {
-            schemas.append(StoredSchema(registry: query.text(0) ?? "", id: Int32(truncatingIfNeeded: query.int64(1)), type: query.text(2) ?? "",
-                                        text: query.text(3) ?? "", referencesJSON: query.text(4), fetchedAt: query.int64(5),
-                                        serialized: query.text(6), guid: query.text(7)))
+            schemas.append(StoredSchema(registry: query.text("registry") ?? "", id: Int32(truncatingIfNeeded: query.int64("id")),
+                                        type: query.text("type") ?? "", text: query.text("schema") ?? "",
+                                        referencesJSON: query.text("references"), fetchedAt: query.int64("fetched_at"),
+                                        serialized: query.text("serialized"), guid: query.text("guid")))
         }
         return schemas
     }
@@ -89,14 +90,14 @@ extension SpoolStore {
                 SELECT l.topic, count(*) FROM \(usesLatestKeys ? "latest_values" : "latest") l JOIN keyed_topics k ON k.topic = l.topic AND k.mode = 'latest_only'
                 WHERE l.decode_state = 'pending' GROUP BY l.topic
             ), topics AS (SELECT topic FROM decode_stats UNION SELECT topic FROM pending)
-            SELECT t.topic, coalesce(s.decoded, 0), (SELECT coalesce(sum(n), 0) FROM pending p WHERE p.topic = t.topic),
-                   coalesce(s.failed, 0), s.first_error
+            SELECT t.topic, coalesce(s.decoded, 0) AS decoded, (SELECT coalesce(sum(n), 0) FROM pending p WHERE p.topic = t.topic) AS pending,
+                   coalesce(s.failed, 0) AS failed, s.first_error
             FROM topics t LEFT JOIN decode_stats s ON s.topic = t.topic ORDER BY t.topic
             """)
         var result: [DecodeStatus] = []
         while try query.step() {
-            result.append(DecodeStatus(topic: query.text(0) ?? "", decoded: query.int64(1), pending: query.int64(2),
-                                       failed: query.int64(3), firstError: query.text(4)))
+            result.append(DecodeStatus(topic: query.text("topic") ?? "", decoded: query.int64("decoded"), pending: query.int64("pending"),
+                                       failed: query.int64("failed"), firstError: query.text("first_error")))
         }
         return result
     }
@@ -123,17 +124,18 @@ extension SpoolStore {
         // its text, or its base64 for a value that is not text.
         let headerColumns = headerNames.indices.map { index in
             let first = "FROM json_each(headers) AS h WHERE h.value ->> 'key' = ?\(index + 3) ORDER BY h.key LIMIT 1"
-            return ", (SELECT h.value ->> 'value' \(first)), (SELECT h.value ->> 'value_base64' \(first))"
+            return ", (SELECT h.value ->> 'value' \(first)) AS header_\(index)_text, (SELECT h.value ->> 'value_base64' \(first)) AS header_\(index)_base64"
         }.joined()
-        let headerSelection = hasHeaders ? headerColumns : headerNames.map { _ in ", NULL, NULL" }.joined()
+        let headerSelection = hasHeaders
+            ? headerColumns : headerNames.indices.map { ", NULL AS header_\($0)_text, NULL AS header_\($0)_base64" }.joined()
         let sql = table == "messages" && usesStreamsLayout
             ? """
-              SELECT r.id, s.topic, s.partition, r.id - (s.id << \(StreamDirectory.offsetBits)), key, value\(headerSelection)
+              SELECT r.id AS row_id, s.topic, s.partition, r.id - (s.id << \(StreamDirectory.offsetBits)) AS offset, key, value\(headerSelection)
               FROM records r INDEXED BY records_decode_pending JOIN streams s ON s.id = r.id >> \(StreamDirectory.offsetBits)
               WHERE r.decode_state = 'pending' AND r.id > ?1 ORDER BY r.id LIMIT ?2
               """
             : """
-              SELECT rowid, topic, partition, offset, key, value\(headerSelection)
+              SELECT rowid AS row_id, topic, partition, offset, key, value\(headerSelection)
               FROM \(table) INDEXED BY \(table)_decode_pending
               WHERE decode_state = 'pending' AND rowid > ?1 \(onlyLatestOnly) ORDER BY rowid LIMIT ?2
               """
@@ -142,14 +144,17 @@ extension SpoolStore {
         query.bind(2, Int64(limit))
         for (index, name) in headerNames.enumerated() where hasHeaders { query.bind(Int32(index + 3), name) }
         var records: [PendingRecord] = []
+        let (rowID, topic, partition, offset, key, value) = (query.column("row_id"), query.column("topic"), query.column("partition"),
+                                                             query.column("offset"), query.column("key"), query.column("value"))
+        let headerReads = headerNames.indices.map { (text: query.column("header_\($0)_text"), base64: query.column("header_\($0)_base64")) }
         while try query.step() {
-            let headerValues: [[UInt8]?] = headerNames.indices.map { index in
-                if let text = query.text(Int32(6 + 2 * index)) { return Array(text.utf8) }
-                return query.text(Int32(7 + 2 * index)).flatMap { Base64.decode($0) }
+            let headerValues: [[UInt8]?] = headerReads.map { columns in
+                if let text = query.text(columns.text) { return Array(text.utf8) }
+                return query.text(columns.base64).flatMap { Base64.decode($0) }
             }
-            records.append(PendingRecord(cursor: .init(inLatest: table != "messages", rowID: query.int64(0)), topic: query.text(1) ?? "",
-                                         partition: Int32(truncatingIfNeeded: query.int64(2)), offset: query.int64(3),
-                                         key: query.blob(4), value: query.blob(5), headerValues: headerValues))
+            records.append(PendingRecord(cursor: .init(inLatest: table != "messages", rowID: query.int64(rowID)), topic: query.text(topic) ?? "",
+                                         partition: Int32(truncatingIfNeeded: query.int64(partition)), offset: query.int64(offset),
+                                         key: query.blob(key), value: query.blob(value), headerValues: headerValues))
         }
         return records
     }

@@ -20,18 +20,19 @@ extension SpoolStore {
     public func keyedTopics() throws -> [KeyedTopic] {
         guard hasKeyedTables else { return [] }
         let query = try connection.prepare("""
-            SELECT k.topic, k.mode, k.log_complete, (SELECT count(*) FROM latest l WHERE l.topic = k.topic),
+            SELECT k.topic, k.mode, k.log_complete, (SELECT count(*) FROM latest l WHERE l.topic = k.topic) AS keys,
                    k.tombstones_applied, k.null_keys_skipped,
                    (SELECT group_concat(partition) FROM (SELECT DISTINCT partition FROM gaps g
-                        WHERE g.topic = k.topic AND g.accepted = 1 ORDER BY partition))
+                        WHERE g.topic = k.topic AND g.accepted = 1 ORDER BY partition)) AS stale_partitions
             FROM keyed_topics k ORDER BY k.topic
             """)
         var topics: [KeyedTopic] = []
         while try query.step() {
-            let stale = (query.text(6) ?? "").split(separator: ",").compactMap { Int32($0) }
-            topics.append(KeyedTopic(topic: query.text(0) ?? "", mode: KeyedMode(rawValue: query.text(1) ?? "") ?? .latest,
-                                     logComplete: query.int64(2) != 0, keys: query.int64(3), tombstonesApplied: query.int64(4),
-                                     nullKeysSkipped: query.int64(5), stalePartitions: stale))
+            let stale = (query.text("stale_partitions") ?? "").split(separator: ",").compactMap { Int32($0) }
+            topics.append(KeyedTopic(topic: query.text("topic") ?? "", mode: KeyedMode(rawValue: query.text("mode") ?? "") ?? .latest,
+                                     logComplete: query.int64("log_complete") != 0, keys: query.int64("keys"),
+                                     tombstonesApplied: query.int64("tombstones_applied"), nullKeysSkipped: query.int64("null_keys_skipped"),
+                                     stalePartitions: stale))
         }
         return topics
     }

@@ -83,8 +83,9 @@ extension SpoolStore {
         let query = try connection.prepare("SELECT shard_index, shard_count, shard_recorded_at, cluster_id, path FROM merge_source ORDER BY shard_index")
         var records: [MergeSourceRecord] = []
         while try query.step() {
-            guard let spec = ShardSpec(index: Int(query.int64(0)), count: Int(query.int64(1))) else { continue }
-            records.append(MergeSourceRecord(spec: spec, recordedAt: query.int64(2), clusterID: query.text(3), path: query.text(4) ?? ""))
+            guard let spec = ShardSpec(index: Int(query.int64("shard_index")), count: Int(query.int64("shard_count"))) else { continue }
+            records.append(MergeSourceRecord(spec: spec, recordedAt: query.int64("shard_recorded_at"), clusterID: query.text("cluster_id"),
+                                             path: query.text("path") ?? ""))
         }
         return records
     }

@@ -11,22 +11,23 @@ extension SpoolStore {
         let query = try connection.prepare("""
             SELECT topic, partition, replay_start_offset, replay_end_offset, consumed_offset, released_offset,
                    last_consumed_timestamp, is_live, is_paused, next_offset, stored_count, last_stored_timestamp, updated_at,
-                   \(hasHeaders ? "headers_from_offset" : "NULL"),
-                   \(hasRetention ? "retained_from_offset, retained_deleted" : "NULL, 0")
+                   \(hasHeaders ? "headers_from_offset" : "NULL AS headers_from_offset"),
+                   \(hasRetention ? "retained_from_offset, retained_deleted" : "NULL AS retained_from_offset, 0 AS retained_deleted")
             FROM partition_state ORDER BY topic, partition
             """)
         var rows: [StoredPartition] = []
         while try query.step() {
             let checkpoint = PartitionState(
-                topicPartition: TopicPartition(topic: query.text(0) ?? "", partition: Int32(query.int64(1))),
-                range: ReplayRange(start: query.int64(2), end: query.int64(3)),
-                consumedOffset: query.int64(4), releasedOffset: query.int64(5),
-                lastConsumedTimestamp: query.optionalInt64(6), isLive: query.int64(7) != 0, isPaused: query.int64(8) != 0)
-            var row = StoredPartition(checkpoint: checkpoint, nextOffset: query.int64(9), storedCount: query.int64(10),
-                                      lastStoredTimestamp: query.optionalInt64(11), updatedAt: query.int64(12),
-                                      headersFromOffset: query.optionalInt64(13))
-            row.retainedFromOffset = query.optionalInt64(14)
-            row.retainedDeleted = query.int64(15)
+                topicPartition: TopicPartition(topic: query.text("topic") ?? "", partition: Int32(query.int64("partition"))),
+                range: ReplayRange(start: query.int64("replay_start_offset"), end: query.int64("replay_end_offset")),
+                consumedOffset: query.int64("consumed_offset"), releasedOffset: query.int64("released_offset"),
+                lastConsumedTimestamp: query.optionalInt64("last_consumed_timestamp"), isLive: query.int64("is_live") != 0,
+                isPaused: query.int64("is_paused") != 0)
+            var row = StoredPartition(checkpoint: checkpoint, nextOffset: query.int64("next_offset"), storedCount: query.int64("stored_count"),
+                                      lastStoredTimestamp: query.optionalInt64("last_stored_timestamp"), updatedAt: query.int64("updated_at"),
+                                      headersFromOffset: query.optionalInt64("headers_from_offset"))
+            row.retainedFromOffset = query.optionalInt64("retained_from_offset")
+            row.retainedDeleted = query.int64("retained_deleted")
             rows.append(row)
         }
         return rows
@@ -55,9 +56,9 @@ extension SpoolStore {
             """)
         var rows: [GapRecord] = []
         while try query.step() {
-            rows.append(GapRecord(topic: query.text(0) ?? "", partition: Int32(query.int64(1)),
-                                  firstMissingOffset: query.int64(2), lastMissingOffset: query.int64(3),
-                                  detectedAt: query.int64(4), accepted: query.int64(5) != 0))
+            rows.append(GapRecord(topic: query.text("topic") ?? "", partition: Int32(query.int64("partition")),
+                                  firstMissingOffset: query.int64("first_missing_offset"), lastMissingOffset: query.int64("last_missing_offset"),
+                                  detectedAt: query.int64("detected_at"), accepted: query.int64("accepted") != 0))
         }
         return rows
     }
@@ -73,16 +74,18 @@ extension SpoolStore {
     /// The stored messages of one partition in offset order (for tests and audits).
     public func messages(topic: String, partition: Int32) throws -> [Message] {
         let query = try connection.prepare("""
-            SELECT key, value, topic, partition, offset, timestamp, \(hasHeaders ? "headers" : "NULL") FROM messages
+            SELECT key, value, topic, partition, offset, timestamp, \(hasHeaders ? "headers" : "NULL AS headers") FROM messages
             WHERE topic = ? AND partition = ? ORDER BY offset
             """)
         query.bind(1, topic)
         query.bind(2, Int64(partition))
         var rows: [Message] = []
+        let columns = CapturedRow.Columns(query)
         while try query.step() {
-            let headers = try query.lentBlob(6).map { try decodeHeaders($0, topic: topic, partition: partition, offset: query.int64(4)) } ?? []
-            rows.append(Message(key: query.blob(0), value: query.blob(1), topic: query.text(2) ?? "",
-                                partition: Int32(query.int64(3)), offset: query.int64(4), timestamp: query.int64(5),
+            let row = columns.row(query)
+            let headers = try row.headersJSON.map { try decodeHeaders($0, topic: topic, partition: partition, offset: row.offset) } ?? []
+            rows.append(Message(key: row.key.map { Array($0) }, value: row.value.map { Array($0) }, topic: query.text("topic") ?? "",
+                                partition: Int32(query.int64("partition")), offset: row.offset, timestamp: row.timestamp,
                                 headers: headers))
         }
         return rows

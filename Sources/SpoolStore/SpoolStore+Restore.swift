@@ -39,9 +39,10 @@ extension SpoolStore {
             """)
         var rows: [RestoreProgress] = []
         while try query.step() {
-            rows.append(RestoreProgress(restoreID: query.text(0) ?? "", sourceTopic: query.text(1) ?? "", targetTopic: query.text(2) ?? "",
-                                        targetClusterID: query.text(3), partition: Int32(query.int64(4)), nextOffset: query.int64(5),
-                                        restored: query.int64(6), selected: query.int64(7), updatedAt: query.int64(8)))
+            rows.append(RestoreProgress(restoreID: query.text("restore_id") ?? "", sourceTopic: query.text("source_topic") ?? "",
+                                        targetTopic: query.text("target_topic") ?? "", targetClusterID: query.text("target_cluster_id"),
+                                        partition: Int32(query.int64("partition")), nextOffset: query.int64("next_offset"),
+                                        restored: query.int64("restored"), selected: query.int64("selected"), updatedAt: query.int64("updated_at")))
         }
         return rows
     }

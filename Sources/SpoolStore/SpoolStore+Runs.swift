@@ -65,10 +65,10 @@ extension SpoolStore {
     public func latestRun() throws -> SavedRun? {
         let query = try connection.prepare("SELECT id, started_at, cluster_id, cutoff, bounded, status, finished_at FROM runs ORDER BY id DESC LIMIT 1")
         guard try query.step() else { return nil }
-        let id = query.int64(0)
-        var run = SavedRun(id: id, startedAt: query.int64(1), clusterID: query.text(2), cutoff: query.int64(3),
-                           bounded: query.int64(4) != 0, status: RunStatus(rawValue: query.text(5) ?? "") ?? .failed,
-                           finishedAt: query.optionalInt64(6), topics: [], ranges: [:])
+        let id = query.int64("id")
+        var run = SavedRun(id: id, startedAt: query.int64("started_at"), clusterID: query.text("cluster_id"), cutoff: query.int64("cutoff"),
+                           bounded: query.int64("bounded") != 0, status: RunStatus(rawValue: query.text("status") ?? "") ?? .failed,
+                           finishedAt: query.optionalInt64("finished_at"), topics: [], ranges: [:])
         let topics = try connection.prepare("SELECT topic, policy FROM run_topics WHERE run_id = ? ORDER BY topic")
         topics.bind(1, id)
         while try topics.step() {
