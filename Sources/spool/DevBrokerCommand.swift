@@ -39,13 +39,15 @@ struct DevBrokerCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("demo: realistic JSON events; bench: the benchmark's 16-byte keys and 100-byte values.", valueName: "demo|bench"))
     var shape: SampleData.Shape = .demo
 
-    @Option(name: .long, help: ArgumentHelp("Compress the sample data in the broker (none, gzip, snappy, lz4, zstd).", valueName: "codec"))
-    var compression: String = "none"
+    @Option(name: .long, help: ArgumentHelp("Compress the sample data in the broker.", valueName: "codec"))
+    var compression: Compression = .none
+
+    /// The codecs `--compression` offers (librdkafka's `compression.codec` values).
+    enum Compression: String, CaseIterable, ExpressibleByArgument {
+        case none, gzip, snappy, lz4, zstd
+    }
 
     func validate() throws {
-        if !["none", "gzip", "snappy", "lz4", "zstd"].contains(compression) {
-            throw ValidationError("--compression must be none, gzip, snappy, lz4 or zstd (got '\(compression)')")
-        }
         if brokers < 1 { throw ValidationError("--brokers must be at least 1 (got \(brokers))") }
         if messages < 0 { throw ValidationError("--messages must not be negative (got \(messages))") }
         for spec in topic + emptyTopic { _ = try parse(spec) }
@@ -69,7 +71,7 @@ struct DevBrokerCommand: ParsableCommand {
         }
         let logger = makeLogger(label: "spool.dev-broker", verbose: false, quiet: true)
         let cluster = try MockKafkaCluster(brokers: brokers, logger: logger)
-        cluster.producerProperties["compression.codec"] = compression
+        cluster.producerProperties["compression.codec"] = compression.rawValue
         let now = WallClock.nowMs()
         for spec in topic {
             let (name, partitions) = try parse(spec)

@@ -8,6 +8,30 @@ import SpoolStore
 import Glibc
 #endif
 
+extension Durability: ExpressibleByArgument {}
+
+extension CutoffChoice: ExpressibleByArgument {
+    /// `now`, ISO-8601 or epoch milliseconds (`--cutoff`); nil for anything else, which
+    /// ArgumentParser reports naming the option.
+    public init?(argument: String) {
+        if argument == "now" {
+            self = .now
+        } else if let ms = TimeText.parseInstant(argument, nowMs: 0) {
+            self = .at(ms)
+        } else {
+            return nil
+        }
+    }
+
+    /// How a default is shown in --help.
+    public var defaultValueDescription: String {
+        switch self {
+        case .now: "now"
+        case .at(let ms): String(ms)
+        }
+    }
+}
+
 /// `spool ingest`: capture topics into a database until live (or forever with --follow).
 struct IngestCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -45,8 +69,8 @@ struct IngestCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The SQLite database file (created if missing).", valueName: "file"))
     var db: String
 
-    @Option(name: .long, help: ArgumentHelp("The boundary between replay and live: now, ISO-8601 or epoch ms.", valueName: "time"))
-    var cutoff: String = "now"
+    @Option(name: .long, help: ArgumentHelp("The boundary between replay and live: now, ISO-8601 (e.g. 2026-11-01T00:00:00Z) or epoch ms.", valueName: "time"))
+    var cutoff: CutoffChoice = .now
 
     @Option(name: .long, help: ArgumentHelp("Bounded backfill to TIME: store only messages before it.", valueName: "time"))
     var until: String?
@@ -55,7 +79,7 @@ struct IngestCommand: ParsableCommand {
     var batchSize: Int = 10_000
 
     @Option(name: .long, help: ArgumentHelp("normal: a power loss may roll back the last batches (read again on resume); full: fsync every commit.", valueName: "normal|full"))
-    var durability: String = "normal"
+    var durability: Durability = .normal
 
     @Option(name: .long, help: ArgumentHelp("Also keep TOPIC's latest value per key in the table latest (a tombstone deletes the key; repeatable). Recorded in the database.", valueName: "topic"))
     var latest: [String] = []
@@ -102,7 +126,6 @@ struct IngestCommand: ParsableCommand {
     func validate() throws {
         if topic.isEmpty { throw ValidationError("--topic is required: name at least one topic to capture, e.g. --topic orders") }
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1 (got \(batchSize))") }
-        _ = try durabilityChoice()
         _ = try cutoffChoice()
         for spec in topic {
             do { _ = try TopicSpec.parse(spec) } catch let error as TopicSpec.ParseError { throw ValidationError(error.description) }
@@ -170,27 +193,13 @@ struct IngestCommand: ParsableCommand {
         return (modes, Set(latestOff))
     }
 
-    /// `--durability` as a `Durability`.
-    private func durabilityChoice() throws -> Durability {
-        guard let choice = Durability(rawValue: durability) else {
-            throw ValidationError("--durability must be normal or full (got '\(durability)')")
-        }
-        return choice
-    }
-
     /// `--until` or `--cutoff` as a `CutoffChoice` (they exclude each other and --follow).
     private func cutoffChoice() throws -> CutoffChoice {
-        if let until {
-            if follow { throw ValidationError("--until is a bounded backfill and cannot be combined with --follow") }
-            if cutoff != "now" { throw ValidationError("--until sets the cutoff itself; give either --until or --cutoff") }
-            guard until != "now", let ms = TimeText.parseInstant(until, nowMs: 0) else {
-                throw ValidationError("--until '\(until)' is not a time; use ISO-8601 such as 2026-11-01T00:00:00Z, or epoch milliseconds")
-            }
-            return .at(ms)
-        }
-        if cutoff == "now" { return .now }
-        guard let ms = TimeText.parseInstant(cutoff, nowMs: 0) else {
-            throw ValidationError("--cutoff '\(cutoff)' is not a time; use now, ISO-8601 such as 2026-11-01T00:00:00Z, or epoch milliseconds")
+        guard let until else { return cutoff }
+        if follow { throw ValidationError("--until is a bounded backfill and cannot be combined with --follow") }
+        if cutoff != .now { throw ValidationError("--until sets the cutoff itself; give either --until or --cutoff") }
+        guard until != "now", let ms = TimeText.parseInstant(until, nowMs: 0) else {
+            throw ValidationError("--until '\(until)' is not a time; use ISO-8601 such as 2026-11-01T00:00:00Z, or epoch milliseconds")
         }
         return .at(ms)
     }
@@ -204,10 +213,9 @@ struct IngestCommand: ParsableCommand {
         try metricsFile.map { try MetricsFile(path: $0).check(database: db) }
         let topics = try topic.map(TopicSpec.parse)
         let choice = try cutoffChoice()
-        let durabilityChoice = try durabilityChoice()
         let logger = makeLogger(label: "spool", verbose: verbose, quiet: quiet)
         var options = IngestOptions(kafkaConfig: config, topics: topics, cutoff: choice, batchSize: batchSize,
-                                    follow: follow, acceptGaps: acceptGaps, durability: durabilityChoice)
+                                    follow: follow, acceptGaps: acceptGaps, durability: durability)
         (options.keyed, options.keyedOff) = try keyedChoices()
         options.allowKeyedModeChange = changeLatestMode
         options.schemaRegistry = try registry.config()

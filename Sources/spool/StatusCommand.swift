@@ -36,7 +36,12 @@ struct StatusCommand: ParsableCommand {
     @OptionGroup var kafka: KafkaOptions
 
     @Option(name: .long, help: ArgumentHelp("Output format.", valueName: "table|json"))
-    var format: OutputFormat = .table
+    var format: Format = .table
+
+    /// The output formats of `spool status` (`spool query` also has csv and jsonl).
+    enum Format: String, CaseIterable, ExpressibleByArgument {
+        case table, json
+    }
 
     @Flag(name: .long, help: "Redraw the report every --interval seconds until Ctrl-C.")
     var watch = false
@@ -46,7 +51,6 @@ struct StatusCommand: ParsableCommand {
 
     func validate() throws {
         if files.isEmpty { throw ValidationError("name the database file (or a folder of shard files)") }
-        if format == .csv || format == .jsonl { throw ValidationError("--format must be table or json for status (got \(format.rawValue))") }
         if let interval {
             guard watch else { throw ValidationError("--interval is used only with --watch; add --watch or drop --interval") }
             guard Self.intervalRange.contains(interval) else {
