@@ -96,6 +96,18 @@ package struct JSONParser {
         _ = try scanString(into: &out)
     }
 
+    /// Reads the string that comes next (after whitespace) without resolving its escapes: its
+    /// text as written, quotes included, and whether it holds escapes (without any, the text
+    /// between the quotes is the string's own).
+    package mutating func readStringAsWritten() throws(JSONSyntaxError) -> (quoted: UnsafeRawBufferPointer, hasEscapes: Bool) {
+        skipWhitespace()
+        guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a string") }
+        let start = index
+        var none = NoText()
+        let hasEscapes = try scanString(into: &none)
+        return (UnsafeRawBufferPointer(rebasing: bytes[start..<index]), hasEscapes)
+    }
+
     // MARK: documents
 
     private func fail(_ reason: String) -> JSONSyntaxError { JSONSyntaxError(reason: reason, offset: index) }

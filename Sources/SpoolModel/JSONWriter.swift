@@ -5,6 +5,10 @@
 /// U+001F): `\"`, `\\`, `\n`, `\r`, `\t`, and `\u00XX` (lowercase hex) for the other controls.
 /// `Escapes` adds what a caller needs beyond that; each caller keeps the spelling its output
 /// has always had, so stored and printed bytes do not depend on which caller wrote them last.
+///
+/// The byte writer is `@inlinable` and always inlined: the Avro decoder and the `headers`
+/// column escape every string of every record, and before this type each had its own copy
+/// compiled into its module.
 package enum JSONWriter {
     /// What a string escapes beyond the RFC 8259 minimum.
     package struct Escapes: OptionSet, Sendable {
@@ -24,6 +28,7 @@ package enum JSONWriter {
     }
 
     /// Appends `utf8` (valid UTF-8) as a JSON string literal, quotes included.
+    @inlinable @inline(__always)
     package static func appendString(_ utf8: UnsafeRawBufferPointer, to out: inout [UInt8], escaping escapes: Escapes = []) {
         out.append(UInt8(ascii: "\""))
         appendEscaped(utf8, to: &out, escapes: escapes, jsonSyntax: true)
@@ -53,7 +58,8 @@ package enum JSONWriter {
     /// Appends `bytes`, unescaped runs copied at once. With `jsonSyntax` the quotation mark, the
     /// backslash and C0 controls are escaped; without it (already-encoded JSON) they are left as
     /// they are and only the terminal controls `escapes` asks for are.
-    private static func appendEscaped(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8], escapes: Escapes, jsonSyntax: Bool) {
+    @inlinable @inline(__always)
+    static func appendEscaped(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8], escapes: Escapes, jsonSyntax: Bool) {
         // Two copies of the loop, so that neither tests the option byte by byte.
         let named = escapes.contains(.namedBackspaceAndFormFeed)
         if escapes.contains(.terminalControls) {
@@ -64,8 +70,8 @@ package enum JSONWriter {
     }
 
     /// `appendEscaped`, with whether terminal controls are escaped given.
-    @inline(__always)
-    private static func appendEscaped(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8], named: Bool, jsonSyntax: Bool, terminal: Bool) {
+    @inlinable @inline(__always)
+    static func appendEscaped(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8], named: Bool, jsonSyntax: Bool, terminal: Bool) {
         var runStart = 0
         var index = 0
         let count = bytes.count
@@ -91,8 +97,8 @@ package enum JSONWriter {
     }
 
     /// The scalar at `index` when it must be escaped, and how many bytes it takes.
-    @inline(__always)
-    private static func escapedScalar(_ bytes: UnsafeRawBufferPointer, at index: Int, jsonSyntax: Bool, terminal: Bool) -> (UInt32?, Int) {
+    @inlinable @inline(__always)
+    static func escapedScalar(_ bytes: UnsafeRawBufferPointer, at index: Int, jsonSyntax: Bool, terminal: Bool) -> (UInt32?, Int) {
         let byte = bytes[index]
         switch byte {
         case 0x22, 0x5C, 0x00..<0x20: return jsonSyntax ? (UInt32(byte), 1) : (nil, 1)
@@ -113,7 +119,8 @@ package enum JSONWriter {
     }
 
     /// Appends the escape of one scalar `escapedScalar` found.
-    private static func appendEscape(_ scalar: UInt32, named: Bool, to out: inout [UInt8]) {
+    @inlinable
+    static func appendEscape(_ scalar: UInt32, named: Bool, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\\"))
         switch scalar {
         case 0x22, 0x5C: out.append(UInt8(scalar))
@@ -132,8 +139,8 @@ package enum JSONWriter {
     }
 
     /// The lowercase hex digit of `value` (0 to 15).
-    @inline(__always)
-    private static func hexDigit(_ value: UInt32) -> UInt8 {
+    @inlinable @inline(__always)
+    static func hexDigit(_ value: UInt32) -> UInt8 {
         UInt8(truncatingIfNeeded: value < 10 ? 0x30 + value : 0x57 + value)
     }
 }

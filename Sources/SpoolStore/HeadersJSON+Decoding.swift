@@ -37,7 +37,7 @@ extension HeadersJSON {
         var name: Range<Int>?
         var value: Range<Int>??
         repeat {
-            guard let member = memberName(&reader, scratch: &bytes), reader.take(UInt8(ascii: ":")) else { return nil }
+            guard let member = memberName(&reader), reader.take(UInt8(ascii: ":")) else { return nil }
             switch member {
             case .key, .keyBase64:
                 guard name == nil, let range = field(&reader, base64: member == .keyBase64, into: &bytes) else { return nil }
@@ -56,13 +56,19 @@ extension HeadersJSON {
         return (name, value)
     }
 
-    /// The next member name, when it is one of the four; read at the end of `scratch` and
-    /// removed from it again.
-    private static func memberName(_ reader: inout JSONParser, scratch: inout [UInt8]) -> Member? {
-        let start = scratch.count
-        defer { scratch.removeSubrange(start...) }
-        guard (try? reader.readString(into: &scratch)) != nil else { return nil }
-        let name = scratch[start...]
+    /// The next member name, when it is one of the four (compared where it is written unless it
+    /// holds escapes).
+    private static func memberName(_ reader: inout JSONParser) -> Member? {
+        guard let (quoted, hasEscapes) = try? reader.readStringAsWritten() else { return nil }
+        guard hasEscapes else { return member(named: UnsafeRawBufferPointer(rebasing: quoted.dropFirst().dropLast())) }
+        var name: [UInt8] = []
+        var again = JSONParser(quoted, buildsValues: false, strings: .exactBytes)
+        guard (try? again.readString(into: &name)) != nil else { return nil }
+        return name.withUnsafeBytes { member(named: $0) }
+    }
+
+    /// The member `name` spells, if it is one of the four.
+    private static func member(named name: UnsafeRawBufferPointer) -> Member? {
         if name.elementsEqual(keyName) { return .key }
         if name.elementsEqual(keyBase64Name) { return .keyBase64 }
         if name.elementsEqual(valueName) { return .value }
@@ -73,12 +79,13 @@ extension HeadersJSON {
     /// A string field's bytes appended to `bytes` (base64-decoded when `base64`).
     private static func field(_ reader: inout JSONParser, base64: Bool, into bytes: inout [UInt8]) -> Range<Int>? {
         let start = bytes.count
-        guard (try? reader.readString(into: &bytes)) != nil else { return nil }
-        if base64 {
-            guard let decoded = Base64.decode(String(decoding: bytes[start...], as: UTF8.self)) else { return nil }
-            bytes.removeSubrange(start...)
-            bytes += decoded
+        if !base64 {
+            guard (try? reader.readString(into: &bytes)) != nil else { return nil }
+            return start..<bytes.count
         }
+        var text: [UInt8] = []
+        guard (try? reader.readString(into: &text)) != nil, let decoded = Base64.decode(String(decoding: text, as: UTF8.self)) else { return nil }
+        bytes += decoded
         return start..<bytes.count
     }
 }
