@@ -12,6 +12,7 @@
 package enum JSONWriter {
     /// What a string escapes beyond the RFC 8259 minimum.
     package struct Escapes: OptionSet, Sendable {
+        /// The option bits.
         package let rawValue: UInt8
 
         /// Makes the set from its bits.
