@@ -28,16 +28,21 @@ package enum JSONWriter {
         package static let terminalControls = Escapes(rawValue: 2)
     }
 
+    // The defaults are `Escapes(rawValue: 0)`, not `[]`: an OptionSet array literal is built
+    // through SetAlgebra's generic sequence initializer, which callers in other modules ran
+    // unspecialized for every string (generic metadata lookups per record header: ~6% of an
+    // ingest of records with headers).
+
     /// Appends `utf8` (valid UTF-8) as a JSON string literal, quotes included.
     @inlinable @inline(__always)
-    package static func appendString(_ utf8: UnsafeRawBufferPointer, to out: inout [UInt8], escaping escapes: Escapes = []) {
+    package static func appendString(_ utf8: UnsafeRawBufferPointer, to out: inout [UInt8], escaping escapes: Escapes = Escapes(rawValue: 0)) {
         out.append(UInt8(ascii: "\""))
         appendEscaped(utf8, to: &out, escapes: escapes, jsonSyntax: true)
         out.append(UInt8(ascii: "\""))
     }
 
     /// Appends `text` as a JSON string literal, quotes included.
-    package static func appendString(_ text: String, to out: inout [UInt8], escaping escapes: Escapes = []) {
+    package static func appendString(_ text: String, to out: inout [UInt8], escaping escapes: Escapes = Escapes(rawValue: 0)) {
         var copy = text
         copy.withUTF8 { appendString(UnsafeRawBufferPointer($0), to: &out, escaping: escapes) }
     }

@@ -12,7 +12,7 @@ package enum HeadersJSON {
     /// Appends the JSON array of row `row`'s headers to `out` (the row has at least one). Text
     /// is escaped by `JSONWriter` with `escapes` added (none for the stored column).
     package static func encode(_ payloads: MessageBatch.Payloads, row: Int, into out: inout [UInt8],
-                               escaping escapes: JSONWriter.Escapes = []) {
+                               escaping escapes: JSONWriter.Escapes = JSONWriter.Escapes(rawValue: 0)) {
         out.append(UInt8(ascii: "["))
         for index in 0..<payloads.headerCount(at: row) {
             let header = payloads.header(index, at: row)
