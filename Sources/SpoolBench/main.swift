@@ -169,7 +169,7 @@ func insertOnly(shape: SampleData.Shape, name: String) throws -> BenchResult {
         let batch = MessageBatch(rows)
         let checkpoints = (0..<partitionCount).map { p in
             PartitionState(topicPartition: TopicPartition(topic: "bench", partition: Int32(p)),
-                                range: ReplayRange(start: 0, end: Int64(messages / partitionCount)),
+                           range: ReplayRange(start: 0, end: Int64(messages / partitionCount)),
                                 consumedOffset: released[p], releasedOffset: released[p], lastConsumedTimestamp: nil,
                                 isLive: false, isPaused: false)
         }

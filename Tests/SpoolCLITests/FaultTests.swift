@@ -214,7 +214,7 @@ struct FaultTests {
                                                    offset: Int64(round * 200 + $0), timestamp: 1) }
                 let through = Int64(round * 200 + 199)
                 let checkpoint = PartitionState(topicPartition: TopicPartition(topic: "t", partition: 0),
-                                                     range: ReplayRange(start: 0, end: 9_999), consumedOffset: through,
+                                                range: ReplayRange(start: 0, end: 9_999), consumedOffset: through,
                                                      releasedOffset: through, lastConsumedTimestamp: 1, isLive: false, isPaused: false)
                 try store.write(batch: MessageBatch(rows), checkpoints: [checkpoint], completeUntil: nil)
             }

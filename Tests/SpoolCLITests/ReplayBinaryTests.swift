@@ -155,7 +155,7 @@ struct ReplayBinaryTests {
         let batch = MessageBatch([Message(key: nil, value: [0, 0, 0, 0, 1, 14], topic: "t", partition: 0, offset: 0, timestamp: 10),
                                   Message(key: nil, value: Array("plain".utf8), topic: "t", partition: 0, offset: 1, timestamp: 11)])
         let checkpoint = PartitionState(topicPartition: TopicPartition(topic: "t", partition: 0), range: ReplayRange(start: 0, end: 2),
-                                             consumedOffset: 1, releasedOffset: 1, lastConsumedTimestamp: 11, isLive: true, isPaused: false)
+                                        consumedOffset: 1, releasedOffset: 1, lastConsumedTimestamp: 11, isLive: true, isPaused: false)
         try store.write(batch: batch, checkpoints: [checkpoint], completeUntil: nil, decoded: decoded)
         store.close()
         #expect(try Self.replay(["c.sqlite", "--topic", "t", "--blobs", "hex"], in: dir) == """
@@ -279,7 +279,7 @@ struct ReplayBinaryTests {
         try Data("not a database".utf8).write(to: URL(fileURLWithPath: dir.file("notspool.sqlite")))
         let store = try SpoolStore.openForWriting(path: dir.file("c.sqlite"))
         let checkpoint = PartitionState(topicPartition: TopicPartition(topic: "t", partition: 0), range: ReplayRange(start: 0, end: 1),
-                                             consumedOffset: 0, releasedOffset: 0, lastConsumedTimestamp: 1, isLive: true, isPaused: false)
+                                        consumedOffset: 0, releasedOffset: 0, lastConsumedTimestamp: 1, isLive: true, isPaused: false)
         try store.write(batch: MessageBatch([Message(key: nil, value: [1], topic: "t", partition: 0, offset: 0, timestamp: 1)]),
                         checkpoints: [checkpoint], completeUntil: nil)
         store.close()

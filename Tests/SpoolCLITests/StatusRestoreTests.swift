@@ -19,7 +19,7 @@ func writeCaptureWithRestores(_ path: String, topic: String = "t", partitions: [
         })
         let last = Int64(count - 1)
         let checkpoint = PartitionState(topicPartition: TopicPartition(topic: topic, partition: partition),
-                                             range: ReplayRange(start: 0, end: Int64(count)), consumedOffset: last, releasedOffset: last,
+                                        range: ReplayRange(start: 0, end: Int64(count)), consumedOffset: last, releasedOffset: last,
                                              lastConsumedTimestamp: 1_700_000_000_000 + last, isLive: true, isPaused: false)
         try store.write(batch: batch, checkpoints: [checkpoint], completeUntil: nil)
     }

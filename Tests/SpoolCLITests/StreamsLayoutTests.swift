@@ -58,7 +58,7 @@ struct StreamsLayoutTests {
     /// The checkpoint of `partition` after `last`.
     static func checkpoint(_ partition: Int32, through last: Int64, topic: String = "t") -> PartitionState {
         PartitionState(topicPartition: TopicPartition(topic: topic, partition: partition), range: ReplayRange(start: 0, end: Int64.max),
-                            consumedOffset: last, releasedOffset: last, lastConsumedTimestamp: nil, isLive: true, isPaused: false)
+                       consumedOffset: last, releasedOffset: last, lastConsumedTimestamp: nil, isLive: true, isPaused: false)
     }
 
     @Test func anOffsetAtTheLimitIsStoredAndOneBeyondIsRefusedWithNothingWritten() throws {

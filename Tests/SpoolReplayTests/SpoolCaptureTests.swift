@@ -37,7 +37,7 @@ struct SpoolCaptureTests {
         }
         let checkpoints = [("t", Int64(4)), ("plain", 1)].map { topic, end in
             PartitionState(topicPartition: TopicPartition(topic: topic, partition: 0), range: ReplayRange(start: 0, end: end),
-                                consumedOffset: end - 1, releasedOffset: end - 1, lastConsumedTimestamp: 103, isLive: true, isPaused: false)
+                           consumedOffset: end - 1, releasedOffset: end - 1, lastConsumedTimestamp: 103, isLive: true, isPaused: false)
         }
         try store.write(batch: MessageBatch(messages), checkpoints: checkpoints, completeUntil: nil, decoded: decoded)
     }

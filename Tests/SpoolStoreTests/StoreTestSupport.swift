@@ -42,6 +42,6 @@ func makeBatch(topic: String = "t", partition: Int32 = 0, from: Int64 = 0, count
 /// The checkpoint of a partition after releasing offsets up to `through`.
 func stateAfter(topic: String = "t", partition: Int32 = 0, start: Int64 = 0, end: Int64 = 1_000, through: Int64) -> PartitionState {
     PartitionState(topicPartition: TopicPartition(topic: topic, partition: partition), range: ReplayRange(start: start, end: end),
-                        consumedOffset: through, releasedOffset: through, lastConsumedTimestamp: through >= start ? 1_000 + through : nil,
+                   consumedOffset: through, releasedOffset: through, lastConsumedTimestamp: through >= start ? 1_000 + through : nil,
                         isLive: through + 1 >= end, isPaused: false)
 }
