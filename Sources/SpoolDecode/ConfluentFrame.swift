@@ -37,7 +37,10 @@ public enum ConfluentFrame {
 
     /// Whether a header named `name` carries a schema id (`__key_schema_id` or `__value_schema_id`).
     public static func isSchemaIDHeader(_ name: UnsafeRawBufferPointer) -> Bool {
-        name.elementsEqual(keySchemaIDHeader.utf8) || name.elementsEqual(valueSchemaIDHeader.utf8)
+        // Every header of every record comes here: the names' shared "__" rejects most others
+        // before the slower comparison with a String.
+        guard name.count >= 2, name[0] == UInt8(ascii: "_"), name[1] == UInt8(ascii: "_") else { return false }
+        return name.elementsEqual(keySchemaIDHeader.utf8) || name.elementsEqual(valueSchemaIDHeader.utf8)
     }
 
     /// Reads a schema-id header's value: the version byte `0x01` and the schema's 16-byte GUID,

@@ -16,24 +16,27 @@ package enum HeadersJSON {
         out.append(UInt8(ascii: "["))
         for index in 0..<payloads.headerCount(at: row) {
             let header = payloads.header(index, at: row)
+            // A member name goes in with its punctuation as one literal: one append, not four.
             if index > 0 { out.append(UInt8(ascii: ",")) }
-            out.append(UInt8(ascii: "{"))
             if isText(header.name) {
-                appendField("key", header.name, base64: false, escapes, into: &out)
+                appendLiteral("{\"key\":", into: &out)
+                JSONWriter.appendString(header.name, to: &out, escaping: escapes)
             } else {
-                appendField("key_base64", header.name, base64: true, escapes, into: &out)
+                appendLiteral("{\"key_base64\":", into: &out)
+                JSONWriter.appendBase64(header.name, to: &out)
             }
-            out.append(UInt8(ascii: ","))
             if let value = header.value {
                 if isText(value) {
-                    appendField("value", value, base64: false, escapes, into: &out)
+                    appendLiteral(",\"value\":", into: &out)
+                    JSONWriter.appendString(value, to: &out, escaping: escapes)
                 } else {
-                    appendField("value_base64", value, base64: true, escapes, into: &out)
+                    appendLiteral(",\"value_base64\":", into: &out)
+                    JSONWriter.appendBase64(value, to: &out)
                 }
+                out.append(UInt8(ascii: "}"))
             } else {
-                appendLiteral("\"value\":null", into: &out)
+                appendLiteral(",\"value\":null}", into: &out)
             }
-            out.append(UInt8(ascii: "}"))
         }
         out.append(UInt8(ascii: "]"))
     }
@@ -41,19 +44,6 @@ package enum HeadersJSON {
     /// Whether `bytes` can be stored as a JSON string and read back exactly.
     package static func isText(_ bytes: UnsafeRawBufferPointer) -> Bool {
         !bytes.contains(0) && UTF8Validation.isValid(bytes)
-    }
-
-    private static func appendField(_ name: StaticString, _ bytes: UnsafeRawBufferPointer, base64: Bool,
-                                    _ escapes: JSONWriter.Escapes, into out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        name.withUTF8Buffer { out.append(contentsOf: $0) }
-        out.append(UInt8(ascii: "\""))
-        out.append(UInt8(ascii: ":"))
-        if base64 {
-            JSONWriter.appendBase64(bytes, to: &out)
-        } else {
-            JSONWriter.appendString(bytes, to: &out, escaping: escapes)
-        }
     }
 
     private static func appendLiteral(_ text: StaticString, into out: inout [UInt8]) {
