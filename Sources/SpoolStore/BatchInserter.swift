@@ -261,35 +261,74 @@ final class BatchInserter {
     /// key so the table's B-tree is visited in order. Counts every tombstone and null key.
     private static func lastPerKey(_ batch: MessageBatch, _ payloads: MessageBatch.Payloads, modes: [KeyedMode?],
                                    tombstones: inout [Int64], nullKeys: inout [Int64]) -> [Int] {
-        var rows: [Int] = []
+        var places: [KeyPlace] = []
+        places.reserveCapacity(batch.count)
         for row in 0..<batch.count {
             let topicIndex = Int(batch.topicIndexes[row])
             guard modes[topicIndex] != nil else { continue }
-            guard payloads.key(at: row) != nil else {
+            guard let key = payloads.key(at: row) else {
                 nullKeys[topicIndex] += 1
                 continue
             }
             if payloads.value(at: row) == nil { tombstones[topicIndex] += 1 }
-            rows.append(row)
+            places.append(KeyPlace(topic: batch.topicIndexes[row], key: key, row: row))
         }
-        func ordered(_ a: Int, _ b: Int) -> Int {
-            let topics = Int(batch.topicIndexes[a]) - Int(batch.topicIndexes[b])
-            if topics != 0 { return topics }
-            let (left, right) = (payloads.key(at: a)!, payloads.key(at: b)!)
-            let common = min(left.count, right.count)
-            let bytes = common == 0 ? 0 : memcmp(left.baseAddress!, right.baseAddress!, common)
-            return bytes != 0 ? Int(bytes) : left.count - right.count
+        // Keys that share their first 16 bytes and are longer are told apart by their tails.
+        func tailOrder(_ a: KeyPlace, _ b: KeyPlace) -> Int {
+            guard a.length > KeyPlace.prefixBytes && b.length > KeyPlace.prefixBytes else { return 0 }
+            let (left, right) = (payloads.key(at: a.row)!, payloads.key(at: b.row)!)
+            let common = min(left.count, right.count) - KeyPlace.prefixBytes
+            return Int(memcmp(left.baseAddress! + KeyPlace.prefixBytes, right.baseAddress! + KeyPlace.prefixBytes, common))
         }
-        rows.sort { a, b in
-            let order = ordered(a, b)
-            return order != 0 ? order < 0 : a < b
+        places.sort { a, b in
+            if a.prefix != b.prefix { return a.prefix < b.prefix }
+            let tails = tailOrder(a, b)
+            if tails != 0 { return tails < 0 }
+            return a.length != b.length ? a.length < b.length : a.row < b.row
         }
         var last: [Int] = []
-        last.reserveCapacity(rows.count)
-        for (position, row) in rows.enumerated() where position + 1 == rows.count || ordered(row, rows[position + 1]) != 0 {
-            last.append(row)
+        last.reserveCapacity(places.count)
+        for (position, place) in places.enumerated() {
+            if position + 1 < places.count {
+                let next = places[position + 1]
+                if place.prefix == next.prefix && place.length == next.length && tailOrder(place, next) == 0 { continue }
+            }
+            last.append(place.row)
         }
         return last
+    }
+
+    /// A keyed row's place in (topic, key) order, compared by integers: the topic and the key's
+    /// first 16 bytes (big-endian, zero-padded), then the length. Sorting a batch by these is
+    /// several times cheaper than comparing the keys' bytes with `memcmp` every time (the sort
+    /// took ~10% of the writer's time with 100,000 keys); only keys longer than 16 bytes that
+    /// share those bytes are compared further.
+    private struct KeyPlace {
+        static let prefixBytes = 16
+        let prefix: Prefix
+        let length: Int
+        let row: Int
+
+        /// The topic, then the key's first 16 bytes, in the order `memcmp` gives.
+        struct Prefix: Equatable {
+            let topic: Int32
+            let high: UInt64
+            let low: UInt64
+
+            static func < (a: Prefix, b: Prefix) -> Bool {
+                (a.topic, a.high, a.low) < (b.topic, b.high, b.low)
+            }
+        }
+
+        init(topic: Int32, key: UnsafeRawBufferPointer, row: Int) {
+            var words: (UInt64, UInt64) = (0, 0)
+            withUnsafeMutableBytes(of: &words) { bytes in
+                bytes.copyMemory(from: UnsafeRawBufferPointer(rebasing: key.prefix(Self.prefixBytes)))
+            }
+            prefix = Prefix(topic: topic, high: UInt64(bigEndian: words.0), low: UInt64(bigEndian: words.1))
+            length = key.count
+            self.row = row
+        }
     }
 
     /// The prepared statements of the keyed tables (prepared once per connection).
