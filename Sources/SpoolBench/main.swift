@@ -226,6 +226,8 @@ func startRegistry(state given: String? = nil) throws -> (ChildProcess, String) 
     let schema = String(decoding: JSONText.string(BenchAvroRecord.schema).utf8, as: UTF8.self)
     let state = given ?? "{\"schemas\":[{\"id\":\(BenchAvroRecord.schemaID),\"schema\":\(schema),\"schemaType\":\"AVRO\"}],"
         + "\"subjects\":{\"bench-value\":[{\"version\":1,\"id\":\(BenchAvroRecord.schemaID)}]}}"
+    // A ready file left by an earlier registry of this run names a port nobody serves any more.
+    _ = unlink(readyFile)
     guard let file = fopen(stateFile, "w") else { throw BenchError("cannot write \(stateFile)") }
     fputs(state, file)
     fclose(file)
