@@ -43,7 +43,7 @@ enum LayoutBench {
         guard sqliteOnly || Set(layouts) == Set(SQLiteInsertBench.Layout.allCases) else {
             throw BenchError("BENCH_LAYOUT_ORDER may leave out layouts only with BENCH_LAYOUT_SQLITE_ONLY=1")
         }
-        let alone = try sqliteAlone(layouts)
+        let (alone, aloneOpenToClose) = try sqliteAlone(layouts)
         if sqliteOnly {
             print("layout (z), SQLite alone: " + layoutRatios(alone))
             return []
@@ -55,7 +55,7 @@ enum LayoutBench {
         let new = try capture(bootstrap, executable: spool, who: "")
         let baseline = try baselineSpool.map { try capture(bootstrap, executable: $0, who: ", baseline binary") }
         print("z. file sizes: " + ([new] + (baseline.map { [$0] } ?? [])).map(sizes).joined(separator: "; "))
-        print(summary(alone: alone, new: new.log, baseline: baseline?.log))
+        print(summary(alone: alone, aloneOpenToClose: aloneOpenToClose, new: new.log, baseline: baseline?.log))
         return LayoutQuery.all(messages: messages, partitions: partitions(for: messages)).compactMap {
             timeQuery($0, new: new, baseline: baseline)
         }
@@ -63,13 +63,14 @@ enum LayoutBench {
 
     // MARK: SQLite alone
 
-    /// The SQLite-alone row of each of `layouts`, measured in that order (each printed with its
-    /// file's size).
-    private static func sqliteAlone(_ layouts: [SQLiteInsertBench.Layout]) throws -> [SQLiteInsertBench.Layout: BenchResult] {
+    /// The SQLite-alone rows of each of `layouts`, measured in that order (each printed with its
+    /// file's size): the transactions alone, and the whole job from opening the file to closing it.
+    private static func sqliteAlone(_ layouts: [SQLiteInsertBench.Layout]) throws
+        -> (transactions: [SQLiteInsertBench.Layout: BenchResult], openToClose: [SQLiteInsertBench.Layout: BenchResult]) {
         let chosen = try sqliteSettings()
         log("(z) generating \(messages) rows over \(partitions(for: messages)) partitions, \(batchSize) per transaction")
         let rows = InsertBenchRows(count: messages, partitions: partitions(for: messages), rowsPerTransaction: batchSize)
-        var results: [SQLiteInsertBench.Layout: BenchResult] = [:]
+        var results: [SQLiteInsertBench.Layout: BenchResult] = [:], whole: [SQLiteInsertBench.Layout: BenchResult] = [:]
         for layout in layouts {
             // Unless BENCH_LAYOUT_PAGE_SIZE says otherwise, the page size new captures get.
             var settings = chosen
@@ -80,12 +81,16 @@ enum LayoutBench {
             let outcome = try SQLiteInsertBench.run(layout, rows: rows, path: path, settings: settings)
             let result = BenchResult(name: "z. SQLite alone, \(describe(layout))", messages: outcome.rows, seconds: outcome.seconds, peakBytes: nil)
             printRow(result)
+            let openToClose = BenchResult(name: "z. SQLite alone, \(describe(layout)), open to close", messages: outcome.rows,
+                                          seconds: outcome.secondsOpenToClose, peakBytes: nil)
+            printRow(openToClose)
+            whole[layout] = openToClose
             print("z. file size, SQLite alone, \(describe(layout)): \(ByteText.format(fileBytes(path))) (\(fileBytes(path)) bytes; \(setup))")
             unlink(path)
             sync()
             results[layout] = result
         }
-        return results
+        return (results, whole)
     }
 
     /// The layouts `BENCH_LAYOUT_ORDER` names, in its order; all three when unset.
@@ -166,10 +171,15 @@ enum LayoutBench {
         "spool ingest\(captures.who) \(ByteText.format(fileBytes(captures.logPath))), --latest \(ByteText.format(fileBytes(captures.keyedPath)))"
     }
 
-    /// The (z) summary line; the baseline part only with a baseline.
-    private static func summary(alone: [SQLiteInsertBench.Layout: BenchResult], new: BenchResult, baseline: BenchResult?) -> String {
+    /// The (z) summary line; the baseline part only with a baseline. Spool's ingest is compared
+    /// with SQLite alone twice: with its transactions only, and with the whole job (opening to
+    /// closing the file, as the ingest's own time runs).
+    private static func summary(alone: [SQLiteInsertBench.Layout: BenchResult], aloneOpenToClose: [SQLiteInsertBench.Layout: BenchResult],
+                                new: BenchResult, baseline: BenchResult?) -> String {
         let versusBaseline = baseline.map { "\(BenchNumbers.hundredths(new.rate / $0.rate))x of the baseline binary's ingest (target 1.3x); " } ?? ""
-        return "layout (z): spool ingest \(BenchNumbers.hundredths(new.rate / alone[.streams]!.rate))x of SQLite alone on the streams layout (target 0.9x); "
+        let versusWhole = BenchNumbers.hundredths(new.rate / aloneOpenToClose[.streams]!.rate)
+        return "layout (z): spool ingest \(BenchNumbers.hundredths(new.rate / alone[.streams]!.rate))x of SQLite alone's transactions on the "
+            + "streams layout (target 0.9x), \(versusWhole)x of SQLite alone from opening the file to closing it; "
             + versusBaseline + layoutRatios(alone)
     }
 
