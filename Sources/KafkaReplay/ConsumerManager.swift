@@ -130,8 +130,7 @@ public final class ConsumerManager {
         try client.throwPendingFatalError()
 
         var core = ReplayCore(partitions: specs, cutoffMs: request.cutoffMs, batchSize: request.batchSize, stopAtCutoff: request.stopAtCutoff)
-        let consumerConfig = fetchWaitBounded(prefetchBounded(effective, partitions: specs.count, userConfig: config),
-                                              stopAtCutoff: request.stopAtCutoff, userConfig: config)
+        let consumerConfig = Self.consumerConfig(effective, userConfig: config, partitions: specs.count, stopAtCutoff: request.stopAtCutoff)
         let consumer = try RDKafkaClient(kind: .consumer, config: consumerConfig, logger: logger)
         let source = try RDKafkaMessageSource(client: consumer, partitions: core.cursors.map(\.topicPartition),
                                               leaders: onePartitionPerLeader(leaders),
@@ -321,32 +320,33 @@ public final class ConsumerManager {
         return effective
     }
 
-    /// How long a broker may hold a fetch that finds no new records, for a run that stops at
-    /// its cutoff: 50 ms unless the caller set `fetch.wait.max.ms`. librdkafka's default (500 ms)
-    /// makes every bounded run wait up to half a second at its end: destroying the consumer
-    /// waits for the fetch the broker is holding for partitions that have reached their end.
-    /// A run that follows the topic keeps the default (an idle tail fetches less often).
-    static func fetchWaitBounded(_ config: [String: String], stopAtCutoff: Bool, userConfig: [String: String]) -> [String: String] {
-        guard stopAtCutoff, userConfig["fetch.wait.max.ms"] == nil else { return config }
-        var bounded = config
-        bounded["fetch.wait.max.ms"] = "50"
-        return bounded
-    }
-
-    /// Bounds librdkafka's prefetch per partition so all partitions together hold about 32,000
-    /// messages and 16 MiB, unless the caller set the properties. Held messages are bounded by
-    /// backpressure; this bounds what librdkafka buffers ahead of them (a partition paused by
-    /// backpressure keeps its fetched messages queued there). librdkafka 2.0.2 stops fetching
-    /// when a queue is full and may look again only a second later; `FetchNudger` wakes it, so
-    /// the queues can stay this small without starving the consumer.
-    static func prefetchBounded(_ config: [String: String], partitions: Int, userConfig: [String: String]) -> [String: String] {
-        var bounded = config
+    /// The consumer's configuration: `effective` with two bounds, each unless the caller set its
+    /// properties (`userConfig`).
+    ///
+    /// librdkafka's prefetch per partition, so all partitions together hold about 32,000
+    /// messages and 16 MiB. Held messages are bounded by backpressure; this bounds what
+    /// librdkafka buffers ahead of them (a partition paused by backpressure keeps its fetched
+    /// messages queued there). librdkafka 2.0.2 stops fetching when a queue is full and may look
+    /// again only a second later; `FetchNudger` wakes it, so the queues can stay this small
+    /// without starving the consumer.
+    ///
+    /// For a run that stops at its cutoff, how long a broker may hold a fetch that finds no new
+    /// records: 50 ms. librdkafka's default (500 ms) makes every bounded run wait up to half a
+    /// second at its end: destroying the consumer waits for the fetch the broker is holding for
+    /// partitions that have reached their end. A run that follows the topic keeps the default
+    /// (an idle tail fetches less often).
+    static func consumerConfig(_ effective: [String: String], userConfig: [String: String], partitions: Int,
+                               stopAtCutoff: Bool) -> [String: String] {
+        var bounded = effective
         let count = max(partitions, 1)
         if userConfig["queued.max.messages.kbytes"] == nil {
             bounded["queued.max.messages.kbytes"] = String(min(max(16_384 / count, 64), 65_536))
         }
         if userConfig["queued.min.messages"] == nil {
             bounded["queued.min.messages"] = String(min(max(32_000 / count, 100), 100_000))
+        }
+        if stopAtCutoff, userConfig["fetch.wait.max.ms"] == nil {
+            bounded["fetch.wait.max.ms"] = "50"
         }
         return bounded
     }

@@ -73,9 +73,24 @@ struct KafkarsSpellingTests {
 
     @Test func aBoundedRunAsksBrokersToHoldEmptyFetchesBrieflyUnlessTheCallerChose() {
         let base = ["bootstrap.servers": "x:1"]
-        #expect(ConsumerManager.fetchWaitBounded(base, stopAtCutoff: true, userConfig: base)["fetch.wait.max.ms"] == "50")
-        #expect(ConsumerManager.fetchWaitBounded(base, stopAtCutoff: false, userConfig: base)["fetch.wait.max.ms"] == nil)
-        let chosen = base.merging(["fetch.wait.max.ms": "700"]) { $1 }
-        #expect(ConsumerManager.fetchWaitBounded(chosen, stopAtCutoff: true, userConfig: chosen)["fetch.wait.max.ms"] == "700")
+        func config(_ user: [String: String], stopAtCutoff: Bool) -> [String: String] {
+            ConsumerManager.consumerConfig(user, userConfig: user, partitions: 64, stopAtCutoff: stopAtCutoff)
+        }
+        #expect(config(base, stopAtCutoff: true)["fetch.wait.max.ms"] == "50")
+        #expect(config(base, stopAtCutoff: false)["fetch.wait.max.ms"] == nil)
+        #expect(config(base.merging(["fetch.wait.max.ms": "700"]) { $1 }, stopAtCutoff: true)["fetch.wait.max.ms"] == "700")
+    }
+
+    @Test func thePrefetchIsSharedByThePartitionsWithinFloorsUnlessTheCallerChose() {
+        let base = ["bootstrap.servers": "x:1"]
+        let many = ConsumerManager.consumerConfig(base, userConfig: base, partitions: 64, stopAtCutoff: false)
+        #expect(many["queued.min.messages"] == "500" && many["queued.max.messages.kbytes"] == "256")
+        let thousands = ConsumerManager.consumerConfig(base, userConfig: base, partitions: 5_000, stopAtCutoff: false)
+        #expect(thousands["queued.min.messages"] == "100" && thousands["queued.max.messages.kbytes"] == "64")
+        let one = ConsumerManager.consumerConfig(base, userConfig: base, partitions: 0, stopAtCutoff: false)
+        #expect(one["queued.min.messages"] == "32000" && one["queued.max.messages.kbytes"] == "16384")
+        let user = base.merging(["queued.min.messages": "7", "queued.max.messages.kbytes": "9"]) { $1 }
+        let chosen = ConsumerManager.consumerConfig(user, userConfig: user, partitions: 64, stopAtCutoff: false)
+        #expect(chosen["queued.min.messages"] == "7" && chosen["queued.max.messages.kbytes"] == "9")
     }
 }
