@@ -72,8 +72,9 @@ struct IngestCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The boundary between replay and live: now, ISO-8601 (e.g. 2026-11-01T00:00:00Z) or epoch ms.", valueName: "time"))
     var cutoff: CutoffChoice = .now
 
-    @Option(name: .long, help: ArgumentHelp("Bounded backfill to TIME: store only messages before it.", valueName: "time"))
-    var until: String?
+    @Option(name: .long, help: ArgumentHelp("Bounded backfill to TIME (ISO-8601 or epoch ms): store only messages before it.",
+                                            valueName: "time"))
+    var until: UntilTime?
 
     @Option(name: .long, parsing: .unconditional, help: "Most messages per poll and per transaction.")
     var batchSize: Int = 10_000
@@ -198,10 +199,7 @@ struct IngestCommand: ParsableCommand {
         guard let until else { return cutoff }
         if follow { throw ValidationError("--until is a bounded backfill and cannot be combined with --follow") }
         if cutoff != .now { throw ValidationError("--until sets the cutoff itself; give either --until or --cutoff") }
-        guard until != "now", let ms = TimeText.parseInstant(until, nowMs: 0) else {
-            throw ValidationError("--until '\(until)' is not a time; use ISO-8601 such as 2026-11-01T00:00:00Z, or epoch milliseconds")
-        }
-        return .at(ms)
+        return .at(until.ms)
     }
 
     func run() throws {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import KafkaReplay
 import SpoolCLI
+import SpoolIngest
 import SpoolReplay
 #if canImport(Glibc)
 import Glibc
@@ -44,10 +45,10 @@ struct ReplayCommand: ParsableCommand {
     var topic: [String] = []
 
     @Option(name: .long, help: ArgumentHelp("The boundary between replay and live: now (default), ISO-8601 or epoch ms.", valueName: "time"))
-    var cutoff: String?
+    var cutoff: CutoffChoice?
 
-    @Option(name: .long, help: ArgumentHelp("A bounded replay: only records before TIME.", valueName: "time"))
-    var until: String?
+    @Option(name: .long, help: ArgumentHelp("A bounded replay: only records before TIME (ISO-8601 or epoch ms).", valueName: "time"))
+    var until: UntilTime?
 
     @Flag(name: .long, help: "Keep replaying live records after catching up, until SIGINT/SIGTERM (needs --brokers).")
     var follow = false
@@ -93,16 +94,12 @@ struct ReplayCommand: ParsableCommand {
         if let until {
             if follow { throw ValidationError("--until is a bounded replay and cannot be combined with --follow") }
             if cutoff != nil { throw ValidationError("--until sets the cutoff itself; give either --until or --cutoff") }
-            guard until != "now", let ms = TimeText.parseInstant(until, nowMs: 0) else {
-                throw ValidationError("--until '\(until)' is not a time; use ISO-8601 such as 2026-11-01T00:00:00Z, or epoch milliseconds")
-            }
-            return (ms, true)
+            return (until.ms, true)
         }
-        guard let cutoff else { return (nowMs, !follow) }
-        guard let ms = TimeText.parseInstant(cutoff, nowMs: nowMs) else {
-            throw ValidationError("--cutoff '\(cutoff)' is not a time; use now, ISO-8601 such as 2026-11-01T00:00:00Z, or epoch milliseconds")
+        switch cutoff ?? .now {
+        case .now: return (nowMs, !follow)
+        case .at(let ms): return (ms, !follow)
         }
-        return (ms, !follow)
     }
 
     func run() throws {
