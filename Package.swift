@@ -143,7 +143,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SpoolReplayTests",
-            dependencies: ["SpoolReplay", "SpoolIngest", "SpoolStore", "KafkaReplay", "SpoolTestSupport"]
+            dependencies: ["SpoolReplay", "SpoolIngest", "SpoolStore", "KafkaReplay", "SpoolTestSupport", "SpoolScenarioSupport"]
         ),
         .testTarget(
             name: "SpoolRestoreTests",

@@ -59,7 +59,7 @@ enum ProtobufBench {
         let stored = try store.messageCounts()["bench"] ?? 0
         guard stored == Int64(messages) else { throw BenchError("spool ingest stored \(stored) of \(messages)") }
         if expectDecoded {
-            let status = try store.decodeStatus().first
+            let status = try store.decoding.status().first
             guard status?.decoded == Int64(messages) else {
                 throw BenchError("the decoded run decoded \(status?.decoded ?? 0) of \(messages) (\(status?.pending ?? 0) pending, "
                     + "\(status?.failed ?? 0) failed: \(status?.firstError ?? "-"))")

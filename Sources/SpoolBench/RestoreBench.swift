@@ -105,7 +105,7 @@ enum RestoreBench {
         guard outcome.status == 0 else { throw BenchError("spool restore exited \(outcome.status)") }
         let store = try SpoolStore.openForReading(path: path)
         defer { store.close() }
-        let restored = try store.restoreProgress().filter { $0.targetTopic == topic }.reduce(Int64(0)) { $0 + $1.restored }
+        let restored = try store.restores.progress().filter { $0.targetTopic == topic }.reduce(Int64(0)) { $0 + $1.restored }
         let expected = nothingSelected ? 0 : Int64(messages)
         guard restored == expected else { throw BenchError("spool restore restored \(restored) of \(expected) records into \(topic)") }
         log("(w) spool restore\(nothingSelected ? ", nothing selected" : ""): \(format(outcome.seconds)) s, peak \(ByteText.format(outcome.peakBytes))")

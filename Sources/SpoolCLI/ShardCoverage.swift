@@ -27,7 +27,7 @@ public struct ShardCoverage: Sendable {
         for file in shardSet.files {
             let store = try SpoolStore.openForReading(path: file.path)
             defer { store.close() }
-            rows += try store.restoreProgress()
+            rows += try store.restores.progress()
         }
         restores = RecordedRestore.combining(rows)
     }

@@ -39,18 +39,18 @@ public struct StatusReport: Sendable {
     public init(store: SpoolStore, watermarks: [TopicPartition: Watermarks]? = nil) throws {
         path = store.path
         partitions = try store.storedPartitions()
-        run = try store.latestRun()
-        gaps = try store.gaps()
+        run = try store.runs.latest()
+        gaps = try store.runs.gaps()
         completeUntil = try store.completeUntil()
         clusterID = try store.clusterID()
         self.watermarks = watermarks
-        keyed = try store.keyedTopics()
-        decoding = try store.decodeStatus()
-        schemaCount = try store.storedSchemas().count
+        keyed = try store.keyed.topics()
+        decoding = try store.decoding.status()
+        schemaCount = try store.decoding.storedSchemas().count
         databaseBytes = store.fileSize()
-        retention = try store.retentionPolicy()
+        retention = try store.retention.policy()
         returnsFreedPages = try store.returnsFreedPages()
-        restores = RecordedRestore.combining(try store.restoreProgress())
+        restores = RecordedRestore.combining(try store.restores.progress())
     }
 
     /// The retention lines of the text report (empty when nothing was ever removed or asked for).

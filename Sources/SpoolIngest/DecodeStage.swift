@@ -29,7 +29,7 @@ final class DecodeStage {
             try Self.check(registry, logger: logger)
             client = registry
         }
-        let stored = try options.schemaRegistry.map { try store.storedSchemas(registry: $0.displayURL) } ?? []
+        let stored = try options.schemaRegistry.map { try store.decoding.storedSchemas(registry: $0.displayURL) } ?? []
         catalog = SchemaCatalog(client: client, stored: stored, firstWait: options.schemaFirstWait)
         decoder = BatchDecoder(catalog: catalog)
     }

@@ -46,7 +46,7 @@ public final class IngestPipeline {
         let store = try SpoolStore.openForWriting(path: databasePath, durability: options.durability,
                                                   busyTimeoutMs: options.busyTimeoutMs, upgradeNotice: { [logger] in logger.notice("\($0)") })
         defer { store.close() }
-        if try store.mergeInProgress() { throw IngestError.mergeUnfinished(path: databasePath) }
+        if try store.shards.mergeInProgress() { throw IngestError.mergeUnfinished(path: databasePath) }
         try applyKeyedModes(store)
         let shard = try applyShard(store)
         let decoding = try DecodeStage(options: options, store: store, logger: logger, stop: stop)
@@ -70,7 +70,7 @@ public final class IngestPipeline {
         }
         var stoppedOnRequest = false
         do {
-            let housekeeping = Housekeeping(retention: try store.retentionPolicy() != nil, metricsInterval: metricsInterval,
+            let housekeeping = Housekeeping(retention: try store.retention.policy() != nil, metricsInterval: metricsInterval,
                                             metrics: metrics.map { ($0, CaptureMetricsReader(databasePath: databasePath)) })
             stoppedOnRequest = try consume(manager, into: store, runID: runID, stop: stop, decoding: decoding, tally: &tally,
                                            progressInterval: progressInterval, report: progress == nil ? nil : report,
@@ -79,10 +79,10 @@ public final class IngestPipeline {
                             schemas: decoding.takeNewSchemas())
             try decoding.finishPending(store: store, stop: stop)
             if !options.follow { try finishRetention(store, stop: stop) }
-            try store.finishRun(runID, status: manager.isLive ? .live : .stopped)
+            try store.runs.finish(runID, status: manager.isLive ? .live : .stopped)
             if let metrics { publishMetrics(metrics, CaptureMetricsReader(databasePath: databasePath), manager) }
         } catch {
-            try? store.finishRun(runID, status: .failed)
+            try? store.runs.finish(runID, status: .failed)
             throw error
         }
         report(tally)
@@ -94,7 +94,7 @@ public final class IngestPipeline {
     /// Records the keyed modes asked for (building a table from a stored log in one transaction);
     /// a recorded mode changes only with `allowKeyedModeChange`, and is removed only by `keyedOff`.
     private func applyKeyedModes(_ store: SpoolStore) throws {
-        let recorded = Dictionary(uniqueKeysWithValues: try store.keyedTopics().map { ($0.topic, $0.mode) })
+        let recorded = Dictionary(uniqueKeysWithValues: try store.keyed.topics().map { ($0.topic, $0.mode) })
         for (topic, asked) in options.keyed.sorted(by: { $0.key < $1.key }) {
             if let current = recorded[topic], current != asked, !options.allowKeyedModeChange {
                 throw IngestError.keyedModeChange(topic: topic, recorded: current, asked: asked)
@@ -102,10 +102,10 @@ public final class IngestPipeline {
         }
         for (topic, asked) in options.keyed.sorted(by: { $0.key < $1.key }) where recorded[topic] != asked {
             logger.info("topic '\(topic)': keeping its latest table (\(asked.flag))")
-            try store.setKeyedMode(asked, for: topic)
+            try store.keyed.setMode(asked, for: topic)
         }
         for topic in options.keyedOff.sorted() where recorded[topic] != nil {
-            try store.setKeyedMode(nil, for: topic)
+            try store.keyed.setMode(nil, for: topic)
         }
     }
 
@@ -122,18 +122,18 @@ public final class IngestPipeline {
     /// Records the retention policy asked for (replacing the recorded one) or removes it.
     private func applyRetention(_ store: SpoolStore) throws {
         if options.retentionOff {
-            if try store.retentionPolicy() != nil { logger.info("retention removed: keeping every record from now on") }
-            try store.setRetention(nil)
-        } else if let policy = options.retention, try store.retentionPolicy() != policy {
+            if try store.retention.policy() != nil { logger.info("retention removed: keeping every record from now on") }
+            try store.retention.set(nil)
+        } else if let policy = options.retention, try store.retention.policy() != policy {
             logger.info("retention recorded: \(policy)")
-            try store.setRetention(policy)
+            try store.retention.set(policy)
         }
     }
 
     /// The shard this run captures: the recorded one, or the one asked for, recorded now. A
     /// different spec, or a file holding partitions the shard would not own, is refused.
     private func applyShard(_ store: SpoolStore) throws -> ShardSpec? {
-        let recorded = try store.shardSpec()
+        let recorded = try store.shards.spec()
         guard let asked = options.shard else { return recorded }
         if let recorded {
             guard recorded == asked else { throw IngestError.shardMismatch(path: databasePath, recorded: recorded, asked: asked) }
@@ -141,7 +141,7 @@ public final class IngestPipeline {
         }
         let foreign = try store.storedPartitions().map(\.topicPartition).filter { !asked.owns($0) }
         guard foreign.isEmpty else { throw IngestError.shardForeignPartitions(path: databasePath, shard: asked, partitions: foreign) }
-        try store.recordShard(asked)
+        try store.shards.record(asked)
         logger.info("\(databasePath) is shard \(asked) of its capture")
         return asked
     }
@@ -149,7 +149,7 @@ public final class IngestPipeline {
     /// At the end of a bounded run, removes what retention still has due, a chunk per
     /// transaction, so the backfill leaves the file within its limits.
     private func finishRetention(_ store: SpoolStore, stop: StopSignal) throws {
-        while !stop.isStopped, try store.retainOnce() > 0 {}
+        while !stop.isStopped, try store.retention.retainOnce() > 0 {}
     }
 
     /// Records a new run (or continues the interrupted one) and stores the starting checkpoints.
@@ -163,7 +163,7 @@ public final class IngestPipeline {
             for state in manager.partitionState() where ranges[state.topicPartition] == nil {
                 ranges[state.topicPartition] = state.replayRange
             }
-            runID = try store.startRun(clusterID: manager.clusterID, cutoff: plan.cutoff, bounded: !options.follow,
+            runID = try store.runs.start(clusterID: manager.clusterID, cutoff: plan.cutoff, bounded: !options.follow,
                                        topics: options.topics, ranges: ranges)
         }
         try store.write(batch: MessageBatch(), checkpoints: manager.partitionState(), completeUntil: manager.completeUntil)
@@ -235,7 +235,7 @@ public final class IngestPipeline {
                 }
                 let gap = GapRecord(topic: topic, partition: partition, firstMissingOffset: requested,
                                     lastMissingOffset: earliest - 1, detectedAt: WallClock.nowMs(), accepted: options.acceptGaps)
-                try store.recordGap(gap)
+                try store.runs.recordGap(gap)
                 guard options.acceptGaps, attempts < 10_000 else {
                     throw IngestError.gapRefused(topic: topic, partition: partition, storedNextOffset: requested, earliestOffset: earliest)
                 }

@@ -42,18 +42,18 @@ public struct PendingDecoder {
         var outcome = Outcome()
         var cursor = PendingRecord.Cursor.start
         while stop?.isStopped != true {
-            let records = try store.pendingRecords(after: cursor, limit: chunkSize, headerNames: Self.schemaIDHeaders)
+            let records = try store.decoding.pendingRecords(after: cursor, limit: chunkSize, headerNames: Self.schemaIDHeaders)
             guard let last = records.last else { break }
             cursor = last.cursor
             if waitForSchemas, try !fetchSchemas(of: records) { break }
             let results = decode(records)
             // Rows still pending stay as they are: nothing to write for them.
-            try store.storeDecoded(results.filter { $0.state != .pending }, schemas: decoder.catalog.takeNewSchemas())
+            try store.decoding.saveDecoded(results.filter { $0.state != .pending }, schemas: decoder.catalog.takeNewSchemas())
             outcome.decoded += Int64(results.count { $0.state == .decoded })
             outcome.failed += Int64(results.count { $0.state == .failed })
             progress?(outcome)
         }
-        outcome.stillPending = try store.decodeStatus().reduce(0) { $0 + $1.pending }
+        outcome.stillPending = try store.decoding.status().reduce(0) { $0 + $1.pending }
         return outcome
     }
 

@@ -27,7 +27,7 @@ struct RunPlan {
         let wanted = Set(options.topics.map(\.name))
         // Only partitions of the topics asked for are resumed; other stored topics are left alone.
         let resumable = stored.filter { wanted.contains($0.key.topic) }
-        if !options.follow, let run = try store.latestRun(), run.bounded, run.status != .live,
+        if !options.follow, let run = try store.runs.latest(), run.bounded, run.status != .live,
            Set(run.topics) == Set(options.topics), options.cutoff == .now || options.cutoff == .at(run.cutoff) {
             var starts: [TopicPartition: Int64] = [:]
             for (tp, range) in run.ranges { starts[tp] = resumable[tp] ?? range.start }

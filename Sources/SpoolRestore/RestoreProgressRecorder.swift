@@ -65,7 +65,7 @@ final class RestoreProgressRecorder {
                 try refuseUpgrade(path)
                 let store = try SpoolStore.openForWriting(path: path, busyTimeoutMs: 1_000)
                 defer { store.close() }
-                try store.recordRestoreProgress(rows)
+                try store.restores.record(rows)
             }
         } catch {
             failure = "\(error)"
@@ -90,6 +90,6 @@ final class RestoreProgressRecorder {
         guard let path = try? capture.path(holding: TopicPartition(topic: mapping.source, partition: partition)),
               let store = try? SpoolStore.openForReading(path: path) else { return nil }
         defer { store.close() }
-        return (try? store.restoreProgress())?.first { $0.restoreID == restoreID && $0.partition == partition }?.restored
+        return (try? store.restores.progress())?.first { $0.restoreID == restoreID && $0.partition == partition }?.restored
     }
 }

@@ -81,7 +81,7 @@ extension CaptureReader {
 
     /// Whether `topic` is kept only as its `latest` table (`--latest-only`).
     package func isLatestOnly(topic: String) throws -> Bool {
-        try store.keyedTopics().contains { $0.topic == topic && $0.mode == .latestOnly }
+        try store.keyed.topics().contains { $0.topic == topic && $0.mode == .latestOnly }
     }
 
     /// The cluster id the capture was fed from, once known.

@@ -23,8 +23,8 @@ struct CaptureVerifier {
         problems += try partitionStateProblems()
         if store.hasRetention { problems += try retentionProblems() }
         if store.usesLatestKeys { problems += try danglingPointers() }
-        for keyed in try store.keyedTopics() where keyed.mode == .latest && keyed.logComplete {
-            problems += try store.latestDifferences(keyed.topic)
+        for keyed in try store.keyed.topics() where keyed.mode == .latest && keyed.logComplete {
+            problems += try store.keyed.differences(keyed.topic)
         }
         var rowsBeforeHeaders: Int64 = 0
         if store.hasHeaders {
@@ -37,7 +37,7 @@ struct CaptureVerifier {
         if store.hasDecodedColumns { problems += try decodedProblems() }
         let messageCount = try connection.integer("SELECT count(*) FROM \(store.usesStreamsLayout ? "records" : "messages")") ?? 0
         let partitionCount = Int(try connection.integer("SELECT count(*) FROM partition_state") ?? 0)
-        return VerifyReport(problems: problems, gaps: try store.gaps(), messageCount: messageCount, partitionCount: partitionCount,
+        return VerifyReport(problems: problems, gaps: try store.runs.gaps(), messageCount: messageCount, partitionCount: partitionCount,
                             rowsStoredBeforeHeaders: rowsBeforeHeaders)
     }
 

@@ -55,11 +55,11 @@ struct MergeSources {
             shards.append(Shard(path: file.path, spec: file.shard!, partitions: file.partitions.map(\.topicPartition)))
             records.append(MergeSourceRecord(spec: file.shard!, recordedAt: file.shardRecordedAt ?? 0, clusterID: file.clusterID, path: file.path))
             clusterID = clusterID ?? file.clusterID
-            gaps += try store.gaps()
-            for topic in try store.keyedTopics() { try addKeyed(topic, from: file.path, target: target) }
-            for status in try store.decodeStatus() { addDecoding(status) }
-            schemas += try store.storedSchemas()
-            retentions.append(try store.retentionPolicy())
+            gaps += try store.runs.gaps()
+            for topic in try store.keyed.topics() { try addKeyed(topic, from: file.path, target: target) }
+            for status in try store.decoding.status() { addDecoding(status) }
+            schemas += try store.decoding.storedSchemas()
+            retentions.append(try store.retention.policy())
             completes.append(file.completeUntil)
         }
         // An incomplete set is not complete until any time: a partition is missing.
@@ -88,16 +88,16 @@ struct MergeSources {
     /// ingest has written to since: never another capture, nor the merge of other shards.
     func checkTarget(_ target: SpoolStore) throws {
         func refuse(_ reason: String) -> StoreError { .mergeRefused(path: target.path, reason: "cannot merge into it: \(reason)") }
-        if let spec = try target.shardSpec() { throw refuse("it is itself shard \(spec)'s file") }
+        if let spec = try target.shards.spec() { throw refuse("it is itself shard \(spec)'s file") }
         if let cluster = try target.clusterID(), let clusterID, cluster != clusterID {
             throw refuse("it holds Kafka cluster '\(cluster)', the shards '\(clusterID)'")
         }
-        let recorded = try target.mergeSources()
+        let recorded = try target.shards.mergeSources()
         if !recorded.isEmpty {
             guard recorded.map(\.identity) == records.map(\.identity) else {
                 throw refuse("it holds the merge of other shard files (\(recorded.map(\.path).joined(separator: ", "))); merge into a new file")
             }
-        } else if try target.mergeInProgress() == false, try target.holdsCapture() {
+        } else if try target.shards.mergeInProgress() == false, try target.holdsCapture() {
             throw refuse("it already holds a capture of its own; merge into a new file (spool merge never mixes two captures)")
         }
         if try target.runCount() > 0 {

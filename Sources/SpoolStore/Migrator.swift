@@ -20,7 +20,7 @@ struct Migrator {
     static let namesTaken: [Int: [String]] = [12: ["streams", "records"], 13: ["latest_values", "latest_keys"]]
 
     init(migrations: [EmbeddedMigration] = embeddedMigrations,
-         followUps: [Int: (SQLiteConnection) throws -> Void] = [2: SpoolStore.upgradeTopicViews, 4: SpoolStore.upgradeTopicViews],
+         followUps: [Int: (SQLiteConnection) throws -> Void] = [2: TopicViews.upgrade, 4: TopicViews.upgrade],
          preChecks: [Int: (SQLiteConnection) throws -> Void] = [12: Self.refuseOffsetsBeyondStreams]) {
         self.migrations = migrations.sorted { $0.version < $1.version }
         self.followUps = followUps
@@ -119,7 +119,7 @@ struct Migrator {
             guard sql.contains(" FROM messages WHERE topic = ") || sql.contains(" FROM latest WHERE topic = ") else {
                 throw StoreError.notSpoolDatabase(path: connection.path, reason: "it has a view named '\(name)' that Spool did not make, and this spool's schema needs the name; rename or drop that view")
             }
-            try connection.execute("DROP VIEW \(SpoolStore.quotedIdentifier(name))")
+            try connection.execute("DROP VIEW \(SQLText.identifier(name))")
         }
     }
 

@@ -16,15 +16,15 @@ struct ShardMerger {
 
     /// Copies every shard in, partition by partition, then the small tables; returns early
     /// (a later run continues) when `stop` says so between chunks.
-    func run(stop: () -> Bool) throws -> SpoolStore.MergeOutcome {
+    func run(stop: () -> Bool) throws -> MergeOutcome {
         try connection.inTransaction { try recordMergeStart() }
-        var outcome = SpoolStore.MergeOutcome(rowsCopied: 0, partitions: 0, retention: sources.retention,
+        var outcome = MergeOutcome(rowsCopied: 0, partitions: 0, retention: sources.retention,
                                               coverageProblems: sources.coverageProblems)
         if Set(sources.retentions.map { $0?.description ?? "" }).count > 1 {
             outcome.differingRetentions = Dictionary(uniqueKeysWithValues: zip(sources.shards.map(\.path), sources.retentions))
         }
         for shard in sources.shards {
-            try connection.execute("ATTACH DATABASE \(SpoolStore.quotedLiteral(shard.path)) AS shard")
+            try connection.execute("ATTACH DATABASE \(SQLText.literal(shard.path)) AS shard")
             defer { _ = try? connection.execute("DETACH DATABASE shard") }
             do {
                 for partition in shard.partitions {
@@ -44,7 +44,7 @@ struct ShardMerger {
     /// Marks the merge unfinished and records its shards (kept after it finishes), once.
     private func recordMergeStart() throws {
         try connection.execute("INSERT OR IGNORE INTO merge_in_progress (id, started_at) VALUES (1, \(WallClock.nowMs()))")
-        guard try target.mergeSources().isEmpty else { return }
+        guard try target.shards.mergeSources().isEmpty else { return }
         for record in sources.records {
             let insert = try connection.prepare("""
                 INSERT INTO merge_source (shard_index, shard_count, shard_recorded_at, cluster_id, path, incomplete)
@@ -154,7 +154,7 @@ struct ShardMerger {
     private func mergeLatest() throws {
         // Kept as values here (the shard's pointers name its own row ids); a later ingest of
         // the merged file points to its log again for the keys it updates.
-        let shardLatest = SpoolStore.latestRows(in: "shard.")
+        let shardLatest = TopicViews.latestRows(in: "shard.")
         try connection.execute("""
             INSERT INTO main.latest_values (topic, key, value, partition, offset, timestamp, headers, key_json, value_json, decode_state)
             SELECT * FROM (\(shardLatest)) WHERE true
@@ -186,12 +186,12 @@ struct ShardMerger {
             insert.bind(5, keyed.nullKeysSkipped)
             insert.bind(6, WallClock.nowMs())
             try insert.run()
-            try SpoolStore.createLatestView(for: keyed.topic, on: connection)
+            try TopicViews.createLatestView(for: keyed.topic, on: connection)
         }
         for status in sources.decoding.values.sorted(by: { $0.topic < $1.topic }) {
             try addDecodeCountsForMerge(status)
         }
-        try target.insertSchemas(sources.schemas)
+        try target.decoding.insertSchemas(sources.schemas)
         let progress = try connection.prepare("UPDATE progress SET cluster_id = ?1, complete_until = ?2, updated_at = ?3 WHERE id = 1")
         progress.bind(1, sources.clusterID)
         progress.bind(2, sources.completeUntil)
@@ -205,7 +205,7 @@ struct ShardMerger {
             insert.bind(3, WallClock.nowMs())
             try insert.run()
         }
-        for topic in Set(try target.storedPartitions().map(\.topicPartition.topic)).sorted() { try SpoolStore.createView(for: topic, on: connection) }
+        for topic in Set(try target.storedPartitions().map(\.topicPartition.topic)).sorted() { try TopicViews.createView(for: topic, on: connection) }
     }
 
     private func addDecodeCountsForMerge(_ status: DecodeStatus) throws {

@@ -74,9 +74,9 @@ public struct ShardSet: Sendable {
     private static func read(_ path: String) throws -> File {
         let store = try SpoolStore.openForReading(path: path)
         defer { store.close() }
-        return File(path: path, shard: try store.shardSpec(), clusterID: try store.clusterID(), schemaVersion: store.schemaVersion,
+        return File(path: path, shard: try store.shards.spec(), clusterID: try store.clusterID(), schemaVersion: store.schemaVersion,
                     partitions: try store.storedPartitions(), completeUntil: try store.completeUntil(),
-                    shardRecordedAt: try store.shardRecordedAt())
+                    shardRecordedAt: try store.shards.recordedAt())
     }
 
     /// Files that are not shards, shards of different counts or clusters, a shard given twice,

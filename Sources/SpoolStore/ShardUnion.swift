@@ -38,7 +38,7 @@ enum ShardUnion {
             // above has checked that no WAL content is waiting, so the file is read immutable.
             let folder = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
             let mode = access(folder.isEmpty ? "/" : folder, W_OK) == 0 ? "mode=ro" : "immutable=1"
-            try connection.execute("ATTACH DATABASE \(SpoolStore.quotedLiteral("file:" + uriEscaped(path) + "?" + mode)) AS s\(index)")
+            try connection.execute("ATTACH DATABASE \(SQLText.literal("file:" + uriEscaped(path) + "?" + mode)) AS s\(index)")
             guard try connection.integer("PRAGMA s\(index).application_id") == Migrator.applicationID else {
                 throw StoreError.notSpoolDatabase(path: path, reason: "its application id is not Spool's")
             }
@@ -69,12 +69,12 @@ enum ShardUnion {
             if table == "messages", try allHave("records", count: count, on: connection) {
                 // The files' own messages views name their tables unqualified, which this
                 // connection would resolve elsewhere: each file's join is spelled out.
-                try connection.execute("CREATE TEMP VIEW messages AS " + (0..<count).map { "SELECT " + SpoolStore.messagesViewColumns(records: "r", streams: "s") + " FROM s\($0).streams s JOIN s\($0).records r ON r.id >= s.id << \(StreamDirectory.offsetBits) AND r.id < (s.id + 1) << \(StreamDirectory.offsetBits)" }.joined(separator: " UNION ALL "))
+                try connection.execute("CREATE TEMP VIEW messages AS " + (0..<count).map { "SELECT " + TopicViews.messagesViewColumns(records: "r", streams: "s") + " FROM s\($0).streams s JOIN s\($0).records r ON r.id >= s.id << \(StreamDirectory.offsetBits) AND r.id < (s.id + 1) << \(StreamDirectory.offsetBits)" }.joined(separator: " UNION ALL "))
                 continue
             }
             if table == "latest", try allHave("latest_keys", count: count, on: connection) {
                 try connection.execute("CREATE TEMP VIEW latest AS "
-                    + (0..<count).map { SpoolStore.latestRows(in: "s\($0).") }.joined(separator: " UNION ALL "))
+                    + (0..<count).map { TopicViews.latestRows(in: "s\($0).") }.joined(separator: " UNION ALL "))
                 continue
             }
             guard try allHave(table, count: count, on: connection) else { continue }
@@ -86,11 +86,11 @@ enum ShardUnion {
             + "CASE WHEN count(complete_until) = count(*) THEN min(complete_until) END AS complete_until, max(updated_at) AS updated_at FROM ("
             + (0..<count).map { "SELECT * FROM s\($0).progress" }.joined(separator: " UNION ALL ") + ")")
         for topic in try texts(connection, "SELECT DISTINCT topic FROM partition_state ORDER BY topic") {
-            try createTopicView(topic, columns: SpoolStore.viewColumns, from: "messages", topic: topic, on: connection)
+            try createTopicView(topic, columns: TopicViews.viewColumns, from: "messages", topic: topic, on: connection)
         }
         guard try connection.integer("SELECT count(*) FROM sqlite_temp_master WHERE name = 'keyed_topics'") == 1 else { return }
         for topic in try texts(connection, "SELECT DISTINCT topic FROM keyed_topics ORDER BY topic") {
-            try createTopicView(SpoolStore.latestViewName(topic), columns: SpoolStore.latestViewColumns, from: "latest", topic: topic,
+            try createTopicView(TopicViews.latestViewName(topic), columns: TopicViews.latestViewColumns, from: "latest", topic: topic,
                                 on: connection)
         }
     }
@@ -108,8 +108,8 @@ enum ShardUnion {
         let taken = try connection.prepare("SELECT 1 FROM sqlite_temp_master WHERE name = ?1 COLLATE NOCASE")
         taken.bind(1, name)
         guard try !taken.step(), !name.lowercased().hasPrefix("sqlite_") else { return }
-        let where_ = "topic = " + SpoolStore.quotedLiteral(topic)
-        try connection.execute("CREATE TEMP VIEW " + SpoolStore.quotedIdentifier(name) + " AS SELECT " + columns + " FROM " + table + " WHERE " + where_)
+        let where_ = "topic = " + SQLText.literal(topic)
+        try connection.execute("CREATE TEMP VIEW " + SQLText.identifier(name) + " AS SELECT " + columns + " FROM " + table + " WHERE " + where_)
     }
 
     private static func texts(_ connection: SQLiteConnection, _ sql: String) throws -> [String] {

@@ -49,20 +49,6 @@ extension SpoolStore {
         return at == 0 ? nil : at
     }
 
-    /// Every recorded gap, oldest first.
-    public func gaps() throws -> [GapRecord] {
-        let query = try connection.prepare("""
-            SELECT topic, partition, first_missing_offset, last_missing_offset, detected_at, accepted FROM gaps ORDER BY id
-            """)
-        var rows: [GapRecord] = []
-        while try query.step() {
-            rows.append(GapRecord(topic: query.text("topic") ?? "", partition: Int32(query.int64("partition")),
-                                  firstMissingOffset: query.int64("first_missing_offset"), lastMissingOffset: query.int64("last_missing_offset"),
-                                  detectedAt: query.int64("detected_at"), accepted: query.int64("accepted") != 0))
-        }
-        return rows
-    }
-
     /// Stored message counts per topic.
     public func messageCounts() throws -> [String: Int64] {
         let query = try connection.prepare("SELECT topic, sum(stored_count) FROM partition_state GROUP BY topic")
@@ -100,5 +86,28 @@ extension SpoolStore {
             throw StoreError.inconsistent(path: path, reason: "the headers of \(topic)[\(partition)] offset \(offset) are not Spool's header JSON; run spool verify")
         }
         return spans.map { MessageHeader(name: String(decoding: bytes[$0.name], as: UTF8.self), value: $0.value.map { Array(bytes[$0]) }) }
+    }
+
+    /// What a reader must be told before trusting this file, one sentence each: a merge into
+    /// it that has not finished, or one that went on without every partition. Empty otherwise.
+    public func readerNotices() throws -> [String] {
+        var notices: [String] = []
+        if try shards.mergeInProgress() {
+            notices.append("\(path) is the target of a spool merge that has not finished: it holds only part of the shards' records; run the same spool merge again to complete it")
+        }
+        if try shards.mergedIncomplete() {
+            notices.append("\(path) was merged from shards that did not hold every partition (--allow-incomplete): it is not a whole capture")
+        }
+        return notices
+    }
+
+    /// Whether the file holds any captured record, partition or keyed row.
+    func holdsCapture() throws -> Bool {
+        try connection.integer("SELECT EXISTS (SELECT 1 FROM partition_state) OR EXISTS (SELECT 1 FROM messages) OR EXISTS (SELECT 1 FROM latest)") == 1
+    }
+
+    /// How many runs of spool ingest the file records.
+    func runCount() throws -> Int64 {
+        try connection.integer("SELECT count(*) FROM runs") ?? 0
     }
 }

@@ -10,9 +10,13 @@ import Glibc
 /// `write(batch:checkpoints:completeUntil:)` commits the messages and the partition state they
 /// imply in ONE transaction: after a crash the stored offsets always match the stored rows.
 ///
-/// The work is spread over files with one job each: this one opens and closes; `BatchInserter`
-/// is the write path; `SpoolStore+Runs` records runs, gaps and views; `SpoolStore+Reading`
-/// answers resume and status questions; `SpoolStore+Verify` audits.
+/// This type opens and closes the file, writes batches (`BatchInserter` builds the rows),
+/// answers what the file holds (`SpoolStore+Reading`), audits it (`CaptureVerifier`) and
+/// compacts it; everything else is a part with one job over its connection: `runs` (runs and
+/// gaps), `keyed` (keyed tables), `decoding` (schemas and pending records), `retention`
+/// (`RetentionWorker` removes), `restores` (restore progress) and `shards` (shard identity and
+/// merging, with `MergeSources` and `ShardMerger`). `Migrator` upgrades the schema,
+/// `TopicViews` keeps the per-topic views, `CaptureReader` reads for replay and restore.
 ///
 /// Not `Sendable`: one owner drives a connection.
 public final class SpoolStore {
@@ -27,8 +31,21 @@ public final class SpoolStore {
     private var lock: WriterLock?
     let inserter: BatchInserter
     let retentionWorker: RetentionWorker
-    /// The recorded retention policy (loaded at open, changed by `setRetention`).
-    var retention: RetentionPolicy?
+    /// The recorded retention policy (loaded at open, changed by `retention.set`).
+    var activeRetention: RetentionPolicy?
+
+    /// The runs this file records, with their gaps.
+    public var runs: RunLog { RunLog(store: self) }
+    /// The keyed tables: which topics keep their latest record per key, and how.
+    public var keyed: KeyedTables { KeyedTables(store: self) }
+    /// Decoding: the schemas kept, the records pending, the counts.
+    public var decoding: DecodeLedger { DecodeLedger(store: self) }
+    /// Retention: the recorded policy and removing what is due.
+    public var retention: RetentionControl { RetentionControl(store: self) }
+    /// Restores: how far each `spool restore` from this file got.
+    public var restores: RestoreLedger { RestoreLedger(store: self) }
+    /// The file's part in a sharded capture: the shard it is, or the merge it receives.
+    public var shards: ShardRole { ShardRole(store: self) }
 
     /// The schema version this binary creates and understands.
     public static var supportedSchemaVersion: Int { Migrator().latestVersion }
@@ -98,8 +115,8 @@ public final class SpoolStore {
         try migrator.migrate(connection, nowMs: WallClock.nowMs(), announce: upgradeNotice)
         let store = SpoolStore(path: path, isWriter: true, connection: connection, lock: lock,
                                schemaVersion: migrator.latestVersion)
-        try store.loadKeyedModes()
-        try store.loadRetention()
+        try store.keyed.loadModes()
+        try store.retention.loadActive()
         return store
     }
 
@@ -191,14 +208,14 @@ public final class SpoolStore {
                                     addedPartitions: AddedPartitions?, decoded: DecodedColumns?,
                                     schemas: [StoredSchema], nowMs now: Int64) throws {
         try connection.inTransaction {
-            try insertSchemas(schemas)
+            try decoding.insertSchemas(schemas)
             let gained = try inserter.insert(batch, decoded: decoded)
             try inserter.upsert(checkpoints, gained: gained, nowMs: now)
             try inserter.setCompleteUntil(completeUntil, nowMs: now)
             if let addedPartitions, !addedPartitions.ranges.isEmpty {
-                try insertRunPartitions(addedPartitions.runID, addedPartitions.ranges)
+                try runs.insertPartitions(addedPartitions.runID, addedPartitions.ranges)
             }
-            try applyRetention(batchRows: batch.count, nowMs: now)
+            try retention.apply(batchRows: batch.count, nowMs: now)
         }
     }
 
@@ -212,9 +229,33 @@ public final class SpoolStore {
         return total
     }
 
+    // MARK: what the file's schema version has
+
     /// Whether the schema has headers (migration 2). A database opened read-only keeps the
     /// version it has; only a writer upgrades it.
     var hasHeaders: Bool { schemaVersion >= 2 }
+
+    /// Whether the schema has the keyed tables (migration 3).
+    var hasKeyedTables: Bool { schemaVersion >= 3 }
+
+    /// Whether the schema has the decoded columns and tables (migration 4).
+    var hasDecodedColumns: Bool { schemaVersion >= 4 }
+
+    /// Whether `schemas` has the `serialized` column (migration 9).
+    var hasSerializedSchemas: Bool { schemaVersion >= 9 }
+
+    /// Whether the `schema_guids` table exists (migration 10).
+    var hasGUIDSchemas: Bool { schemaVersion >= 10 }
+
+    /// Whether the schema has retention (migration 5).
+    var hasRetention: Bool { schemaVersion >= 5 }
+
+    /// Whether the schema has the shard table (migration 6).
+    var hasShard: Bool { schemaVersion >= 6 }
+
+    /// Whether `latest` is the view over `latest_values` and `latest_keys` (migration 13); in
+    /// earlier files it is the table of values.
+    var usesLatestKeys: Bool { schemaVersion >= 13 }
 
     /// Each partition's stream id on this connection.
     var streams: StreamDirectory { inserter.streams }

@@ -58,7 +58,7 @@ struct DecodeCommand: ParsableCommand {
         } catch {
             throw IngestError.registry(error)
         }
-        let catalog = SchemaCatalog(client: client, stored: try store.storedSchemas(registry: config.displayURL))
+        let catalog = SchemaCatalog(client: client, stored: try store.decoding.storedSchemas(registry: config.displayURL))
         var decoder = PendingDecoder(store: store, decoder: BatchDecoder(catalog: catalog), waitForSchemas: true)
         decoder.chunkSize = chunkSize
         let outcome = try decoder.run(stop: stopRequested)

@@ -46,11 +46,11 @@ struct MergeCommand: ParsableCommand {
     func run() throws {
         try DatabaseFiles.refuseAsDatabase(db, flag: "--db")
         let paths = try ShardFiles.expand(shards, excluding: db)
-        try SpoolStore.checkShards(paths, target: db, allowIncomplete: allowIncomplete)
+        try ShardRole.check(paths, target: db, allowIncomplete: allowIncomplete)
         let store = try SpoolStore.openForWriting(path: db, upgradeNotice: { printNotice($0) })
         defer { store.close() }
         installStopHandlers(announce: !quiet)
-        let outcome = try store.merge(shards: paths, chunkSize: chunkSize, allowIncomplete: allowIncomplete,
+        let outcome = try store.shards.merge(paths, chunkSize: chunkSize, allowIncomplete: allowIncomplete,
                                       stop: { stopRequested.isStopped })
         for problem in outcome.coverageProblems { printError("spool: warning: \(problem) (merged anyway: --allow-incomplete)") }
         if !outcome.differingRetentions.isEmpty {

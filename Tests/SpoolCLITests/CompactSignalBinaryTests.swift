@@ -34,8 +34,8 @@ struct CompactSignalBinaryTests {
                                                  isLive: false, isPaused: false)
             try store.write(batch: batch, checkpoints: [checkpoint], completeUntil: nil)
         }
-        try store.setRetention(RetentionPolicy(maxAgeMs: 86_400_000))
-        while try store.retainOnce() > 0 {}
+        try store.retention.set(RetentionPolicy(maxAgeMs: 86_400_000))
+        while try store.retention.retainOnce() > 0 {}
         #expect(try !store.returnsFreedPages(), "the file is in the old format")
     }
 

@@ -412,7 +412,7 @@ struct FaultTests {
         let result = running.wait(timeout: 200)
         #expect(result.status == 0, "\(result.output)")
         try expectExactlyOnce(scenario.file("s.sqlite"), topic: "s", produced: produced, partitions: 2)
-        let run = try #require(try SpoolStore.openForReading(path: scenario.file("s.sqlite")).latestRun())
+        let run = try #require(try SpoolStore.openForReading(path: scenario.file("s.sqlite")).runs.latest())
         #expect(run.status == .live)
     }
 

@@ -109,7 +109,7 @@ struct ProtobufBinaryTests {
         #expect(verify.status == 0, "\(verify.output)")
         let store = try SpoolStore.openForReading(path: scenario.file("shop.sqlite"))
         defer { store.close() }
-        let schemas = try store.storedSchemas()
+        let schemas = try store.decoding.storedSchemas()
         #expect(schemas.map(\.type) == ["PROTOBUF", "PROTOBUF"] && schemas.allSatisfy { $0.serialized != nil },
                 "the schema and its reference common.proto, each with its serialized descriptor")
     }
@@ -159,6 +159,6 @@ struct ProtobufBinaryTests {
                 OR value_json ->> '$.quantity' IS NOT 1 + (offset * 3 + partition) % 9
             """)
         #expect(mismatched == 0, "rows whose JSON is not their own record's")
-        #expect(try store.storedSchemas().map(\.type) == ["PROTOBUF"])
+        #expect(try store.decoding.storedSchemas().map(\.type) == ["PROTOBUF"])
     }
 }

@@ -106,13 +106,13 @@ struct RegistryHostileBinaryTests {
         #expect(ingest.status == 0, "\(ingest.output)")
         let store = try SpoolStore.openForReading(path: scenario.file("l.sqlite"))
         defer { store.close() }
-        let status = try store.decodeStatus()
+        let status = try store.decoding.status()
         #expect(status.map(\.topic) == ["big", "small"] && status.last?.decoded == 20, "\(status)")
         let failed = try #require(status.first)
         #expect(failed.failed == 20 && failed.decoded == 0 && failed.pending == 0, "\(failed)")
         let reason = failed.firstError ?? ""
         #expect(reason.contains("schema id \(bigID)") && reason.contains("larger than the limit of 4096 bytes"), "\(reason)")
-        #expect(try store.storedSchemas().map(\.id) == [BenchAvroRecord.schemaID], "the big schema is not kept")
+        #expect(try store.decoding.storedSchemas().map(\.id) == [BenchAvroRecord.schemaID], "the big schema is not kept")
         // spool decode applies the same limit to what it finishes.
         let raw = try SpoolProcess.run(["ingest", "--brokers", scenario.brokers, "--topic", "big", "--db", "raw.sqlite"],
                                        directory: scenario.directory.path)

@@ -14,12 +14,11 @@ struct RestoreBinaryTests {
     /// A capture of `count` mixed records (null, empty and binary keys and values; duplicate, null
     /// and empty headers) of a new 3-partition topic `source`, made by `spool ingest`. The topic
     /// keeps its records forever: noida-db's retention would delete old timestamps under the test.
-    static func capture(_ source: String, count: Int, broker: NoidaBroker, into db: String, directory: String,
-                        timestampMs: Int64? = nil) throws {
-        try KafkaTool.createTopic(source, partitions: 3, brokers: broker.bootstrap, configs: ["retention.ms=-1"])
-        try KafkaTool.produceMixed(source, count: count, brokers: broker.bootstrap, timestampMs: timestampMs)
-        let ingest = try SpoolProcess.run(["ingest", "--brokers", broker.bootstrap, "--topic", source, "--db", db, "--quiet"],
-                                          directory: directory, timeout: 300)
+    static func capture(_ source: String, count: Int, in scenario: NoidaScenario, into db: String, timestampMs: Int64? = nil) throws {
+        try scenario.topic(source, partitions: 3, configs: ["retention.ms=-1"])
+        try KafkaTool.produceMixed(source, count: count, brokers: scenario.brokers, timestampMs: timestampMs)
+        let ingest = try SpoolProcess.run(["ingest", "--brokers", scenario.brokers, "--topic", source, "--db", db, "--quiet"],
+                                          directory: scenario.path, timeout: 300)
         try #require(ingest.status == 0, "\(ingest.output)")
         try #require(storedCount(db, topic: source) == Int64(count))
     }
@@ -32,30 +31,29 @@ struct RestoreBinaryTests {
 
     @Test("a capture restored, read back by confluent-kafka, captured again: equal record for record; a second run writes nothing")
     func roundTrip() throws {
-        let broker = try NoidaBroker()
-        let dir = TemporaryDirectory()
-        try Self.capture("orders", count: 3_000, broker: broker, into: dir.file("a.db"), directory: dir.path)
+        let scenario = try NoidaScenario()
+        try Self.capture("orders", count: 3_000, in: scenario, into: scenario.file("a.db"))
 
-        let restore = ["restore", dir.file("a.db"), "--brokers", broker.bootstrap, "--topic", "orders:orders-copy", "--create-topics", "--verify"]
-        let first = try SpoolProcess.run(restore, directory: dir.path, timeout: 300)
+        let restore = ["restore", scenario.file("a.db"), "--brokers", scenario.brokers, "--topic", "orders:orders-copy", "--create-topics", "--verify"]
+        let first = try SpoolProcess.run(restore, directory: scenario.path, timeout: 300)
         #expect(first.status == 0, "\(first.output)")
         #expect(first.stderr.contains("3000 records written"), "\(first.stderr)")
         #expect(first.stderr.contains("verify orders-copy: 3 of 3 partition(s) equal"), "\(first.stderr)")
-        let source = try KafkaTool.digest("orders", brokers: broker.bootstrap)
+        let source = try KafkaTool.digest("orders", brokers: scenario.brokers)
         #expect(source.values.map(\.count).reduce(0, +) == 3_000)
-        #expect(try KafkaTool.digest("orders-copy", brokers: broker.bootstrap) == source)
+        #expect(try KafkaTool.digest("orders-copy", brokers: scenario.brokers) == source)
 
-        let marks = try KafkaTool.watermarks("orders-copy", brokers: broker.bootstrap, readUncommitted: true)
-        let second = try SpoolProcess.run(restore, directory: dir.path, timeout: 300)
+        let marks = try KafkaTool.watermarks("orders-copy", brokers: scenario.brokers, readUncommitted: true)
+        let second = try SpoolProcess.run(restore, directory: scenario.path, timeout: 300)
         #expect(second.status == 0, "\(second.output)")
         #expect(second.stderr.contains("nothing to write; all 3000 records were already restored"), "\(second.stderr)")
-        #expect(try KafkaTool.watermarks("orders-copy", brokers: broker.bootstrap, readUncommitted: true) == marks)
+        #expect(try KafkaTool.watermarks("orders-copy", brokers: scenario.brokers, readUncommitted: true) == marks)
 
-        let again = try SpoolProcess.run(["ingest", "--brokers", broker.bootstrap, "--topic", "orders-copy", "--db", dir.file("b.db"), "--quiet"],
-                                         directory: dir.path, timeout: 300)
+        let again = try SpoolProcess.run(["ingest", "--brokers", scenario.brokers, "--topic", "orders-copy", "--db", scenario.file("b.db"), "--quiet"],
+                                         directory: scenario.path, timeout: 300)
         try #require(again.status == 0, "\(again.output)")
-        let original = try SpoolStore.openForReading(path: dir.file("a.db"))
-        let copy = try SpoolStore.openForReading(path: dir.file("b.db"))
+        let original = try SpoolStore.openForReading(path: scenario.file("a.db"))
+        let copy = try SpoolStore.openForReading(path: scenario.file("b.db"))
         defer { original.close(); copy.close() }
         for partition in Int32(0)..<3 {
             let want = try original.messages(topic: "orders", partition: partition)
@@ -64,23 +62,22 @@ struct RestoreBinaryTests {
             #expect(zip(got, want).allSatisfy { $0.key == $1.key && $0.value == $1.value && $0.headers == $1.headers && $0.timestamp == $1.timestamp },
                     "partition \(partition): key, value, headers and timestamp of every record")
         }
-        #expect(try original.restoreProgress().map(\.restored).reduce(0, +) == 3_000, "the capture records the restore")
+        #expect(try original.restores.progress().map(\.restored).reduce(0, +) == 3_000, "the capture records the restore")
     }
 
     @Test("kill -9 at several points of a 200,000-record restore, SIGTERM once, then the same command: every record once, in order")
     func killedAndResumed() throws {
-        let broker = try NoidaBroker()
-        let dir = TemporaryDirectory()
+        let scenario = try NoidaScenario()
         let count = 200_000
-        try Self.capture("events", count: count, broker: broker, into: dir.file("c.db"), directory: dir.path)
-        try KafkaTool.createTopic("events-copy", partitions: 3, brokers: broker.bootstrap)
-        let restore = ["restore", dir.file("c.db"), "--brokers", broker.bootstrap, "--topic", "events:events-copy", "--transaction-records", "7000"]
+        try Self.capture("events", count: count, in: scenario, into: scenario.file("c.db"))
+        try scenario.topic("events-copy", partitions: 3)
+        let restore = ["restore", scenario.file("c.db"), "--brokers", scenario.brokers, "--topic", "events:events-copy", "--transaction-records", "7000"]
 
         var kills = 0
         for target in [Int64(15_000), 70_000, 130_000] {
-            let running = try SpoolProcess.Running(restore, directory: dir.path)
+            let running = try SpoolProcess.Running(restore, directory: scenario.path)
             try running.waitUntil("\(target) records in events-copy before the kill", timeout: .seconds(240)) {
-                Self.highWatermarkSum("events-copy", brokers: broker.bootstrap) >= target || !running.isRunning
+                Self.highWatermarkSum("events-copy", brokers: scenario.brokers) >= target || !running.isRunning
             }
             if running.isRunning {
                 running.signal(SIGKILL)
@@ -90,62 +87,60 @@ struct RestoreBinaryTests {
         }
         #expect(kills >= 2, "the restore was killed mid-way at least twice")
 
-        let stopped = try SpoolProcess.Running(restore + ["--verbose"], directory: dir.path)
-        let before = Self.highWatermarkSum("events-copy", brokers: broker.bootstrap)
+        let stopped = try SpoolProcess.Running(restore + ["--verbose"], directory: scenario.path)
+        let before = Self.highWatermarkSum("events-copy", brokers: scenario.brokers)
         try stopped.waitUntil("the restore writes again before SIGTERM", timeout: .seconds(240)) {
-            Self.highWatermarkSum("events-copy", brokers: broker.bootstrap) > before + 3_000 || !stopped.isRunning
+            Self.highWatermarkSum("events-copy", brokers: scenario.brokers) > before + 3_000 || !stopped.isRunning
         }
         stopped.signal(SIGTERM)
         let stoppedResult = stopped.wait()
         #expect(stoppedResult.status == 0, "SIGTERM ends the restore with exit 0: \(stoppedResult.output)")
 
-        let last = try SpoolProcess.run(restore + ["--verify"], directory: dir.path, timeout: 300)
+        let last = try SpoolProcess.run(restore + ["--verify"], directory: scenario.path, timeout: 300)
         #expect(last.status == 0, "\(last.output)")
         #expect(last.stderr.contains("verify events-copy: 3 of 3 partition(s) equal"), "\(last.stderr)")
-        let copied = try KafkaTool.digest("events-copy", brokers: broker.bootstrap)
+        let copied = try KafkaTool.digest("events-copy", brokers: scenario.brokers)
         #expect(copied.values.map(\.count).reduce(0, +) == count)
-        #expect(copied == (try KafkaTool.digest("events", brokers: broker.bootstrap)))
+        #expect(copied == (try KafkaTool.digest("events", brokers: scenario.brokers)))
     }
 
     @Test("a second restore with the same id fences the first: the first exits 4 naming the fence, the second finishes, every record once")
     func aNewInstanceFencesTheOld() throws {
-        let broker = try NoidaBroker()
-        let dir = TemporaryDirectory()
+        let scenario = try NoidaScenario()
         let count = 150_000
-        try Self.capture("fenced", count: count, broker: broker, into: dir.file("f.db"), directory: dir.path)
-        try KafkaTool.createTopic("fenced-copy", partitions: 3, brokers: broker.bootstrap)
-        let restore = ["restore", dir.file("f.db"), "--brokers", broker.bootstrap, "--topic", "fenced:fenced-copy", "--transaction-records", "3000"]
-        let old = try SpoolProcess.Running(restore, directory: dir.path)
+        try Self.capture("fenced", count: count, in: scenario, into: scenario.file("f.db"))
+        try scenario.topic("fenced-copy", partitions: 3)
+        let restore = ["restore", scenario.file("f.db"), "--brokers", scenario.brokers, "--topic", "fenced:fenced-copy", "--transaction-records", "3000"]
+        let old = try SpoolProcess.Running(restore, directory: scenario.path)
         try old.waitUntil("the first restore writes", timeout: .seconds(240)) {
-            Self.highWatermarkSum("fenced-copy", brokers: broker.bootstrap) >= 10_000 || !old.isRunning
+            Self.highWatermarkSum("fenced-copy", brokers: scenario.brokers) >= 10_000 || !old.isRunning
         }
         try #require(old.isRunning, "the first restore is still running when the second starts")
-        let new = try SpoolProcess.run(restore, directory: dir.path, timeout: 300)
+        let new = try SpoolProcess.run(restore, directory: scenario.path, timeout: 300)
         let first = old.wait()
         #expect(new.status == 0, "\(new.output)")
         #expect(first.status == 4, "the fenced restore exits 4: \(first.output)")
         #expect(first.stderr.contains("fenced this one"), "\(first.stderr)")
-        let copied = try KafkaTool.digest("fenced-copy", brokers: broker.bootstrap)
+        let copied = try KafkaTool.digest("fenced-copy", brokers: scenario.brokers)
         #expect(copied.values.map(\.count).reduce(0, +) == count)
-        #expect(copied == (try KafkaTool.digest("fenced", brokers: broker.bootstrap)))
+        #expect(copied == (try KafkaTool.digest("fenced", brokers: scenario.brokers)))
     }
 
     @Test("a shard folder restores as one capture; records without a reproducible timestamp are counted and compared without it")
     func shardsAndUntimedRecords() throws {
-        let broker = try NoidaBroker()
-        let dir = TemporaryDirectory()
-        try KafkaTool.createTopic("sharded", partitions: 3, brokers: broker.bootstrap)
-        try KafkaTool.produceMixed("sharded", count: 1_500, brokers: broker.bootstrap)
-        try FileManager.default.createDirectory(atPath: dir.file("shards"), withIntermediateDirectories: true)
+        let scenario = try NoidaScenario()
+        try scenario.topic("sharded", partitions: 3)
+        try KafkaTool.produceMixed("sharded", count: 1_500, brokers: scenario.brokers)
+        try FileManager.default.createDirectory(atPath: scenario.file("shards"), withIntermediateDirectories: true)
         for index in 0..<2 {
-            let ingest = try SpoolProcess.run(["ingest", "--brokers", broker.bootstrap, "--topic", "sharded", "--shard", "\(index)/2",
-                                               "--db", dir.file("shards/s\(index).db"), "--quiet"], directory: dir.path)
+            let ingest = try SpoolProcess.run(["ingest", "--brokers", scenario.brokers, "--topic", "sharded", "--shard", "\(index)/2",
+                                               "--db", scenario.file("shards/s\(index).db"), "--quiet"], directory: scenario.path)
             try #require(ingest.status == 0, "\(ingest.output)")
         }
         // Timestamps a producer cannot give back: -1 (none) and 0 (librdkafka reads it as "now").
         var untimed = 0
         for index in 0..<2 {
-            let store = try SpoolStore.openForWriting(path: dir.file("shards/s\(index).db"))
+            let store = try SpoolStore.openForWriting(path: scenario.file("shards/s\(index).db"))
             defer { store.close() }
             // messages is a view (its INSTEAD OF trigger writes records; changes() does not count those).
             untimed += Int(try store.connection.integer("SELECT count(*) FROM messages WHERE offset % 100 = 7") ?? 0)
@@ -153,8 +148,8 @@ struct RestoreBinaryTests {
             #expect(try store.connection.integer("SELECT count(*) FROM messages WHERE offset % 100 = 7 AND timestamp > 0") == 0)
         }
         try #require(untimed > 0)
-        let result = try SpoolProcess.run(["restore", dir.file("shards"), "--brokers", broker.bootstrap, "--topic", "sharded:sharded-copy",
-                                           "--create-topics", "--verify"], directory: dir.path, timeout: 300)
+        let result = try SpoolProcess.run(["restore", scenario.file("shards"), "--brokers", scenario.brokers, "--topic", "sharded:sharded-copy",
+                                           "--create-topics", "--verify"], directory: scenario.path, timeout: 300)
         #expect(result.status == 0, "\(result.output)")
         #expect(result.stderr.contains("1500 records written"), "\(result.stderr)")
         #expect(result.stderr.contains("\(untimed) record(s) had no reproducible timestamp (-1 or 0) and got the broker's time"), "\(result.stderr)")
@@ -173,11 +168,10 @@ struct RestoreBinaryTests {
 
     @Test("every refusal exits 4 with a sentence naming the setting, and writes nothing")
     func refusals() throws {
-        let broker = try NoidaBroker()
-        let dir = TemporaryDirectory()
+        let scenario = try NoidaScenario()
         // Records from ten days ago: older than a day's retention or timestamp limit.
         let tenDaysAgo = Int64(Date().timeIntervalSince1970 * 1000) - 10 * 86_400_000
-        try Self.capture("old", count: 600, broker: broker, into: dir.file("old.db"), directory: dir.path, timestampMs: tenDaysAgo)
+        try Self.capture("old", count: 600, in: scenario, into: scenario.file("old.db"), timestampMs: tenDaysAgo)
         let cases = [
             Refusal(name: "missing", partitions: nil, phrase: "does not exist on the destination cluster"),
             Refusal(name: "too-few", partitions: 2, phrase: "has 2 partition(s) but the capture holds records of 'old' partition 2"),
@@ -195,40 +189,40 @@ struct RestoreBinaryTests {
         for refusal in cases {
             let topic = "dst-" + refusal.name
             if let partitions = refusal.partitions {
-                try KafkaTool.createTopic(topic, partitions: partitions, brokers: broker.bootstrap, configs: refusal.configs)
+                try KafkaTool.createTopic(topic, partitions: partitions, brokers: scenario.brokers, configs: refusal.configs)
             }
             if refusal.foreignRecords {
-                _ = try KafkaTool.produce(topic, count: 1, brokers: broker.bootstrap, partition: 1)
+                _ = try scenario.produce(topic, count: 1, partition: 1)
             }
-            let marks = refusal.partitions == nil ? [:] : try KafkaTool.watermarks(topic, brokers: broker.bootstrap, readUncommitted: true)
-            let result = try SpoolProcess.run(["restore", dir.file("old.db"), "--brokers", broker.bootstrap, "--topic", "old:\(topic)"],
-                                              directory: dir.path, timeout: 120)
+            let marks = refusal.partitions == nil ? [:] : try KafkaTool.watermarks(topic, brokers: scenario.brokers, readUncommitted: true)
+            let result = try SpoolProcess.run(["restore", scenario.file("old.db"), "--brokers", scenario.brokers, "--topic", "old:\(topic)"],
+                                              directory: scenario.path, timeout: 120)
             #expect(result.status == 4, "\(refusal): \(result.output)")
             #expect(result.stderr.contains(refusal.phrase), "\(refusal): \(result.stderr)")
             if refusal.partitions == nil {
-                #expect(try KafkaTool.topics(brokers: broker.bootstrap)[topic] == nil, "\(refusal): no topic was created")
+                #expect(try KafkaTool.topics(brokers: scenario.brokers)[topic] == nil, "\(refusal): no topic was created")
             } else {
-                #expect(try KafkaTool.watermarks(topic, brokers: broker.bootstrap, readUncommitted: true) == marks, "\(refusal): nothing was written")
+                #expect(try KafkaTool.watermarks(topic, brokers: scenario.brokers, readUncommitted: true) == marks, "\(refusal): nothing was written")
             }
         }
 
         // The same --restore-id over another selection (window) would skip records: refused.
-        try KafkaTool.createTopic("dst-window", partitions: 3, brokers: broker.bootstrap, configs: ["retention.ms=-1"])
-        let windowed = ["restore", dir.file("old.db"), "--brokers", broker.bootstrap, "--topic", "old:dst-window", "--restore-id", "fixed"]
-        let later = try SpoolProcess.run(windowed + ["--from", "\(tenDaysAgo + 300)"], directory: dir.path, timeout: 120)
+        try KafkaTool.createTopic("dst-window", partitions: 3, brokers: scenario.brokers, configs: ["retention.ms=-1"])
+        let windowed = ["restore", scenario.file("old.db"), "--brokers", scenario.brokers, "--topic", "old:dst-window", "--restore-id", "fixed"]
+        let later = try SpoolProcess.run(windowed + ["--from", "\(tenDaysAgo + 300)"], directory: scenario.path, timeout: 120)
         #expect(later.status == 0, "\(later.output)")
-        let marks = try KafkaTool.watermarks("dst-window", brokers: broker.bootstrap, readUncommitted: true)
-        let wider = try SpoolProcess.run(windowed, directory: dir.path, timeout: 120)
+        let marks = try KafkaTool.watermarks("dst-window", brokers: scenario.brokers, readUncommitted: true)
+        let wider = try SpoolProcess.run(windowed, directory: scenario.path, timeout: 120)
         #expect(wider.status == 4, "\(wider.output)")
         #expect(wider.stderr.contains("for another selection"), "\(wider.stderr)")
-        #expect(try KafkaTool.watermarks("dst-window", brokers: broker.bootstrap, readUncommitted: true) == marks, "nothing was written")
+        #expect(try KafkaTool.watermarks("dst-window", brokers: scenario.brokers, readUncommitted: true) == marks, "nothing was written")
 
         // Records of an aborted transaction are not "records this restore did not write": they
         // were never visible. The same destination with them restores.
-        try KafkaTool.createTopic("dst-aborted", partitions: 3, brokers: broker.bootstrap, configs: ["retention.ms=-1"])
-        _ = try KafkaTool.produce("dst-aborted", count: 50, brokers: broker.bootstrap, transactionalID: "someone-else", abort: true)
-        let restored = try SpoolProcess.run(["restore", dir.file("old.db"), "--brokers", broker.bootstrap, "--topic", "old:dst-aborted", "--verify"],
-                                            directory: dir.path, timeout: 120)
+        try KafkaTool.createTopic("dst-aborted", partitions: 3, brokers: scenario.brokers, configs: ["retention.ms=-1"])
+        _ = try scenario.produce("dst-aborted", count: 50, transactionalID: "someone-else", abort: true)
+        let restored = try SpoolProcess.run(["restore", scenario.file("old.db"), "--brokers", scenario.brokers, "--topic", "old:dst-aborted", "--verify"],
+                                            directory: scenario.path, timeout: 120)
         #expect(restored.status == 0, "\(restored.output)")
         #expect(restored.stderr.contains("verify dst-aborted: 3 of 3 partition(s) equal"), "\(restored.stderr)")
     }

@@ -44,7 +44,7 @@ struct RetentionBinaryTests {
             1: (kept: [2, 3, 4], retainedFrom: 2, next: 5),
             2: (kept: [], retainedFrom: 4, next: 4),
         ])
-        #expect(try SpoolStore.openForReading(path: db).retentionPolicy() == RetentionPolicy(maxAgeMs: Self.hour))
+        #expect(try SpoolStore.openForReading(path: db).retention.policy() == RetentionPolicy(maxAgeMs: Self.hour))
         try Self.expectStatusAgrees(db, directory: scenario.directory.path, after: "the first run")
 
         // More old records, and a run without --retain: the recorded policy still removes the old
@@ -58,7 +58,7 @@ struct RetentionBinaryTests {
             1: (kept: [2, 3, 4, 5], retainedFrom: 2, next: 6),
             2: (kept: [], retainedFrom: 7, next: 7),
         ])
-        #expect(try SpoolStore.openForReading(path: db).retentionPolicy() == RetentionPolicy(maxAgeMs: Self.hour),
+        #expect(try SpoolStore.openForReading(path: db).retention.policy() == RetentionPolicy(maxAgeMs: Self.hour),
                 "a run without --retain keeps the recorded policy")
         try Self.expectStatusAgrees(db, directory: scenario.directory.path, after: "the run without --retain")
 
@@ -73,7 +73,7 @@ struct RetentionBinaryTests {
         ])
         let store = try SpoolStore.openForReading(path: db)
         #expect(try store.connection.integer("SELECT count(*) FROM retention") == 0, "--no-retain leaves the retention table empty")
-        #expect(try store.retentionPolicy() == nil)
+        #expect(try store.retention.policy() == nil)
         store.close()
         let status = try Self.statusJSON(db, directory: scenario.directory.path)
         #expect(status["retention"] is NSNull, "status shows no retention after --no-retain: \(String(describing: status["retention"]))")
@@ -395,7 +395,7 @@ struct RetentionBinaryTests {
             let store = try SpoolStore.openForReading(path: db)
             defer { store.close() }
             #expect(try store.returnsFreedPages(), "a new file uses incremental auto-vacuum")
-            #expect(try store.retentionPolicy() == RetentionPolicy(maxBytes: limit), "round \(round + 1): the size limit is recorded")
+            #expect(try store.retention.policy() == RetentionPolicy(maxBytes: limit), "round \(round + 1): the size limit is recorded")
             var kept: [Message] = []
             for p in Int32(0)..<4 { kept += try store.messages(topic: "sz", partition: p) }
             let keptKeys = Set(kept.compactMap(\.key))

@@ -35,7 +35,7 @@ struct SchemaRegistryBinaryTests {
             WHERE value_json ->> '$.order_id' IS NOT printf('order-%010d', offset * 3 + partition)
             """)
         #expect(mismatched == 0, "records whose JSON is not their own", sourceLocation: sourceLocation)
-        #expect(try store.decodeStatus() == [DecodeStatus(topic: topic, decoded: Int64(count), pending: 0, failed: 0, firstError: nil)],
+        #expect(try store.decoding.status() == [DecodeStatus(topic: topic, decoded: Int64(count), pending: 0, failed: 0, firstError: nil)],
                 sourceLocation: sourceLocation)
         #expect(try store.verify().isSound, sourceLocation: sourceLocation)
     }

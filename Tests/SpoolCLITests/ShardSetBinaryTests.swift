@@ -225,7 +225,7 @@ struct ShardSetBinaryTests {
         #expect(differ.status == 0 && differ.stderr.contains("the shards record different retention")
                 && differ.stderr.contains("kept/s1.sqlite: none"), "\(differ.output)")
         let store = try SpoolStore.openForReading(path: sharded.dir.file("differ.sqlite"))
-        #expect(try store.retentionPolicy() == nil)
+        #expect(try store.retention.policy() == nil)
         store.close()
     }
 }

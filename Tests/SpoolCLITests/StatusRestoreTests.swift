@@ -11,7 +11,7 @@ func writeCaptureWithRestores(_ path: String, topic: String = "t", partitions: [
                               restores: [RestoreProgress]) throws {
     let store = try SpoolStore.openForWriting(path: path)
     defer { store.close() }
-    if let shard { try store.recordShard(shard) }
+    if let shard { try store.shards.record(shard) }
     for partition in partitions {
         let batch = MessageBatch((0..<count).map { index in
             Message(key: nil, value: Array("v\(index)".utf8), topic: topic, partition: partition, offset: Int64(index),
@@ -23,7 +23,7 @@ func writeCaptureWithRestores(_ path: String, topic: String = "t", partitions: [
                                              lastConsumedTimestamp: 1_700_000_000_000 + last, isLive: true, isPaused: false)
         try store.write(batch: batch, checkpoints: [checkpoint], completeUntil: nil)
     }
-    try store.recordRestoreProgress(restores)
+    try store.restores.record(restores)
 }
 
 /// One partition's row of a restore of topic `t`.

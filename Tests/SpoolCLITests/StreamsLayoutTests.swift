@@ -96,7 +96,7 @@ struct StreamsLayoutTests {
             try store.write(batch: MessageBatch([Self.record(0, 0), Self.record(1, 0), Self.record(0, 1, topic: "u")]),
                             checkpoints: [Self.checkpoint(0, through: 0), Self.checkpoint(1, through: 0), Self.checkpoint(0, through: 1, topic: "u")],
                             completeUntil: nil)
-            for topic in ["t", "u"] { try SpoolStore.createView(for: topic, on: store.connection) }
+            for topic in ["t", "u"] { try TopicViews.createView(for: topic, on: store.connection) }
             // Partition 2 of "t" appears after "u": its stream id comes after u's.
             try store.write(batch: MessageBatch([Self.record(2, 0), Self.record(0, 1), Self.record(2, 1)]),
                             checkpoints: [Self.checkpoint(2, through: 1), Self.checkpoint(0, through: 1)], completeUntil: nil)
@@ -251,7 +251,7 @@ struct StreamsLayoutTests {
         let dir = TemporaryDirectory()
         let store = try SpoolStore.openForWriting(path: dir.file("keys.sqlite"))
         defer { store.close() }
-        try store.setKeyedMode(mode, for: "t")
+        try store.keyed.setMode(mode, for: "t")
         let sequence: [(String, String?)] = [("a", "1"), ("b", "1"), ("a", nil), ("c", "1"), ("b", "2"), ("a", "3"), ("c", nil), ("b", "4")]
         let batch = MessageBatch(sequence.enumerated().map { index, record in
             Message(key: Array(record.0.utf8), value: record.1.map { Array($0.utf8) }, topic: "t", partition: Int32(index % 2),
@@ -262,7 +262,7 @@ struct StreamsLayoutTests {
         var found: [String] = []
         while try rows.step() { found.append("\(rows.text(0) ?? "")=\(rows.text(1) ?? "") @\(rows.int64(2)):\(rows.int64(3))") }
         #expect(found == ["a=3 @1:2", "b=4 @1:3"], "each key as its last record left it; c deleted")
-        #expect(try store.keyedTopics().first?.tombstonesApplied == 2)
+        #expect(try store.keyed.topics().first?.tombstonesApplied == 2)
         #expect(try store.verify().problems.isEmpty)
     }
 
@@ -292,8 +292,8 @@ struct StreamsLayoutTests {
                     is_live, is_paused, next_offset, stored_count, last_stored_timestamp, updated_at, headers_from_offset)
                 VALUES ('records', 0, 0, 1, 0, 0, 0, 0, 1, 1, 1, 1, 0), ('Streams', 0, 0, 1, 0, 0, 0, 0, 1, 1, 2, 1, 0);
                 """)
-            for topic in ["records", "Streams"] { try SpoolStore.createView(for: topic, on: connection) }
-            try SpoolStore.createLatestView(for: "latest_keys", on: connection)
+            for topic in ["records", "Streams"] { try TopicViews.createView(for: topic, on: connection) }
+            try TopicViews.createLatestView(for: "latest_keys", on: connection)
             #expect(try connection.integer("SELECT count(*) FROM sqlite_master WHERE type = 'view' AND name IN ('records', 'Streams')") == 2)
         }
         let store = try SpoolStore.openForWriting(path: path)

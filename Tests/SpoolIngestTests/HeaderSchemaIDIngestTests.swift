@@ -93,11 +93,11 @@ struct HeaderSchemaIDIngestTests {
         defer { store.close() }
         #expect(try store.connection.text("SELECT value_json ->> '$.sku' FROM hdr WHERE offset = 1") == "X-1")
         #expect(try store.connection.integer("SELECT value_json ->> '$.qty' FROM hdr WHERE offset = 1") == 3)
-        let firstError = try #require(try store.decodeStatus().first?.firstError)
+        let firstError = try #require(try store.decoding.status().first?.firstError)
         #expect(firstError.contains("the schema-id header is not Confluent's") && firstError.contains("version byte is 2"), "\(firstError)")
         #expect(try store.connection.integer("SELECT failed FROM decode_stats") == 2)
         // Each schema is kept by its GUID: Avro key and value, JSON Schema, the .proto (both messages).
-        let schemas = try store.storedSchemas()
+        let schemas = try store.decoding.storedSchemas()
         #expect(schemas.count == 4 && schemas.allSatisfy { $0.guid != nil && $0.id == 0 }, "\(schemas.map { ($0.type, $0.guid) })")
         #expect(schemas.map(\.type).sorted() == ["AVRO", "AVRO", "JSON", "PROTOBUF"])
         #expect(try store.connection.integer("SELECT count(*) FROM schema_guids") == 4)
@@ -120,7 +120,7 @@ struct HeaderSchemaIDIngestTests {
         let store = try SpoolStore.openForWriting(path: db)
         let catalog = SchemaCatalog(client: SchemaRegistryClient(config: try SchemaRegistryConfig(url: url, settings: [:])), stored: [])
         let outcome = try PendingDecoder(store: store, decoder: BatchDecoder(catalog: catalog), waitForSchemas: true).run()
-        let kept = try store.storedSchemas()
+        let kept = try store.decoding.storedSchemas()
         store.close()
         #expect(outcome == PendingDecoder.Outcome(decoded: 4, failed: 0, stillPending: 0))
         let stored = try rows(db, "later")

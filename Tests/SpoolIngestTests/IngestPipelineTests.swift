@@ -32,7 +32,7 @@ struct IngestPipelineTests {
         try expectExactlyOnce(db, topic: "orders", produced: orders, partitions: 3)
         try expectExactlyOnce(db, topic: "users", produced: users, partitions: 1)
         let store = try SpoolStore.openForReading(path: db)
-        let run = try #require(try store.latestRun())
+        let run = try #require(try store.runs.latest())
         #expect(run.status == .live && run.bounded)
         #expect(run.ranges.count == 4)
         #expect(try store.storedPartitions().allSatisfy { $0.checkpoint.isLive })
@@ -71,7 +71,7 @@ struct IngestPipelineTests {
         #expect(first.stoppedOnRequest)
         #expect(!first.isLive)
         #expect(first.storedTotal > 500 && first.storedTotal < 4_000)
-        let firstRun = try #require(try SpoolStore.openForReading(path: db).latestRun())
+        let firstRun = try #require(try SpoolStore.openForReading(path: db).runs.latest())
         #expect(firstRun.status == .stopped)
         // Messages produced after the first run's start are past its end: the same job ignores them.
         try MockScenario.produce(into: scenario.cluster, topic: "t", partitions: 2, indices: 2_000..<(2_000 + 10), base: 1_700_000_000_000, valueSize: 0)
@@ -157,7 +157,7 @@ struct IngestPipelineTests {
             guard case .gapRefused(let topic, let partition, let stored, let earliest) = error as? IngestError else { return false }
             return topic == "t" && partition == 0 && stored == 5 && earliest > 5
         }
-        var gaps = try SpoolStore.openForReading(path: db).gaps()
+        var gaps = try SpoolStore.openForReading(path: db).runs.gaps()
         #expect(gaps.count == 1)
         #expect(gaps.first?.firstMissingOffset == 5)
         #expect(gaps.first?.accepted == false)
@@ -165,7 +165,7 @@ struct IngestPipelineTests {
                                           logger: quietLogger()).run()
         #expect(accepted.isLive)
         #expect(accepted.gapsAccepted == 1)
-        gaps = try SpoolStore.openForReading(path: db).gaps()
+        gaps = try SpoolStore.openForReading(path: db).runs.gaps()
         #expect(gaps.count == 2)
         #expect(gaps.last?.accepted == true)
         let store = try SpoolStore.openForReading(path: db)

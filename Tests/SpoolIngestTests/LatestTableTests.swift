@@ -44,7 +44,7 @@ struct LatestTableTests {
             #expect(got[key]?.value == record.value && got[key]?.partition == record.partition,
                     "key \(key)", sourceLocation: sourceLocation)
         }
-        let keyed = try #require(try SpoolStore.openForReading(path: path).keyedTopics().first { $0.topic == topic },
+        let keyed = try #require(try SpoolStore.openForReading(path: path).keyed.topics().first { $0.topic == topic },
                                  sourceLocation: sourceLocation)
         #expect(keyed.keys == Int64(want.rows.count) && keyed.tombstonesApplied == want.tombstones
                 && keyed.nullKeysSkipped == want.nullKeys, "\(keyed)", sourceLocation: sourceLocation)
@@ -121,7 +121,7 @@ struct LatestTableTests {
         let records = Self.cases()
         try scenario.cluster.produce(topic: "t", records)
         _ = try IngestPipeline(databasePath: db, options: options(scenario.cluster, "t"), logger: quietLogger()).run()
-        #expect(try SpoolStore.openForReading(path: db).keyedTopics().isEmpty)
+        #expect(try SpoolStore.openForReading(path: db).keyed.topics().isEmpty)
         let more = Self.cases(base: 9_000)
         try scenario.cluster.produce(topic: "t", more)
         _ = try IngestPipeline(databasePath: db, options: options(scenario.cluster, "t", keyed: ["t": .latest]), logger: quietLogger()).run()
@@ -149,7 +149,7 @@ struct LatestTableTests {
         off.keyedOff = ["t"]
         _ = try IngestPipeline(databasePath: db, options: off, logger: quietLogger()).run()
         let store = try SpoolStore.openForReading(path: db)
-        #expect(try store.keyedTopics().isEmpty)
+        #expect(try store.keyed.topics().isEmpty)
         #expect(try store.connection.integer("SELECT count(*) FROM latest") == 0)
         #expect(try store.connection.integer("SELECT count(*) FROM sqlite_master WHERE name = 't:latest'") == 0)
     }
@@ -185,7 +185,7 @@ struct LatestTableTests {
         // About 7 MiB more: the mock keeps 5 MiB per partition and drops the oldest.
         for round in 1...7 { try scenario.cluster.produce(topic: "t", big(round * 10)) }
         _ = try IngestPipeline(databasePath: db, options: options(scenario.cluster, "t", acceptGaps: true), logger: quietLogger()).run()
-        let keyed = try #require(try SpoolStore.openForReading(path: db).keyedTopics().first)
+        let keyed = try #require(try SpoolStore.openForReading(path: db).keyed.topics().first)
         #expect(keyed.stalePartitions == [0])
     }
 

@@ -121,11 +121,11 @@ struct ProtobufIngestTests {
         defer { store.close() }
         #expect(try store.connection.integer("SELECT value_json ->> '$.id' FROM pb WHERE offset = 0") == 9_007_199_254_740_993)
         #expect(try store.connection.text("SELECT value_json ->> '$.total.currency' FROM pb WHERE offset = 0") == "EUR")
-        let status = try store.decodeStatus()
+        let status = try store.decoding.status()
         #expect(status.count == 1 && status.first?.failed == 3)
         #expect(status.first?.firstError == "value (schema id \(id)): messages are nested deeper than 64 levels (at shop.Node)")
         // The schema and its reference, both PROTOBUF with the registry's serialized descriptor.
-        let schemas = try store.storedSchemas()
+        let schemas = try store.decoding.storedSchemas()
         #expect(schemas.count == 2)
         #expect(schemas.allSatisfy { $0.type == "PROTOBUF" && $0.serialized != nil })
         let main = try #require(schemas.first { $0.id == id })
@@ -149,7 +149,7 @@ struct ProtobufIngestTests {
         #expect(rows.last?.json?.contains(#""total":{"cents":5,"currency":""}"#) == true)
         let store = try SpoolStore.openForReading(path: db)
         defer { store.close() }
-        #expect(try store.storedSchemas().allSatisfy { $0.type == "PROTOBUF" && $0.serialized == nil })
+        #expect(try store.decoding.storedSchemas().allSatisfy { $0.type == "PROTOBUF" && $0.serialized == nil })
     }
 
     @Test func aRegistryThatIsDownLeavesRecordsPendingUntilDecode() throws {

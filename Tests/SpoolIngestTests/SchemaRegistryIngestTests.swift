@@ -97,10 +97,10 @@ struct SchemaRegistryIngestTests {
         #expect(try store.connection.text("SELECT value_json ->> '$.chain.next.v' FROM orders WHERE offset = 0") == "2")
         #expect(try store.connection.text("SELECT value_json ->> '$.price' FROM orders WHERE offset = 0") == "-12.34")
         #expect(try store.connection.integer("SELECT count(*) FROM messages WHERE json_valid(value_json)") == 2)
-        let schemas = try store.storedSchemas()
+        let schemas = try store.decoding.storedSchemas()
         #expect(schemas.map(\.id) == [produced[0].valueSchemaID].compactMap { $0 })
         #expect(schemas.first?.registry == registry.url && schemas.first?.type == "AVRO")
-        #expect(try store.decodeStatus() == [DecodeStatus(topic: "orders", decoded: 2, pending: 0, failed: 0, firstError: nil)])
+        #expect(try store.decoding.status() == [DecodeStatus(topic: "orders", decoded: 2, pending: 0, failed: 0, firstError: nil)])
         #expect(try store.verify().isSound)
     }
 
@@ -143,10 +143,10 @@ struct SchemaRegistryIngestTests {
         #expect(rows.map(\.state) == ["decoded", "decoded", "decoded", "failed", "failed", nil, "failed"])
         let store = try SpoolStore.openForReading(path: db)
         defer { store.close() }
-        let status = try #require(try store.decodeStatus().first)
+        let status = try #require(try store.decoding.status().first)
         #expect(status.decoded == 3 && status.failed == 3 && status.pending == 0)
         #expect(status.firstError?.contains("schema id 999") == true, "\(status.firstError ?? "nil")")
-        let schemas = try store.storedSchemas()
+        let schemas = try store.decoding.storedSchemas()
         let ids = Set([addressID, first[0].valueSchemaID, second[0].valueSchemaID, third[0].valueSchemaID].compactMap { $0 })
         #expect(Set(schemas.map(\.id)) == ids && ids.count == 4)
         let person = try #require(schemas.first { $0.id == first[0].valueSchemaID })
@@ -172,7 +172,7 @@ struct SchemaRegistryIngestTests {
         do {
             let store = try SpoolStore.openForReading(path: db)
             defer { store.close() }
-            #expect(try store.decodeStatus() == [DecodeStatus(topic: "events", decoded: 0, pending: 6, failed: 0, firstError: nil)])
+            #expect(try store.decoding.status() == [DecodeStatus(topic: "events", decoded: 0, pending: 6, failed: 0, firstError: nil)])
         }
         registry = try registry.restart()
         let store = try SpoolStore.openForWriting(path: db)
@@ -187,8 +187,8 @@ struct SchemaRegistryIngestTests {
         #expect(rows.allSatisfy { $0.state == "decoded" })
         let reader = try SpoolStore.openForReading(path: db)
         defer { reader.close() }
-        #expect(try reader.decodeStatus() == [DecodeStatus(topic: "events", decoded: 6, pending: 0, failed: 0, firstError: nil)])
-        #expect(try reader.storedSchemas().count == 1)
+        #expect(try reader.decoding.status() == [DecodeStatus(topic: "events", decoded: 6, pending: 0, failed: 0, firstError: nil)])
+        #expect(try reader.decoding.storedSchemas().count == 1)
         #expect(try reader.verify().isSound)
     }
 

@@ -50,24 +50,23 @@ struct SecondBrokerTests {
         }
     }
 
-    private func options(_ broker: NoidaBroker, _ topics: [SourceTopic], follow: Bool = false) -> IngestOptions {
-        IngestOptions(kafkaConfig: ["bootstrap.servers": broker.bootstrap, "topic.metadata.refresh.interval.ms": "300"],
+    private func options(_ scenario: NoidaScenario, _ topics: [SourceTopic], follow: Bool = false) -> IngestOptions {
+        IngestOptions(kafkaConfig: ["bootstrap.servers": scenario.brokers, "topic.metadata.refresh.interval.ms": "300"],
                       topics: topics, batchSize: 50, follow: follow, pollTimeoutMs: 50)
     }
 
     @Test func partitionsAddedDuringAFollowAreReadExactlyOnce() throws {
-        let broker = try NoidaBroker()
-        let dir = TemporaryDirectory()
-        let db = dir.file("grow.sqlite")
-        try KafkaTool.createTopic("grow", partitions: 2, brokers: broker.bootstrap)
-        var produced = try KafkaTool.produce("grow", count: 20, brokers: broker.bootstrap, keyPrefix: "a-", valuePrefix: "first-")
-        let ingest = BackgroundIngest(path: db, options: options(broker, [.fromEarliest("grow")], follow: true))
+        let scenario = try NoidaScenario()
+        let db = scenario.file("grow.sqlite")
+        try scenario.topic("grow", partitions: 2)
+        var produced = try scenario.produce("grow", count: 20, keyPrefix: "a-", valuePrefix: "first-")
+        let ingest = BackgroundIngest(path: db, options: options(scenario, [.fromEarliest("grow")], follow: true))
         try waitUntil("the first 20 messages are stored", timeout: .seconds(60)) {
             if let failure = ingest.failure { throw failure }
             return storedCount(db, topic: "grow") == 20
         }
-        try KafkaTool.addPartitions("grow", total: 4, brokers: broker.bootstrap)
-        let later = try KafkaTool.produce("grow", count: 100, brokers: broker.bootstrap, keyPrefix: "b-", valuePrefix: "second-")
+        try KafkaTool.addPartitions("grow", total: 4, brokers: scenario.brokers)
+        let later = try scenario.produce("grow", count: 100, keyPrefix: "b-", valuePrefix: "second-")
         #expect(Set(later.map(\.partition)) == [0, 1, 2, 3], "the producer spread the messages over all four partitions")
         produced += later
         try waitUntil("all 120 messages are stored, those of the new partitions included", timeout: .seconds(60)) {
@@ -80,26 +79,25 @@ struct SecondBrokerTests {
         let store = try SpoolStore.openForReading(path: db)
         // The new partitions are in the partition state and recorded with the run, from offset 0.
         #expect(try store.storedPartitions().map(\.topicPartition.partition) == [0, 1, 2, 3])
-        let run = try #require(try store.latestRun())
+        let run = try #require(try store.runs.latest())
         #expect(run.ranges.keys.map(\.partition).sorted() == [0, 1, 2, 3])
         #expect(run.ranges[TopicPartition(topic: "grow", partition: 3)]?.start == 0)
 
         // A later run resumes all four partitions: nothing twice, nothing missed.
-        produced += try KafkaTool.produce("grow", count: 40, brokers: broker.bootstrap, keyPrefix: "c-", valuePrefix: "third-")
-        let resumed = try IngestPipeline(databasePath: db, options: options(broker, [.fromEarliest("grow")]), logger: quietLogger()).run()
+        produced += try scenario.produce("grow", count: 40, keyPrefix: "c-", valuePrefix: "third-")
+        let resumed = try IngestPipeline(databasePath: db, options: options(scenario, [.fromEarliest("grow")]), logger: quietLogger()).run()
         #expect(resumed.storedPerTopic == ["grow": 40])
         try expectExactlyOnce(db, topic: "grow", records: produced.map(ExpectedRecord.init))
     }
 
     @Test func partitionsAddedDuringAFollowGoToTheirShard() throws {
-        let broker = try NoidaBroker()
-        let dir = TemporaryDirectory()
-        try KafkaTool.createTopic("grown", partitions: 2, brokers: broker.bootstrap)
-        var produced = try KafkaTool.produce("grown", count: 20, brokers: broker.bootstrap, keyPrefix: "a-", valuePrefix: "first-")
+        let scenario = try NoidaScenario()
+        try scenario.topic("grown", partitions: 2)
+        var produced = try scenario.produce("grown", count: 20, keyPrefix: "a-", valuePrefix: "first-")
         let shards = (0..<2).map { ShardSpec(index: $0, count: 2)! }
-        let paths = (0..<2).map { dir.file("shard\($0).sqlite") }
+        let paths = (0..<2).map { scenario.file("shard\($0).sqlite") }
         let ingests = zip(shards, paths).map { shard, path in
-            var options = options(broker, [.fromEarliest("grown")], follow: true)
+            var options = options(scenario, [.fromEarliest("grown")], follow: true)
             options.shard = shard
             return BackgroundIngest(path: path, options: options)
         }
@@ -108,8 +106,8 @@ struct SecondBrokerTests {
             return paths.reduce(0) { $0 + storedCount($1, topic: "grown") }
         }
         try waitUntil("the first 20 messages are stored across the shards", timeout: .seconds(60)) { try stored() == 20 }
-        try KafkaTool.addPartitions("grown", total: 5, brokers: broker.bootstrap)
-        let later = try KafkaTool.produce("grown", count: 100, brokers: broker.bootstrap, keyPrefix: "b-", valuePrefix: "second-")
+        try KafkaTool.addPartitions("grown", total: 5, brokers: scenario.brokers)
+        let later = try scenario.produce("grown", count: 100, keyPrefix: "b-", valuePrefix: "second-")
         #expect(Set(later.map(\.partition)) == [0, 1, 2, 3, 4], "the producer spread the messages over all five partitions")
         produced += later
         try waitUntil("all 120 messages are stored, the new partitions' by their owners", timeout: .seconds(60)) { try stored() == 120 }
@@ -128,37 +126,35 @@ struct SecondBrokerTests {
     }
 
     @Test func partitionsAddedWhileSpoolWasStoppedStartAtTheirFirstOffset() throws {
-        let broker = try NoidaBroker()
-        let dir = TemporaryDirectory()
-        let db = dir.file("later.sqlite")
-        try KafkaTool.createTopic("later", partitions: 1, brokers: broker.bootstrap)
-        var produced = try KafkaTool.produce("later", count: 10, brokers: broker.bootstrap, keyPrefix: "k", valuePrefix: "v")
+        let scenario = try NoidaScenario()
+        let db = scenario.file("later.sqlite")
+        try scenario.topic("later", partitions: 1)
+        var produced = try scenario.produce("later", count: 10, keyPrefix: "k", valuePrefix: "v")
         // The topic is captured from "latest" on: only what comes after the first run.
-        let first = try IngestPipeline(databasePath: db, options: options(broker, [.fromLatest("later")]), logger: quietLogger()).run()
+        let first = try IngestPipeline(databasePath: db, options: options(scenario, [.fromLatest("later")]), logger: quietLogger()).run()
         #expect(first.storedPerTopic == ["later": 0])
         produced = []
-        try KafkaTool.addPartitions("later", total: 3, brokers: broker.bootstrap)
-        produced += try KafkaTool.produce("later", count: 30, brokers: broker.bootstrap, keyPrefix: "k", valuePrefix: "w")
+        try KafkaTool.addPartitions("later", total: 3, brokers: scenario.brokers)
+        produced += try scenario.produce("later", count: 30, keyPrefix: "k", valuePrefix: "w")
         // Partition 0 resumes where it was; partitions 1 and 2 are new, so they start at their
         // first offset although the topic's policy is "latest".
-        let second = try IngestPipeline(databasePath: db, options: options(broker, [.fromLatest("later")]), logger: quietLogger()).run()
+        let second = try IngestPipeline(databasePath: db, options: options(scenario, [.fromLatest("later")]), logger: quietLogger()).run()
         #expect(second.storedPerTopic == ["later": 30])
         try expectExactlyOnce(db, topic: "later", records: produced.map(ExpectedRecord.init))
     }
 
     @Test func transactionMarkersAreNotWorkLeftAndAbortedRecordsAreNotStored() throws {
-        let broker = try NoidaBroker()
-        let dir = TemporaryDirectory()
-        let db = dir.file("tx.sqlite")
-        try KafkaTool.createTopic("tx", partitions: 2, brokers: broker.bootstrap)
-        var committed = try KafkaTool.produce("tx", count: 20, brokers: broker.bootstrap, keyPrefix: "c", valuePrefix: "commit-",
+        let scenario = try NoidaScenario()
+        let db = scenario.file("tx.sqlite")
+        try scenario.topic("tx", partitions: 2)
+        var committed = try scenario.produce("tx", count: 20, keyPrefix: "c", valuePrefix: "commit-",
                                               transactionalID: "spool-test-tx")
-        _ = try KafkaTool.produce("tx", count: 6, brokers: broker.bootstrap, keyPrefix: "a", valuePrefix: "abort-",
+        _ = try scenario.produce("tx", count: 6, keyPrefix: "a", valuePrefix: "abort-",
                                   transactionalID: "spool-test-tx", abort: true)
-        committed += try KafkaTool.produce("tx", count: 10, brokers: broker.bootstrap, keyPrefix: "c", valuePrefix: "again-",
+        committed += try scenario.produce("tx", count: 10, keyPrefix: "c", valuePrefix: "again-",
                                            transactionalID: "spool-test-tx")
         var last: IngestProgress?
-        let summary = try IngestPipeline(databasePath: db, options: options(broker, [.fromEarliest("tx")]), logger: quietLogger())
+        let summary = try IngestPipeline(databasePath: db, options: options(scenario, [.fromEarliest("tx")]), logger: quietLogger())
             .run(progressInterval: 0) { last = $0 }
         #expect(summary.isLive)
         #expect(summary.storedPerTopic == ["tx": 30])

@@ -33,7 +33,7 @@ struct ShardIngestTests {
             let path = dir.file("s\(index).sqlite")
             _ = try IngestPipeline(databasePath: path, options: Self.options(cluster, shard: shard), logger: quietLogger()).run()
             let store = try SpoolStore.openForReading(path: path)
-            #expect(try store.shardSpec() == shard)
+            #expect(try store.shards.spec() == shard)
             for partition in try store.storedPartitions() {
                 #expect(shard.owns(partition.topicPartition), "\(partition.topicPartition) is not shard \(shard)'s")
                 #expect(owners.updateValue(index, forKey: partition.topicPartition) == nil, "\(partition.topicPartition) is in two shards")
@@ -68,7 +68,7 @@ struct ShardIngestTests {
         #expect(throws: IngestError.self) {
             _ = try IngestPipeline(databasePath: whole, options: Self.options(cluster, shard: zero), logger: quietLogger()).run()
         }
-        #expect(try SpoolStore.openForReading(path: whole).shardSpec() == nil, "the refused run recorded nothing")
+        #expect(try SpoolStore.openForReading(path: whole).shards.spec() == nil, "the refused run recorded nothing")
     }
 
     @Test func mergeIsExactResumableAndRefusesAnIncompleteSet() throws {
@@ -82,26 +82,26 @@ struct ShardIngestTests {
         let whole = dir.file("whole.sqlite")
         _ = try IngestPipeline(databasePath: whole, options: Self.options(cluster, shard: nil), logger: quietLogger()).run()
         let total: Int64 = 12 * 40 + 5 * 30
-        #expect(throws: StoreError.self) { try SpoolStore.checkShards(Array(paths.prefix(2)), target: dir.file("m.sqlite")) }
+        #expect(throws: StoreError.self) { try ShardRole.check(Array(paths.prefix(2)), target: dir.file("m.sqlite")) }
         let merged = try SpoolStore.openForWriting(path: dir.file("m.sqlite"))
         var chunks = 0
-        let first = try merged.merge(shards: paths, chunkSize: 7, stop: { chunks += 1; return chunks > 20 })
+        let first = try merged.shards.merge(paths, chunkSize: 7, stop: { chunks += 1; return chunks > 20 })
         #expect(first.rowsCopied > 0 && first.rowsCopied < total, "the first merge was stopped part way (\(first.rowsCopied) rows)")
         let problems = try merged.verify().problems
         #expect(problems.count == 1 && problems[0].contains("spool merge that has not finished"),
                 "a stopped merge is consistent (every partition's state matches its rows) and said to be unfinished: \(problems)")
-        #expect(try merged.mergeInProgress(), "the stopped merge is marked unfinished")
+        #expect(try merged.shards.mergeInProgress(), "the stopped merge is marked unfinished")
         merged.close()
         #expect(throws: IngestError.mergeUnfinished(path: dir.file("m.sqlite"))) {
             _ = try IngestPipeline(databasePath: dir.file("m.sqlite"), options: Self.options(cluster, shard: nil), logger: quietLogger()).run()
         }
         let resumed = try SpoolStore.openForWriting(path: dir.file("m.sqlite"))
-        let second = try resumed.merge(shards: paths, chunkSize: 50)
+        let second = try resumed.shards.merge(paths, chunkSize: 50)
         #expect(first.rowsCopied + second.rowsCopied == total, "nothing copied twice, nothing left out")
-        #expect(try !resumed.mergeInProgress(), "the finished merge is no longer marked")
-        #expect(try resumed.merge(shards: paths).rowsCopied == 0)
+        #expect(try !resumed.shards.mergeInProgress(), "the finished merge is no longer marked")
+        #expect(try resumed.shards.merge(paths).rowsCopied == 0)
         #expect(try resumed.verify().isSound)
-        #expect(try resumed.shardSpec() == nil, "the result is a whole capture")
+        #expect(try resumed.shards.spec() == nil, "the result is a whole capture")
         let reference = try SpoolStore.openForReading(path: whole)
         #expect(try resumed.storedPartitions().map(\.topicPartition) == reference.storedPartitions().map(\.topicPartition))
         for partition in try reference.storedPartitions().map(\.topicPartition) {

@@ -3,6 +3,7 @@ import KafkaReplay
 import SpoolIngest
 import SpoolReplay
 import SpoolStore
+import SpoolScenarioSupport
 import SpoolTestSupport
 import Testing
 
@@ -11,35 +12,34 @@ import Testing
 /// capture by Kafka's rule.
 @Suite("ConsumerManager over a capture and noida-db", .serialized, .timeLimit(.minutes(3)))
 struct SecondBrokerReplayTests {
-    static func config(_ broker: NoidaBroker) -> [String: String] { ["bootstrap.servers": broker.bootstrap] }
+    static func config(_ scenario: NoidaScenario) -> [String: String] { ["bootstrap.servers": scenario.brokers] }
 
-    static func capture(_ broker: NoidaBroker, topic: String, into db: String) throws {
-        let options = IngestOptions(kafkaConfig: config(broker), topics: [.fromEarliest(topic)], batchSize: 50, pollTimeoutMs: 50)
+    static func capture(_ scenario: NoidaScenario, topic: String, into db: String) throws {
+        let options = IngestOptions(kafkaConfig: config(scenario), topics: [.fromEarliest(topic)], batchSize: 50, pollTimeoutMs: 50)
         _ = try IngestPipeline(databasePath: db, options: options, logger: quietLogger()).run()
     }
 
     @Test func theSwitchAtAMarkerOrAnAbortedRecordDoesNotWait() throws {
-        let broker = try NoidaBroker()
-        let dir = TemporaryDirectory()
+        let scenario = try NoidaScenario()
         // "m": a committed transaction, captured, so the capture ends at its commit marker.
         // "a": plain records, captured, so the capture ends where an aborted transaction follows.
-        for topic in ["m", "a"] { try KafkaTool.createTopic(topic, partitions: 2, brokers: broker.bootstrap) }
-        _ = try KafkaTool.produce("m", count: 20, brokers: broker.bootstrap, keyPrefix: "c", valuePrefix: "first-", transactionalID: "replay-m")
-        _ = try KafkaTool.produce("a", count: 20, brokers: broker.bootstrap, keyPrefix: "p", valuePrefix: "plain-")
-        for topic in ["m", "a"] { try Self.capture(broker, topic: topic, into: dir.file("\(topic).sqlite")) }
+        for topic in ["m", "a"] { try scenario.topic(topic, partitions: 2) }
+        _ = try scenario.produce("m", count: 20, keyPrefix: "c", valuePrefix: "first-", transactionalID: "replay-m")
+        _ = try scenario.produce("a", count: 20, keyPrefix: "p", valuePrefix: "plain-")
+        for topic in ["m", "a"] { try Self.capture(scenario, topic: topic, into: scenario.file("\(topic).sqlite")) }
         for topic in ["m", "a"] {
-            _ = try KafkaTool.produce(topic, count: 6, brokers: broker.bootstrap, keyPrefix: "x", valuePrefix: "aborted-",
+            _ = try scenario.produce(topic, count: 6, keyPrefix: "x", valuePrefix: "aborted-",
                                       transactionalID: "replay-\(topic)", abort: true)
-            _ = try KafkaTool.produce(topic, count: 10, brokers: broker.bootstrap, keyPrefix: "c", valuePrefix: "later-",
+            _ = try scenario.produce(topic, count: 10, keyPrefix: "c", valuePrefix: "later-",
                                       transactionalID: "replay-\(topic)")
         }
         for topic in ["m", "a"] {
-            let alone = try CaptureReplayTests.drain(ConsumerManager(config: Self.config(broker), topics: [.fromEarliest(topic)],
+            let alone = try CaptureReplayTests.drain(ConsumerManager(config: Self.config(scenario), topics: [.fromEarliest(topic)],
                                                                      logger: quietLogger()))
             #expect(alone.count == 30 && alone.allSatisfy { $0.value.map { !String(decoding: $0, as: UTF8.self).hasPrefix("aborted") } ?? true })
             let started = ContinuousClock.now
-            let manager = try ConsumerManager(config: Self.config(broker), topics: [.fromEarliest(topic)],
-                                              capture: SpoolCapture(path: dir.file("\(topic).sqlite")), logger: quietLogger())
+            let manager = try ConsumerManager(config: Self.config(scenario), topics: [.fromEarliest(topic)],
+                                              capture: SpoolCapture(path: scenario.file("\(topic).sqlite")), logger: quietLogger())
             let both = try CaptureReplayTests.drain(manager, limit: .seconds(20))
             #expect(both == alone, "\(topic): first difference at \(CaptureReplayTests.firstDifference(both, alone))")
             #expect(ContinuousClock.now - started < .seconds(15), "\(topic): the switch waited for an offset Kafka never delivers")
@@ -48,9 +48,9 @@ struct SecondBrokerReplayTests {
         // commit marker of "m" and the first aborted record of "a": 21 offsets hold 18 records
         // and 3 markers (commit, abort, commit) in "m", 18 records and 2 markers in "a".
         for (topic, high) in [("m", Int64(21)), ("a", Int64(20))] {
-            let stored = try SpoolStore.openForReading(path: dir.file("\(topic).sqlite")).storedPartitions()
+            let stored = try SpoolStore.openForReading(path: scenario.file("\(topic).sqlite")).storedPartitions()
             #expect(stored.count == 2 && stored.allSatisfy { $0.nextOffset == 10 }, "\(topic): \(stored.map(\.nextOffset))")
-            let marks = try KafkaTool.watermarks(topic, brokers: broker.bootstrap, readUncommitted: true)
+            let marks = try KafkaTool.watermarks(topic, brokers: scenario.brokers, readUncommitted: true)
             #expect(marks.values.allSatisfy { $0.high == high }, "\(topic): \(marks)")
         }
     }
@@ -60,12 +60,11 @@ struct SecondBrokerReplayTests {
     /// wherever noida-db's own lookup answers (0.2.3 answers -1, "no offset", for a time before a
     /// partition's first record), it answers the same.
     @Test func timePoliciesResolvedInTheCaptureFollowKafkasRule() throws {
-        let broker = try NoidaBroker()
-        let dir = TemporaryDirectory()
+        let scenario = try NoidaScenario()
         let base: Int64 = 1_750_000_000_000
-        try KafkaTool.createTopic("times", partitions: 3, brokers: broker.bootstrap)
-        let produced = try KafkaTool.produce("times", count: 90, brokers: broker.bootstrap, keyPrefix: "k", timestampMs: base, timestampStepMs: 1_000)
-        try Self.capture(broker, topic: "times", into: dir.file("times.sqlite"))
+        try scenario.topic("times", partitions: 3)
+        let produced = try scenario.produce("times", count: 90, keyPrefix: "k", timestampMs: base, timestampStepMs: 1_000)
+        try Self.capture(scenario, topic: "times", into: scenario.file("times.sqlite"))
         let times = [base - 5_000, base, base + 1, base + 44_000, base + 44_500, base + 89_000, base + 89_001, base + 500_000]
         for time in times {
             var rule: [Int32: Int64] = [:]
@@ -73,13 +72,13 @@ struct SecondBrokerReplayTests {
                 let records = produced.filter { $0.partition == partition }.sorted { $0.offset < $1.offset }
                 rule[partition] = records.first { $0.timestamp >= time }?.offset ?? Int64(records.count)
             }
-            let answers = try KafkaTool.offsetsForTimes("times", timestampMs: time, brokers: broker.bootstrap)
+            let answers = try KafkaTool.offsetsForTimes("times", timestampMs: time, brokers: scenario.brokers)
             for (partition, answer) in answers where answer >= 0 {
                 #expect(answer == rule[partition], "noida-db, time \(time), partition \(partition)")
             }
-            for (config, name) in [(Self.config(broker), "capture + Kafka"), ([:], "the capture alone")] {
+            for (config, name) in [(Self.config(scenario), "capture + Kafka"), ([:], "the capture alone")] {
                 let manager = try ConsumerManager(config: config, topics: [.fromAbsoluteTime("times", ms: time)],
-                                                  capture: SpoolCapture(path: dir.file("times.sqlite")), logger: quietLogger())
+                                                  capture: SpoolCapture(path: scenario.file("times.sqlite")), logger: quietLogger())
                 let starts = Dictionary(uniqueKeysWithValues: manager.partitionState().map { ($0.partition, $0.replayStartOffset) })
                 #expect(starts == rule, "\(name), time \(time)")
             }

@@ -29,7 +29,7 @@ struct LatestKeyOrderTests {
         let dir = TemporaryDirectory()
         let db = try SpoolStore.openForWriting(path: dir.file("k.sqlite"))
         defer { db.close() }
-        for topic in ["a", "b"] { try db.setKeyedMode(mode, for: topic) }
+        for topic in ["a", "b"] { try db.keyed.setMode(mode, for: topic) }
         let count = trickyKeys.count * 5
         var messages: [Message] = []
         for index in 0..<count {

@@ -24,13 +24,13 @@ struct RestoreProgressTests {
         do {
             let store = try SpoolStore.openForWriting(path: path)
             defer { store.close() }
-            try store.recordRestoreProgress(first)
-            try store.recordRestoreProgress([second, elsewhere])
-            #expect(try store.restoreProgress() == [first[2], second, first[1], elsewhere], "by restore id, topics, then partition")
+            try store.restores.record(first)
+            try store.restores.record([second, elsewhere])
+            #expect(try store.restores.progress() == [first[2], second, first[1], elsewhere], "by restore id, topics, then partition")
         }
         let reader = try SpoolStore.openForReading(path: path)
         defer { reader.close() }
-        #expect(try reader.restoreProgress() == [first[2], second, first[1], elsewhere], "a reader sees the same rows")
+        #expect(try reader.restores.progress() == [first[2], second, first[1], elsewhere], "a reader sees the same rows")
         #expect(try reader.connection.integer("SELECT count(*) FROM restores") == 4, "one row per restore, topics and partition")
     }
 
@@ -46,6 +46,6 @@ struct RestoreProgressTests {
         defer { reader.close() }
         #expect(reader.schemaVersion == 10)
         #expect(try reader.connection.integer("SELECT count(*) FROM sqlite_master WHERE name = 'restores'") == 0, "the old file has no table")
-        #expect(try reader.restoreProgress() == [])
+        #expect(try reader.restores.progress() == [])
     }
 }

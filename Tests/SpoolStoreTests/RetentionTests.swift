@@ -28,13 +28,13 @@ struct RetentionTests {
         let dir = TemporaryDirectory()
         let db = try SpoolStore.openForWriting(path: dir.file("r.sqlite"))
         #expect(try db.returnsFreedPages())
-        #expect(try db.retentionPolicy() == nil)
-        try db.setRetention(RetentionPolicy(maxAgeMs: 60_000))
+        #expect(try db.retention.policy() == nil)
+        try db.retention.set(RetentionPolicy(maxAgeMs: 60_000))
         db.close()
         let again = try SpoolStore.openForWriting(path: dir.file("r.sqlite"))
-        #expect(try again.retentionPolicy() == RetentionPolicy(maxAgeMs: 60_000))
-        try again.setRetention(nil)
-        #expect(try again.retentionPolicy() == nil)
+        #expect(try again.retention.policy() == RetentionPolicy(maxAgeMs: 60_000))
+        try again.retention.set(nil)
+        #expect(try again.retention.policy() == nil)
     }
 
     @Test func expiredRecordsGoFromTheFrontOfEachPartitionOnly() throws {
@@ -46,7 +46,7 @@ struct RetentionTests {
                   partition: 0, through: 4)
         // Partition 1: all old but a record without a timestamp in the middle.
         try store(timedBatch(partition: 1, from: 10, timestamps: [now - 9 * hour, -1, now - 8 * hour]), in: db, partition: 1, through: 12)
-        try db.setRetention(RetentionPolicy(maxAgeMs: 2 * hour))
+        try db.retention.set(RetentionPolicy(maxAgeMs: 2 * hour))
         try store(MessageBatch(), in: db, partition: 0, through: 4)
         #expect(try offsets(db, "t", 0) == [2, 3, 4], "the old record after a newer one waits until the newer one expires")
         #expect(try offsets(db, "t", 1) == [11, 12], "a record without a timestamp is kept and holds back what follows")
@@ -66,13 +66,13 @@ struct RetentionTests {
         let db = try SpoolStore.openForWriting(path: dir.file("r.sqlite"))
         let old = WallClock.nowMs() - 86_400_000
         try store(timedBatch(from: 0, timestamps: Array(repeating: old, count: 25_000)), in: db, through: 24_999)
-        try db.setRetention(RetentionPolicy(maxAgeMs: 60_000))
+        try db.retention.set(RetentionPolicy(maxAgeMs: 60_000))
         try store(timedBatch(from: 25_000, timestamps: [old]), in: db, through: 25_000)
         #expect(try db.storedPartitions()[0].storedCount == 24_001, "a transaction with one new row removes at most 1,000 rows")
-        #expect(try db.retainOnce() == SpoolStore.idleRetentionBudget, "a transaction without rows removes up to 10,000")
-        #expect(try db.retainOnce() == 10_000)
-        #expect(try db.retainOnce() == 4_001)
-        #expect(try db.retainOnce() == 0)
+        #expect(try db.retention.retainOnce() == RetentionControl.idleBudget, "a transaction without rows removes up to 10,000")
+        #expect(try db.retention.retainOnce() == 10_000)
+        #expect(try db.retention.retainOnce() == 4_001)
+        #expect(try db.retention.retainOnce() == 0)
         #expect(try offsets(db).isEmpty)
         #expect(try db.storedPartitions()[0].retainedFromOffset == 25_001)
         #expect(try db.verify().problems.isEmpty)
@@ -91,7 +91,7 @@ struct RetentionTests {
                       partition: 1, through: base + 499)
         }
         let fullPages = try db.connection.integer("PRAGMA page_count") ?? 0
-        try db.setRetention(RetentionPolicy(maxBytes: 8_000_000))
+        try db.retention.set(RetentionPolicy(maxBytes: 8_000_000))
         for _ in 0..<20 { try store(MessageBatch(), in: db, partition: 0, through: 9_999) }
         let pageSize = try db.connection.integer("PRAGMA page_size") ?? 4_096
         let used = ((try db.connection.integer("PRAGMA page_count") ?? 0) - (try db.connection.integer("PRAGMA freelist_count") ?? 0)) * pageSize
@@ -107,17 +107,17 @@ struct RetentionTests {
     @Test func aKeptLogTopicsTableIsNotTouchedAndItsLogIsNoLongerComplete() throws {
         let dir = TemporaryDirectory()
         let db = try SpoolStore.openForWriting(path: dir.file("r.sqlite"))
-        try db.setKeyedMode(.latest, for: "t")
+        try db.keyed.setMode(.latest, for: "t")
         let old = WallClock.nowMs() - 86_400_000
         try store(timedBatch(from: 0, timestamps: [old, old, old]), in: db, through: 2)
-        try db.setRetention(RetentionPolicy(maxAgeMs: 60_000))
+        try db.retention.set(RetentionPolicy(maxAgeMs: 60_000))
         try store(MessageBatch(), in: db, through: 2)
         #expect(try offsets(db).isEmpty)
         #expect(try db.connection.integer("SELECT count(*) FROM latest") == 3)
         // The pointers moved to values before their rows went: none dangles.
         #expect(try db.connection.integer("SELECT count(*) FROM latest_keys") == 0)
         #expect(try db.connection.integer("SELECT count(*) FROM latest_values") == 3)
-        #expect(try db.keyedTopics().first?.logComplete == false)
+        #expect(try db.keyed.topics().first?.logComplete == false)
         #expect(try db.verify().problems.isEmpty)
         // A new record of k1 points into the log again and its kept value goes.
         let again = Message(key: Array("k1".utf8), value: [1], topic: "t", partition: 0, offset: 3, timestamp: WallClock.nowMs())
@@ -133,7 +133,7 @@ struct RetentionTests {
         let db = try SpoolStore.openForWriting(path: dir.file("r.sqlite"))
         let old = WallClock.nowMs() - 86_400_000
         try store(timedBatch(from: 0, timestamps: [old, old, WallClock.nowMs()]), in: db, through: 2)
-        try db.setRetention(RetentionPolicy(maxAgeMs: 60_000))
+        try db.retention.set(RetentionPolicy(maxAgeMs: 60_000))
         try store(MessageBatch(), in: db, through: 2)
         try db.connection.execute("UPDATE partition_state SET retained_from_offset = 3")
         let problems = try db.verify().problems
@@ -155,8 +155,8 @@ struct RetentionTests {
         let old = WallClock.nowMs() - 86_400_000
         try store(timedBatch(from: 0, timestamps: Array(repeating: old, count: 3_000), valueSize: 500), in: db, through: 2_999)
         try store(timedBatch(from: 3_000, timestamps: [WallClock.nowMs()], valueSize: 500), in: db, through: 3_000)
-        try db.setRetention(RetentionPolicy(maxAgeMs: 60_000))
-        while try db.retainOnce() > 0 {}
+        try db.retention.set(RetentionPolicy(maxAgeMs: 60_000))
+        while try db.retention.retainOnce() > 0 {}
         #expect(try offsets(db) == [3_000], "retention works on the upgraded file")
         let pagesBefore = try db.connection.integer("PRAGMA page_count") ?? 0
         #expect((try db.connection.integer("PRAGMA freelist_count") ?? 0) > 100, "freed pages stay in the file")
@@ -165,7 +165,7 @@ struct RetentionTests {
         #expect(try db.connection.integer("PRAGMA page_count") ?? 0 < pagesBefore / 4)
         #expect(sizes.after < sizes.before)
         #expect(try offsets(db) == [3_000])
-        #expect(try db.retentionPolicy() == RetentionPolicy(maxAgeMs: 60_000))
+        #expect(try db.retention.policy() == RetentionPolicy(maxAgeMs: 60_000))
         #expect(try db.verify().problems.isEmpty)
     }
 }

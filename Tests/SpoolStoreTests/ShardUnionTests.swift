@@ -16,7 +16,7 @@ struct ShardUnionTests {
         let path = dir.file(name ?? "s\(index).sqlite")
         let store = try SpoolStore.openForWriting(path: path)
         defer { store.close() }
-        try store.recordShard(ShardSpec(index: index, count: shards)!)
+        try store.shards.record(ShardSpec(index: index, count: shards)!)
         let partition = ownedPartition(index, of: shards)
         try store.write(batch: makeBatch(partition: partition, count: count),
                         checkpoints: [stateAfter(partition: partition, through: Int64(count - 1))], completeUntil: nil)

@@ -107,7 +107,7 @@ struct SpoolStoreTests {
         while try states.step() { got.append(states.text(0)) }
         // Framed: a zero byte and at least a 4-byte id; the 4-byte value is too short to be framed.
         #expect(got == ["pending", nil, "pending", nil])
-        #expect(try store.decodeStatus() == [DecodeStatus(topic: "t", decoded: 0, pending: 2, failed: 0, firstError: nil)])
+        #expect(try store.decoding.status() == [DecodeStatus(topic: "t", decoded: 0, pending: 2, failed: 0, firstError: nil)])
         #expect(try store.connection.integer("SELECT count(*) FROM pragma_table_info('t') WHERE name IN ('key_json', 'value_json', 'decode_state')") == 3)
     }
 
@@ -317,29 +317,29 @@ struct SpoolStoreTests {
         let dir = TemporaryDirectory()
         let store = try SpoolStore.openForWriting(path: dir.file("runs.sqlite"))
         let tp = TopicPartition(topic: "orders.v1", partition: 0)
-        let id = try store.startRun(clusterID: "c1", cutoff: 5_000, bounded: true, topics: [.fromRelativeTime("orders.v1", ms: 3_600_000)],
+        let id = try store.runs.start(clusterID: "c1", cutoff: 5_000, bounded: true, topics: [.fromRelativeTime("orders.v1", ms: 3_600_000)],
                                     ranges: [tp: ReplayRange(start: 3, end: 10)])
-        let run = try #require(try store.latestRun())
+        let run = try #require(try store.runs.latest())
         #expect(run.id == id && run.cutoff == 5_000 && run.bounded && run.status == .running)
         #expect(run.topics == [.fromRelativeTime("orders.v1", ms: 3_600_000)])
         #expect(run.ranges == [tp: ReplayRange(start: 3, end: 10)])
         #expect(try store.clusterID() == "c1")
-        try store.finishRun(id, status: .live)
-        #expect(try store.latestRun()?.status == .live)
+        try store.runs.finish(id, status: .live)
+        #expect(try store.runs.latest()?.status == .live)
         // The first cluster id stays the database's (refusing another is the pipeline's check).
-        let second = try store.startRun(clusterID: "other", cutoff: 1, bounded: false, topics: [], ranges: [:])
+        let second = try store.runs.start(clusterID: "other", cutoff: 1, bounded: false, topics: [], ranges: [:])
         #expect(try store.clusterID() == "c1")
         // Partitions that join a run are recorded in the same transaction as their checkpoints.
         let grown = TopicPartition(topic: "orders.v1", partition: 1)
         try store.write(batch: makeBatch(topic: "orders.v1", count: 3),
                         checkpoints: [stateAfter(topic: "orders.v1", through: 2), stateAfter(topic: "orders.v1", partition: 1, end: 5, through: -1)],
                         completeUntil: nil, addedPartitions: .init(runID: second, ranges: [grown: ReplayRange(start: 0, end: 5)]))
-        #expect(try store.latestRun()?.ranges == [grown: ReplayRange(start: 0, end: 5)])
+        #expect(try store.runs.latest()?.ranges == [grown: ReplayRange(start: 0, end: 5)])
         #expect(try store.storedPartitions().map(\.topicPartition) == [tp, grown])
         #expect(try store.connection.integer("SELECT count(*) FROM \"orders.v1\"") == 3)
         let gap = GapRecord(topic: "orders.v1", partition: 0, firstMissingOffset: 3, lastMissingOffset: 9, detectedAt: 1, accepted: false)
-        try store.recordGap(gap)
-        #expect(try store.gaps() == [gap])
+        try store.runs.recordGap(gap)
+        #expect(try store.runs.gaps() == [gap])
         #expect(gap.missingCount == 7)
     }
 }
