@@ -1,3 +1,4 @@
+@_spi(MockCluster) import SpoolScenarioSupport
 import Foundation
 @_spi(MockCluster) import KafkaReplay
 import SpoolModel
@@ -28,32 +29,31 @@ struct RestoreMockBinaryTests {
         }
     }
 
-    /// Ingests `topic` from `cluster` into `db` with extra ingest arguments.
-    static func ingest(_ cluster: MockKafkaCluster, topic: String, db: String, directory: String, extra: [String] = []) throws {
-        let result = try SpoolProcess.run(["ingest", "--brokers", cluster.bootstrapServers, "--topic", topic, "--db", db, "--quiet"] + extra,
-                                          directory: directory)
+    /// Ingests `topic` from the scenario's cluster into `db` with extra ingest arguments.
+    static func ingest(_ scenario: MockScenario, topic: String, db: String, extra: [String] = []) throws {
+        let result = try SpoolProcess.run(["ingest", "--brokers", scenario.brokers, "--topic", topic, "--db", db, "--quiet"] + extra,
+                                          directory: scenario.directory.path)
         try #require(result.status == 0, "\(result.output)")
     }
 
     @Test("a 4-partition capture with headers, null, empty and binary bytes restores equal; a rerun refuses because the mock keeps no progress")
     func restoreIntoMock() throws {
-        let cluster = try MockKafkaCluster()
-        let dir = TemporaryDirectory()
-        try cluster.createTopic("src", partitions: 4)
-        try cluster.createTopic("dst", partitions: 4)
+        let scenario = try MockScenario()
+        try scenario.topic("src", partitions: 4)
+        try scenario.topic("dst", partitions: 4)
         let produced = Self.records(perPartition: 500)
-        try cluster.produce(topic: "src", produced)
-        try Self.ingest(cluster, topic: "src", db: dir.file("a.db"), directory: dir.path)
+        try scenario.cluster.produce(topic: "src", produced)
+        try Self.ingest(scenario, topic: "src", db: scenario.file("a.db"))
 
-        let restore = ["restore", dir.file("a.db"), "--brokers", cluster.bootstrapServers, "--topic", "src:dst", "--verify", "--transaction-records", "700"]
-        let first = try SpoolProcess.run(restore, directory: dir.path)
+        let restore = ["restore", scenario.file("a.db"), "--brokers", scenario.brokers, "--topic", "src:dst", "--verify", "--transaction-records", "700"]
+        let first = try SpoolProcess.run(restore, directory: scenario.directory.path)
         #expect(first.status == 0, "\(first.output)")
         #expect(first.stderr.contains("2000 records written"), "\(first.stderr)")
         #expect(first.stderr.contains("verify dst: 4 of 4 partition(s) equal"), "\(first.stderr)")
         #expect(first.stderr.contains("did not keep this restore's committed progress"), "the mock's missing offsets are reported: \(first.stderr)")
 
-        try Self.ingest(cluster, topic: "dst", db: dir.file("b.db"), directory: dir.path)
-        let copy = try SpoolStore.openForReading(path: dir.file("b.db"))
+        try Self.ingest(scenario, topic: "dst", db: scenario.file("b.db"))
+        let copy = try SpoolStore.openForReading(path: scenario.file("b.db"))
         defer { copy.close() }
         for partition in Int32(0)..<4 {
             let want = produced.filter { $0.partition == partition }
@@ -62,7 +62,7 @@ struct RestoreMockBinaryTests {
             #expect(same, "dst[\(partition)] holds the produced records byte for byte (got \(got.count), want \(want.count))")
         }
 
-        let second = try SpoolProcess.run(restore, directory: dir.path)
+        let second = try SpoolProcess.run(restore, directory: scenario.directory.path)
         #expect(second.status == 4, "\(second.output)")
         #expect(second.stderr.contains("holds records this restore did not write"), "\(second.stderr)")
         #expect(second.stderr.contains("The capture records that restore"), "the refusal says what the capture knows: \(second.stderr)")
@@ -71,21 +71,20 @@ struct RestoreMockBinaryTests {
 
     @Test("a --latest-only topic restores one record per key: the latest, in offset order")
     func latestOnly() throws {
-        let cluster = try MockKafkaCluster()
-        let dir = TemporaryDirectory()
-        try cluster.createTopic("prices", partitions: 4)
-        try cluster.createTopic("prices-compacted", partitions: 4)
+        let scenario = try MockScenario()
+        try scenario.topic("prices", partitions: 4)
+        try scenario.topic("prices-compacted", partitions: 4)
         let produced = Self.records(perPartition: 200).filter { $0.key != nil }
-        try cluster.produce(topic: "prices", produced)
-        try Self.ingest(cluster, topic: "prices", db: dir.file("l.db"), directory: dir.path, extra: ["--latest-only", "prices"])
+        try scenario.cluster.produce(topic: "prices", produced)
+        try Self.ingest(scenario, topic: "prices", db: scenario.file("l.db"), extra: ["--latest-only", "prices"])
 
-        let result = try SpoolProcess.run(["restore", dir.file("l.db"), "--brokers", cluster.bootstrapServers, "--topic", "prices:prices-compacted", "--verify"],
-                                          directory: dir.path)
+        let result = try SpoolProcess.run(["restore", scenario.file("l.db"), "--brokers", scenario.brokers, "--topic", "prices:prices-compacted", "--verify"],
+                                          directory: scenario.directory.path)
         #expect(result.status == 0, "\(result.output)")
         #expect(result.stderr.contains("verify prices-compacted: 4 of 4 partition(s) equal"), "\(result.stderr)")
 
-        try Self.ingest(cluster, topic: "prices-compacted", db: dir.file("m.db"), directory: dir.path)
-        let copy = try SpoolStore.openForReading(path: dir.file("m.db"))
+        try Self.ingest(scenario, topic: "prices-compacted", db: scenario.file("m.db"))
+        let copy = try SpoolStore.openForReading(path: scenario.file("m.db"))
         defer { copy.close() }
         // The table keeps the last record of each key of the topic (the empty key is on every
         // partition here, so only its last one is kept).
@@ -102,16 +101,15 @@ struct RestoreMockBinaryTests {
 
     @Test("a broker that refuses the restore's group mid-way: the transaction is rolled back and the restore exits 4 at once naming the error and the ACLs")
     func authorizationFailureMidway() throws {
-        let cluster = try MockKafkaCluster()
-        let dir = TemporaryDirectory()
-        try cluster.createTopic("src", partitions: 2)
-        try cluster.createTopic("dst", partitions: 2)
-        try cluster.produce(topic: "src", Array(Self.records(perPartition: 300).filter { $0.partition < 2 }))
-        try Self.ingest(cluster, topic: "src", db: dir.file("a.db"), directory: dir.path)
+        let scenario = try MockScenario()
+        try scenario.topic("src", partitions: 2)
+        try scenario.topic("dst", partitions: 2)
+        try scenario.cluster.produce(topic: "src", Array(Self.records(perPartition: 300).filter { $0.partition < 2 }))
+        try Self.ingest(scenario, topic: "src", db: scenario.file("a.db"))
         // AddOffsetsToTxn (API 25) answers GROUP_AUTHORIZATION_FAILED (30) from now on.
-        cluster.pushRequestErrors(KafkaAPIKey(rawValue: 25), Array(repeating: KafkaErrorCode(rawValue: 30), count: 50))
-        let result = try SpoolProcess.run(["restore", dir.file("a.db"), "--brokers", cluster.bootstrapServers, "--topic", "src:dst"],
-                                          directory: dir.path)
+        scenario.cluster.pushRequestErrors(KafkaAPIKey(rawValue: 25), Array(repeating: KafkaErrorCode(rawValue: 30), count: 50))
+        let result = try SpoolProcess.run(["restore", scenario.file("a.db"), "--brokers", scenario.brokers, "--topic", "src:dst"],
+                                          directory: scenario.directory.path)
         #expect(result.status == 4, "\(result.output)")
         #expect(result.stderr.contains("GROUP_AUTHORIZATION_FAILED"), "\(result.stderr)")
         #expect(result.stderr.contains("ACLs"), "the error says what to check: \(result.stderr)")
