@@ -195,28 +195,6 @@ func runMemory(count: Int, shape: SampleData.Shape = .bench) throws -> BenchResu
     return result
 }
 
-/// (k): 2M records over 100,000 keys with 5% tombstones, lz4, ingested as a log only, with
-/// `--latest` and with `--latest-only`, from one broker so the three rates compare.
-func runKeyed() throws -> [BenchResult] {
-    log("(k) loading \(messages) keyed lz4-compressed messages into \(memoryPartitions) partitions")
-    let (broker, bootstrap) = try startBroker(count: messages, compression: "lz4", shape: .benchKeyed)
-    defer { broker.signal(SIGTERM); _ = broker.wait() }
-    try checkLoaded(bootstrap, count: messages)
-    var results: [BenchResult] = []
-    // With BENCH_BASELINE_SPOOL (BENCH_ONLY=keyed), the same three by that binary come after.
-    let binaries = [(spool, "")] + ((try? LayoutBench.baselineExecutable()).flatMap { $0 }.map { [($0, ", baseline binary")] } ?? [])
-    for (binary, who) in binaries {
-        for (label, extra) in [("log only", [String]()), ("--latest", ["--latest", "bench"]), ("--latest-only", ["--latest-only", "bench"])] {
-            log("(k) spool ingest, \(label)\(who)")
-            // A --latest-only run stores no log rows; each rate counts the records read.
-            let run = try ingestIntoNewFile(bootstrap, extra: extra, executable: binary)
-            results.append(BenchResult(name: "k. 100k keys, 5% tombstones, \(label)\(who)", messages: messages, seconds: run.seconds,
-                                       peakBytes: run.peakBytes))
-        }
-    }
-    return results
-}
-
 /// Starts `Tests/tools/schema_registry.py` (standard library only) with `state` as its state
 /// file (by default `BenchAvroRecord.schema` registered as its id); returns the process and the
 /// registry's URL.
@@ -337,12 +315,9 @@ runOnly("layout") { try LayoutBench.run() }
 
 // BENCH_ONLY=keyed runs just (k).
 runOnly("keyed") {
-    let keyed = try runKeyed()
-    printRates(keyed)
-    print("keyed (k): --latest \(format(keyed[1].rate / keyed[0].rate))x and --latest-only \(format(keyed[2].rate / keyed[0].rate))x of log only (targets 0.6x, 0.8x)")
-    if keyed.count == 6 {
-        print("keyed (k), baseline binary: --latest \(format(keyed[4].rate / keyed[3].rate))x and --latest-only \(format(keyed[5].rate / keyed[3].rate))x of its log only; new/baseline: log only \(format(keyed[0].rate / keyed[3].rate))x, --latest \(format(keyed[1].rate / keyed[4].rate))x, --latest-only \(format(keyed[2].rate / keyed[5].rate))x")
-    }
+    let keyed = try KeyedBench.run()
+    printRates(keyed.spool + keyed.sqliteAlone)
+    print(KeyedBench.summary(keyed))
     return []
 }
 
@@ -367,8 +342,8 @@ do {
     let withHeaders = try runMemory(count: messages, shape: .benchHeaders)
     results.append(insertHeaders)
     results.append(withHeaders)
-    let keyed = try runKeyed()
-    results += keyed
+    let keyed = try KeyedBench.run()
+    results += keyed.spool + keyed.sqliteAlone
     let avro = try runAvro()
     results += avro
     let protobuf = try ProtobufBench.run()
@@ -395,7 +370,7 @@ do {
     let growth = Double(large.peakBytes ?? 0) / Double(max(smallMemory.peakBytes ?? 1, 1)) - 1
     print("memory growth from \(ByteText.count(Int64(messages))) to \(ByteText.count(Int64(largeMessages))) messages (e, same partitions): \(format(growth * 100))%")
     print("targets: ingest >= 250,000 msg/s and <= 200 MB; poll-only >= 600,000 msg/s; memory within 10%; startup < 1 s")
-    print("keyed (k): --latest \(format(keyed[1].rate / keyed[0].rate))x and --latest-only \(format(keyed[2].rate / keyed[0].rate))x of log only (targets 0.6x, 0.8x)")
+    print(KeyedBench.summary(keyed))
     print("avro (s): decoded \(format(avro[1].rate / avro[0].rate))x of raw (target 0.5x), peak RSS \(avro[1].peakBytes.map { ByteText.format($0) } ?? "?") (target <= 200 MB)")
     print("protobuf (t): decoded \(format(protobuf[1].rate / protobuf[0].rate))x of raw (target 0.5x), peak RSS \(protobuf[1].peakBytes.map { ByteText.format($0) } ?? "?") (target <= 200 MB)")
     printLongRun(idle: idle, soak: soak)
@@ -421,11 +396,13 @@ do {
         ("ingest_lz4_per_s", String(Int(smallMemory.rate))),
         ("ingest_lz4_headers_per_s", String(Int(withHeaders.rate))),
         ("ingest_lz4_headers_peak_rss_bytes", JSONText.integer(withHeaders.peakBytes)),
-        ("keyed_log_only_per_s", String(Int(keyed[0].rate))),
-        ("keyed_latest_per_s", String(Int(keyed[1].rate))),
-        ("keyed_latest_only_per_s", String(Int(keyed[2].rate))),
-        ("keyed_latest_ratio", JSONText.number(keyed[1].rate / keyed[0].rate)),
-        ("keyed_latest_only_ratio", JSONText.number(keyed[2].rate / keyed[0].rate)),
+        ("keyed_log_only_per_s", String(Int(keyed.spool[0].rate))),
+        ("keyed_latest_per_s", String(Int(keyed.spool[1].rate))),
+        ("keyed_latest_only_per_s", String(Int(keyed.spool[2].rate))),
+        ("keyed_latest_ratio", JSONText.number(keyed.spool[1].rate / keyed.spool[0].rate)),
+        ("keyed_latest_only_ratio", JSONText.number(keyed.spool[2].rate / keyed.spool[0].rate)),
+        ("keyed_sqlite_alone_pointers_ratio", JSONText.number(keyed.sqliteAlone[1].rate / keyed.sqliteAlone[0].rate)),
+        ("keyed_sqlite_alone_values_ratio", JSONText.number(keyed.sqliteAlone[2].rate / keyed.sqliteAlone[0].rate)),
         ("avro_raw_per_s", String(Int(avro[0].rate))),
         ("avro_decoded_per_s", String(Int(avro[1].rate))),
         ("avro_decoded_ratio", JSONText.number(avro[1].rate / avro[0].rate)),

@@ -26,6 +26,16 @@ package enum SQLiteInsertBench {
         case appendOnly
     }
 
+    /// How a keyed run keeps its latest table (bench row (k)'s SQLite-alone rows).
+    package enum KeyedTable: String, CaseIterable, Sendable {
+        /// The log alone.
+        case logOnly
+        /// The log, and per key the row id of its latest record in `latest_keys` (as `--latest`).
+        case pointers
+        /// No log; per key its latest record's values in `latest_values` (as `--latest-only`).
+        case valuesOnly
+    }
+
     /// The file's settings that a run may change from a new capture's.
     package struct Settings: Sendable {
         /// `PRAGMA page_size` before the first table is created; nil keeps SQLite's default (4096).
@@ -79,6 +89,133 @@ package enum SQLiteInsertBench {
         let start = clock.now
         try insertAll(rows, layout: layout, streamIDs: streamIDs, statement: insert, connection: connection)
         return (clock.now - start).seconds
+    }
+
+    /// Inserts keyed `rows` (`InsertBenchRows(keyed: true)`) into a fresh file at `path` in the
+    /// streams layout, keeping the latest table as `table` says and the WAL checkpointed as
+    /// Spool's writer does for keyed captures (every 128 MiB). Each transaction ends, as the
+    /// writer's do, with the last record of each of its keys applied in key order: a value
+    /// replaces the key's entry, a tombstone deletes it. Only the transactions are timed (the
+    /// per-transaction sort of the keys included); `secondsOpenToClose` adds the rest.
+    package static func runKeyed(_ table: KeyedTable, rows: InsertBenchRows, path: String) throws -> Outcome {
+        guard access(path, F_OK) != 0 else {
+            throw StoreError.cannotOpen(path: path, reason: "the file exists; the insert bench writes a fresh file")
+        }
+        let clock = ContinuousClock()
+        let opened = clock.now
+        let connection = try SQLiteConnection(path: path, readOnly: false, create: true)
+        defer { connection.close() }
+        try configure(connection, Settings(pageSize: SpoolStore.pageSize))
+        try connection.execute(schema(.streams) + latestTables)
+        if table != .logOnly { try connection.execute("PRAGMA wal_autocheckpoint = \(128 * 1_048_576 / SpoolStore.pageSize)") }
+        let streamIDs = try insertStreams(rows.partitions, connection)
+        let seconds = try timeKeyedTransactions(table, rows: rows, streamIDs: streamIDs, connection: connection)
+        connection.close()
+        return Outcome(seconds: seconds, secondsOpenToClose: (clock.now - opened).seconds, rows: rows.count)
+    }
+
+    /// The keyed tables as migration 13 creates them.
+    private static let latestTables = """
+        CREATE TABLE latest_values (topic TEXT NOT NULL, key BLOB NOT NULL, value BLOB NOT NULL, partition INTEGER NOT NULL,
+            offset INTEGER NOT NULL, timestamp INTEGER NOT NULL, headers TEXT, key_json TEXT, value_json TEXT, decode_state TEXT,
+            PRIMARY KEY (topic, key));
+        CREATE TABLE latest_keys (topic TEXT NOT NULL, key BLOB NOT NULL, id INTEGER NOT NULL, PRIMARY KEY (topic, key)) WITHOUT ROWID;
+        """
+
+    /// The statements of a keyed run, prepared once (the writer's own SQL).
+    private struct KeyedStatements {
+        let log: SQLiteStatement
+        let upsertPointer: SQLiteStatement
+        let deletePointer: SQLiteStatement
+        let updateValues: SQLiteStatement
+        let insertValues: SQLiteStatement
+        let deleteValues: SQLiteStatement
+
+        init(_ connection: SQLiteConnection) throws {
+            log = try connection.prepare(insertSQL(.streams), persistent: true)
+            upsertPointer = try connection.prepare("""
+                INSERT INTO latest_keys (topic, key, id) VALUES (?1, ?2, ?3) ON CONFLICT (topic, key) DO UPDATE SET id = excluded.id
+                """, persistent: true)
+            deletePointer = try connection.prepare("DELETE FROM latest_keys WHERE topic = ?1 AND key = ?2", persistent: true)
+            updateValues = try connection.prepare("""
+                UPDATE latest_values SET value = ?3, partition = ?4, offset = ?5, timestamp = ?6 WHERE topic = ?1 AND key = ?2
+                """, persistent: true)
+            insertValues = try connection.prepare("""
+                INSERT INTO latest_values (topic, key, value, partition, offset, timestamp) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                """, persistent: true)
+            deleteValues = try connection.prepare("DELETE FROM latest_values WHERE topic = ?1 AND key = ?2", persistent: true)
+        }
+    }
+
+    /// The timed part of a keyed run; returns its seconds.
+    private static func timeKeyedTransactions(_ table: KeyedTable, rows: InsertBenchRows, streamIDs: [Int64],
+                                              connection: SQLiteConnection) throws -> Double {
+        let statements = try KeyedStatements(connection)
+        let clock = ContinuousClock()
+        let start = clock.now
+        try rows.keys.withUnsafeBytes { keys in
+        try rows.values.withUnsafeBytes { values in
+            let payloads = BenchPayloads(keys: keys, values: values)
+            for transaction in rows.transactions {
+                try connection.inTransaction {
+                    if table != .valuesOnly {
+                        for row in transaction {
+                            bind(row, of: rows, payloads: payloads, layout: .streams, streamIDs: streamIDs, topic: "bench", to: statements.log)
+                            defer { statements.log.reset() }
+                            try statements.log.step()
+                        }
+                    }
+                    guard table != .logOnly else { return }
+                    for row in lastPerKey(transaction, payloads) {
+                        try applyLatest(row, table, rows: rows, payloads: payloads, streamIDs: streamIDs, statements: statements, connection: connection)
+                    }
+                }
+            }
+        }
+        }
+        return (clock.now - start).seconds
+    }
+
+    /// The last row of each key among `transaction`'s rows, in key order.
+    private static func lastPerKey(_ transaction: Range<Int>, _ payloads: BenchPayloads) -> [Int] {
+        let sorted = transaction.sorted { left, right in
+            let order = memcmp(payloads.key(left).baseAddress!, payloads.key(right).baseAddress!, InsertBenchRows.keyLength)
+            return order != 0 ? order < 0 : left < right
+        }
+        return sorted.indices.compactMap { index in
+            let isLast = index == sorted.count - 1
+                || memcmp(payloads.key(sorted[index]).baseAddress!, payloads.key(sorted[index + 1]).baseAddress!, InsertBenchRows.keyLength) != 0
+            return isLast ? sorted[index] : nil
+        }
+    }
+
+    /// Applies keyed row `row` to the latest table `table` keeps.
+    private static func applyLatest(_ row: Int, _ table: KeyedTable, rows: InsertBenchRows, payloads: BenchPayloads, streamIDs: [Int64],
+                                    statements: KeyedStatements, connection: SQLiteConnection) throws {
+        let topic: StaticString = "bench"
+        func run(_ statement: SQLiteStatement, _ bindRest: () -> Void = {}) throws {
+            statement.bindStatic(1, text: UnsafeRawPointer(topic.utf8Start).assumingMemoryBound(to: CChar.self), count: topic.utf8CodeUnitCount)
+            statement.bindStatic(2, blob: payloads.key(row))
+            bindRest()
+            defer { statement.reset() }
+            try statement.step()
+        }
+        let tombstone = rows.valueIsNull[row]
+        if table == .pointers {
+            guard !tombstone else { return try run(statements.deletePointer) }
+            let id = StreamDirectory.base(of: streamIDs[Int(rows.partitionOfRow[row])]) | rows.offsets[row]
+            return try run(statements.upsertPointer) { statements.upsertPointer.bind(3, id) }
+        }
+        guard !tombstone else { return try run(statements.deleteValues) }
+        for statement in [statements.updateValues, statements.insertValues] {
+            try run(statement) {
+                statement.bindStatic(3, blob: payloads.value(row))
+                statement.bind(4, Int64(rows.partitionOfRow[row]))
+                statement.bind(5, rows.offsets[row])
+                statement.bind(6, rows.timestamps[row])
+            }
+            if statement === statements.updateValues, try connection.changes() > 0 { break }
+        }
     }
 
     /// The settings `SpoolStore.openForWriting` gives a new file, with `settings`' page size (set
@@ -188,7 +325,7 @@ package enum SQLiteInsertBench {
         case .streams:
             statement.bind(1, StreamDirectory.base(of: streamIDs[Int(partition)]) | rows.offsets[row])
             statement.bindStatic(2, blob: key)
-            statement.bindStatic(3, blob: payloads.value(row))
+            statement.bindStatic(3, blob: rows.valueIsNull[row] ? nil : payloads.value(row))
             statement.bind(4, rows.timestamps[row])
         case .uniqueIndex, .appendOnly:
             statement.bindStatic(1, blob: key)
