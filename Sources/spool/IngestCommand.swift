@@ -74,7 +74,7 @@ struct IngestCommand: ParsableCommand {
 
     @Option(name: .long, help: ArgumentHelp("Bounded backfill to TIME (ISO-8601 or epoch ms): store only messages before it.",
                                             valueName: "time"))
-    var until: UntilTime?
+    var until: FixedTime?
 
     @Option(name: .long, parsing: .unconditional, help: "Most messages per poll and per transaction.")
     var batchSize: Int = 10_000

@@ -1,9 +1,10 @@
 import ArgumentParser
 import SpoolCLI
 
-/// A fixed time given to `--until`: ISO-8601 (such as 2026-11-01T00:00:00Z) or epoch
-/// milliseconds. Not `now`: a bounded run ends at a time that does not move when it is run again.
-struct UntilTime: ExpressibleByArgument {
+/// A fixed time given to `--until` or `--from`: ISO-8601 (such as 2026-11-01T00:00:00Z) or
+/// epoch milliseconds, the text kept for messages. Not `now`: a bounded run ends at a time that
+/// does not move when it is run again.
+struct FixedTime: ExpressibleByArgument {
     /// The time in Unix milliseconds.
     let ms: Int64
 
@@ -11,7 +12,11 @@ struct UntilTime: ExpressibleByArgument {
     init?(argument: String) {
         guard argument != "now", let ms = TimeText.parseInstant(argument, nowMs: 0) else { return nil }
         self.ms = ms
+        self.text = argument
     }
+
+    /// The time as it was given.
+    let text: String
 }
 
 extension Double {

@@ -48,7 +48,7 @@ struct ReplayCommand: ParsableCommand {
     var cutoff: CutoffChoice?
 
     @Option(name: .long, help: ArgumentHelp("A bounded replay: only records before TIME (ISO-8601 or epoch ms).", valueName: "time"))
-    var until: UntilTime?
+    var until: FixedTime?
 
     @Flag(name: .long, help: "Keep replaying live records after catching up, until SIGINT/SIGTERM (needs --brokers).")
     var follow = false

@@ -42,10 +42,10 @@ struct RestoreCommand: ParsableCommand {
     var topic: [String] = []
 
     @Option(name: .long, help: ArgumentHelp("Only records with timestamps at or after TIME (ISO-8601 or epoch ms).", valueName: "time"))
-    var from: String?
+    var from: FixedTime?
 
-    @Option(name: .long, help: ArgumentHelp("Only records with timestamps before TIME.", valueName: "time"))
-    var until: String?
+    @Option(name: .long, help: ArgumentHelp("Only records with timestamps before TIME (ISO-8601 or epoch ms).", valueName: "time"))
+    var until: FixedTime?
 
     @Flag(name: .long, help: "Create a missing destination with the captured partition count and the broker's defaults.")
     var createTopics = false
@@ -86,18 +86,10 @@ struct RestoreCommand: ParsableCommand {
 
     /// `--from` and `--until` in ms since the epoch.
     private func window() throws -> (from: Int64?, until: Int64?) {
-        func parse(_ text: String?, _ flag: String) throws -> Int64? {
-            guard let text else { return nil }
-            guard text != "now", let ms = TimeText.parseInstant(text, nowMs: 0) else {
-                throw ValidationError("\(flag) '\(text)' is not a time; use ISO-8601 such as 2026-11-01T00:00:00Z, or epoch milliseconds")
-            }
-            return ms
+        if let from, let until, from.ms >= until.ms {
+            throw ValidationError("--from must be before --until (got \(from.text) and \(until.text))")
         }
-        let bounds = (try parse(from, "--from"), try parse(until, "--until"))
-        if let low = bounds.0, let high = bounds.1, low >= high {
-            throw ValidationError("--from must be before --until (got \(from ?? "") and \(until ?? ""))")
-        }
-        return bounds
+        return (from?.ms, until?.ms)
     }
 
     func run() throws {

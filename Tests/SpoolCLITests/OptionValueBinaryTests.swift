@@ -36,6 +36,26 @@ struct OptionValueBinaryTests {
         #expect(!dir.entries.contains("x.sqlite"), "a refused command created the database")
     }
 
+    static let restore = ["restore", "c.sqlite", "--brokers", "127.0.0.1:1", "--topic", "t"]
+
+    @Test(arguments: [
+        (restore + ["--from", "yesterday"], "The value 'yesterday' is invalid for '--from <time>'"),
+        (restore + ["--until", "now"], "The value 'now' is invalid for '--until <time>'"),
+        (restore + ["--from", "2026-11-02T00:00:00Z", "--until", "2026-11-01T00:00:00Z"],
+         "--from must be before --until (got 2026-11-02T00:00:00Z and 2026-11-01T00:00:00Z)"),
+        (restore + ["--from", "1700000000000", "--until", "1700000000000"], "--from must be before --until (got 1700000000000 and 1700000000000)"),
+        (ingest + ["--until", "later"], "The value 'later' is invalid for '--until <time>'"),
+        (ingest + ["--cutoff", "soon"], "The value 'soon' is invalid for '--cutoff <time>'"),
+    ])
+    func timesThatAreNotTimesAreNamed(arguments: [String], message: String) throws {
+        let dir = TemporaryDirectory()
+        try SpoolStore.openForWriting(path: dir.file("c.sqlite")).close()
+        let result = try SpoolProcess.run(arguments, directory: dir.path, timeout: 30)
+        #expect(result.status == 2, "\(result.output)")
+        #expect(result.stderr.contains(message), "\(result.stderr)")
+        #expect(!dir.entries.contains("x.sqlite"), "a refused ingest created its database")
+    }
+
     @Test func valuesInRangeAreStillTakenAfterTheirOptions() throws {
         let dir = TemporaryDirectory()
         try SpoolStore.openForWriting(path: dir.file("e.sqlite")).close()
