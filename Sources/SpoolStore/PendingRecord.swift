@@ -24,6 +24,6 @@ public struct PendingRecord: Sendable {
     public var key: [UInt8]?
     /// Its value bytes (nil: null).
     public var value: [UInt8]?
-    /// The values of the headers `pendingRecords` was asked for, in that order (nil: none).
+    /// The values of the headers `DecodeLedger.pendingRecords` was asked for, in that order (nil: none).
     public var headerValues: [[UInt8]?] = []
 }

@@ -3,7 +3,7 @@ import SpoolModel
 /// `spool merge`'s copying: the shards of one capture into the target file, partition by
 /// partition in chunks (each chunk in one transaction with its partition's state), then the
 /// keyed tables and the small tables. Checked beforehand by `MergeSources`; run through
-/// `SpoolStore.merge(shards:)`, which holds the shards' writer locks.
+/// `ShardRole.merge`, which holds the shards' writer locks.
 struct ShardMerger {
     /// The file merged into (its writer connection).
     let target: SpoolStore
