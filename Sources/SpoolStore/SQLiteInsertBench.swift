@@ -62,14 +62,10 @@ package enum SQLiteInsertBench {
     /// Creates a SQLite file at `path` (which must not exist) with `layout`'s tables and inserts
     /// every row of `rows`; the connection is closed before returning.
     package static func run(_ layout: Layout, rows: InsertBenchRows, path: String, settings: Settings = Settings()) throws -> Outcome {
-        guard access(path, F_OK) != 0 else {
-            throw StoreError.cannotOpen(path: path, reason: "the file exists; the insert bench writes a fresh file")
-        }
         let clock = ContinuousClock()
         let opened = clock.now
-        let connection = try SQLiteConnection(path: path, readOnly: false, create: true)
+        let connection = try createFresh(path, settings)
         defer { connection.close() }
-        try configure(connection, settings)
         try connection.execute(schema(layout))
         if let pageSize = settings.pageSize, try connection.text("PRAGMA page_size") != String(pageSize) {
             throw StoreError.storage(path: path, code: 0, message: "SQLite did not take page_size \(pageSize)")
@@ -98,20 +94,31 @@ package enum SQLiteInsertBench {
     /// replaces the key's entry, a tombstone deletes it. Only the transactions are timed (the
     /// per-transaction sort of the keys included); `secondsOpenToClose` adds the rest.
     package static func runKeyed(_ table: KeyedTable, rows: InsertBenchRows, path: String) throws -> Outcome {
-        guard access(path, F_OK) != 0 else {
-            throw StoreError.cannotOpen(path: path, reason: "the file exists; the insert bench writes a fresh file")
-        }
         let clock = ContinuousClock()
         let opened = clock.now
-        let connection = try SQLiteConnection(path: path, readOnly: false, create: true)
+        let connection = try createFresh(path, Settings(pageSize: SpoolStore.pageSize))
         defer { connection.close() }
-        try configure(connection, Settings(pageSize: SpoolStore.pageSize))
         try connection.execute(schema(.streams) + latestTables)
         if table != .logOnly { try connection.execute("PRAGMA wal_autocheckpoint = \(128 * 1_048_576 / SpoolStore.pageSize)") }
         let streamIDs = try insertStreams(rows.partitions, connection)
         let seconds = try timeKeyedTransactions(table, rows: rows, streamIDs: streamIDs, connection: connection)
+        try checkKeyed(table, rows: rows, connection: connection)
         connection.close()
         return Outcome(seconds: seconds, secondsOpenToClose: (clock.now - opened).seconds, rows: rows.count)
+    }
+
+    /// Checks (untimed) that a keyed run stored what it should: every row in the log unless the
+    /// log is not kept, and between 1 and 100,000 keys in the table it keeps; throws otherwise,
+    /// so a run that did not do the work cannot pass for a fast one.
+    private static func checkKeyed(_ table: KeyedTable, rows: InsertBenchRows, connection: SQLiteConnection) throws {
+        let logRows = try connection.integer("SELECT count(*) FROM records") ?? -1
+        let keys = try connection.integer(table == .valuesOnly ? "SELECT count(*) FROM latest_values" : "SELECT count(*) FROM latest_keys") ?? -1
+        let logOK = table == .valuesOnly ? logRows == 0 : logRows == Int64(rows.count)
+        let keysOK = table == .logOnly ? keys == 0 : (1...100_000).contains(keys)
+        guard logOK, keysOK else {
+            throw StoreError.inconsistent(path: connection.path, reason: "the keyed insert bench (\(table.rawValue)) stored \(logRows) log rows "
+                + "of \(rows.count) and \(keys) keys")
+        }
     }
 
     /// The keyed tables as migration 13 creates them.
@@ -216,6 +223,16 @@ package enum SQLiteInsertBench {
             }
             if statement === statements.updateValues, try connection.changes() > 0 { break }
         }
+    }
+
+    /// A new SQLite file at `path` (which must not exist) set up as a new capture with `settings`.
+    private static func createFresh(_ path: String, _ settings: Settings) throws -> SQLiteConnection {
+        guard access(path, F_OK) != 0 else {
+            throw StoreError.cannotOpen(path: path, reason: "the file exists; the insert bench writes a fresh file")
+        }
+        let connection = try SQLiteConnection(path: path, readOnly: false, create: true)
+        try configure(connection, settings)
+        return connection
     }
 
     /// The settings `SpoolStore.openForWriting` gives a new file, with `settings`' page size (set
