@@ -342,20 +342,32 @@ final class BatchInserter {
 
     private func keyedStatements() throws -> KeyedStatements {
         KeyedStatements(
-            updateValues: try statement(&updateLatest, """
-                UPDATE latest_values SET value = ?3, partition = ?4, offset = ?5, timestamp = ?6, headers = ?7,
-                    key_json = ?8, value_json = ?9, decode_state = ?10
-                WHERE topic = ?1 AND key = ?2
-                """),
-            insertValues: try statement(&insertLatest, """
-                INSERT INTO latest_values (topic, key, value, partition, offset, timestamp, headers, key_json, value_json, decode_state)
-                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-                """),
-            deleteValues: try statement(&deleteLatest, "DELETE FROM latest_values WHERE topic = ?1 AND key = ?2"),
-            upsertPointer: try statement(&upsertLatestPointer, """
-                INSERT INTO latest_keys (topic, key, id) VALUES (?1, ?2, ?3) ON CONFLICT (topic, key) DO UPDATE SET id = excluded.id
-                """),
-            deletePointer: try statement(&deleteLatestPointer, "DELETE FROM latest_keys WHERE topic = ?1 AND key = ?2"))
+            updateValues: try statement(&updateLatest, KeyedSQL.updateValues),
+            insertValues: try statement(&insertLatest, KeyedSQL.insertValues),
+            deleteValues: try statement(&deleteLatest, KeyedSQL.deleteValues),
+            upsertPointer: try statement(&upsertLatestPointer, KeyedSQL.upsertPointer),
+            deletePointer: try statement(&deleteLatestPointer, KeyedSQL.deletePointer))
+    }
+
+    /// The statements that keep the keyed tables, shared with the insert bench so that its
+    /// SQLite-alone rows run exactly what the writer runs. ?1 topic, ?2 key; the values
+    /// statements then ?3 value, ?4 partition, ?5 offset, ?6 timestamp, ?7 headers, ?8–?10 the
+    /// decoded columns; the pointer upsert ?3 the record's row id.
+    enum KeyedSQL {
+        static let updateValues = """
+            UPDATE latest_values SET value = ?3, partition = ?4, offset = ?5, timestamp = ?6, headers = ?7,
+                key_json = ?8, value_json = ?9, decode_state = ?10
+            WHERE topic = ?1 AND key = ?2
+            """
+        static let insertValues = """
+            INSERT INTO latest_values (topic, key, value, partition, offset, timestamp, headers, key_json, value_json, decode_state)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+            """
+        static let deleteValues = "DELETE FROM latest_values WHERE topic = ?1 AND key = ?2"
+        static let upsertPointer = """
+            INSERT INTO latest_keys (topic, key, id) VALUES (?1, ?2, ?3) ON CONFLICT (topic, key) DO UPDATE SET id = excluded.id
+            """
+        static let deletePointer = "DELETE FROM latest_keys WHERE topic = ?1 AND key = ?2"
     }
 
     /// The row id row `row` of `batch` gets in `records` (its stream made when new); `bases`

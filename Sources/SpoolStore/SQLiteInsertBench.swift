@@ -129,7 +129,8 @@ package enum SQLiteInsertBench {
         CREATE TABLE latest_keys (topic TEXT NOT NULL, key BLOB NOT NULL, id INTEGER NOT NULL, PRIMARY KEY (topic, key)) WITHOUT ROWID;
         """
 
-    /// The statements of a keyed run, prepared once (the writer's own SQL).
+    /// The statements of a keyed run, prepared once: the writer's own (`BatchInserter.KeyedSQL`;
+    /// the headers and decoded columns left unbound are NULL, as for records without them).
     private struct KeyedStatements {
         let log: SQLiteStatement
         let upsertPointer: SQLiteStatement
@@ -140,17 +141,11 @@ package enum SQLiteInsertBench {
 
         init(_ connection: SQLiteConnection) throws {
             log = try connection.prepare(insertSQL(.streams), persistent: true)
-            upsertPointer = try connection.prepare("""
-                INSERT INTO latest_keys (topic, key, id) VALUES (?1, ?2, ?3) ON CONFLICT (topic, key) DO UPDATE SET id = excluded.id
-                """, persistent: true)
-            deletePointer = try connection.prepare("DELETE FROM latest_keys WHERE topic = ?1 AND key = ?2", persistent: true)
-            updateValues = try connection.prepare("""
-                UPDATE latest_values SET value = ?3, partition = ?4, offset = ?5, timestamp = ?6 WHERE topic = ?1 AND key = ?2
-                """, persistent: true)
-            insertValues = try connection.prepare("""
-                INSERT INTO latest_values (topic, key, value, partition, offset, timestamp) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                """, persistent: true)
-            deleteValues = try connection.prepare("DELETE FROM latest_values WHERE topic = ?1 AND key = ?2", persistent: true)
+            upsertPointer = try connection.prepare(BatchInserter.KeyedSQL.upsertPointer, persistent: true)
+            deletePointer = try connection.prepare(BatchInserter.KeyedSQL.deletePointer, persistent: true)
+            updateValues = try connection.prepare(BatchInserter.KeyedSQL.updateValues, persistent: true)
+            insertValues = try connection.prepare(BatchInserter.KeyedSQL.insertValues, persistent: true)
+            deleteValues = try connection.prepare(BatchInserter.KeyedSQL.deleteValues, persistent: true)
         }
     }
 
